@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Build the hugepfn test kernel: Debian's linux-source-6.12 plus
+# kernel/patches/series, configured from kernel/config/*.config merged over
+# tinyconfig. Built kernels are cached by a hash of (source version, patches,
+# config fragments, this script), so unchanged inputs are never rebuilt.
+#
+# Usage: kernel/build.sh [--tree] [--prefixes] [--print-dir] [--help]
+set -euo pipefail
+. "$(dirname "$0")/../tests/vm/common.sh"
+
+usage() {
+	cat <<'USAGE'
+Usage: kernel/build.sh [OPTION]
+
+Builds (or finds in the cache) the patched 6.12 test kernel and prints the
+directory holding bzImage, .config and the build tree for out-of-tree modules.
+
+  --tree       only prepare the git tree (base + series applied) and print its
+               path; edit it, then regenerate the series (see kernel/README.md)
+  --prefixes   build every prefix of the series (0..N patches) with the test
+               config, to prove each patch builds on its own
+  --print-dir  print the kernel directory without progress output
+  -h, --help   this text
+
+Environment: HUGEPFN_CACHE (default ~/.cache/hugepfn), JOBS (default nproc).
+USAGE
+}
+
+mode=build
+quiet=
+case "${1:-}" in
+	"") ;;
+	--tree) mode=tree ;;
+	--prefixes) mode=prefixes ;;
+	--print-dir) quiet=1 ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage >&2; die "unknown option '$1'" ;;
+esac
+
+need_all_packages
+
+SRC=$HUGEPFN_CACHE/linux
+PATCHDIR=$HUGEPFN_ROOT/kernel/patches
+CONFIGS=("$HUGEPFN_ROOT"/kernel/config/*.config)
+src_version=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+
+series_patches() {
+	local p
+	[ -f "$PATCHDIR/series" ] || return 0
+	while read -r p; do
+		case "$p" in ''|'#'*) continue ;; esac
+		[ -f "$PATCHDIR/$p" ] || die "kernel/patches/series names '$p', which does not exist"
+		printf '%s\n' "$PATCHDIR/$p"
+	done < "$PATCHDIR/series"
+}
+
+# unpack_source: a git tree of the pristine Debian source, branch 'base'.
+unpack_source() {
+	if [ -f "$SRC/.hugepfn-base-$src_version" ]; then
+		return 0
+	fi
+	say "unpacking $KERNEL_SOURCE_TARBALL ($src_version) into $SRC (one time, ~2 min)"
+	rm -rf "$SRC"
+	mkdir -p "$SRC"
+	tar -xJf "$KERNEL_SOURCE_TARBALL" -C "$SRC" --strip-components=1
+	(
+		cd "$SRC"
+		git init -q -b base
+		git config user.name "hugepfn developers"
+		git config user.email "hugepfn@invalid"
+		git config core.autocrlf false
+		# Debian's tarball ignores every top-level entry ('/*' for its
+		# packaging repository), which would hide new files from git.
+		git add -A -f . >/dev/null
+		git commit -q -m "Debian linux-source-6.12 $src_version"
+		sed -i '/^# Debian packaging/,$d' .gitignore
+		git commit -q -a -m "Drop the Debian packaging ignore rules"
+	)
+	touch "$SRC/.hugepfn-base-$src_version"
+	printf '.hugepfn-*\n' >> "$SRC/.git/info/exclude"
+}
+
+# apply_series N: check out branch 'hugepfn' = base + the first N patches
+# (all when N is empty). Skips the work when the tree already holds them.
+apply_series() {
+	local n=${1:-} patches stamp
+	mapfile -t patches < <(series_patches)
+	[ -n "$n" ] || n=${#patches[@]}
+	patches=("${patches[@]:0:$n}")
+	stamp=$( (echo "$n"; [ "$n" -eq 0 ] || cat "${patches[@]}") | sha256sum | cut -c1-16)
+	if [ -f "$SRC/.hugepfn-applied" ] && [ "$(cat "$SRC/.hugepfn-applied")" = "$stamp" ] &&
+		[ -z "$(git -C "$SRC" status --porcelain --untracked-files=no)" ]; then
+		return 0
+	fi
+	say "applying $n patch(es) from kernel/patches/series"
+	rm -f "$SRC/.hugepfn-applied"
+	git -C "$SRC" am --abort >/dev/null 2>&1 || true
+	git -C "$SRC" checkout -q -f -B hugepfn base
+	if [ "$n" -gt 0 ]; then
+		git -C "$SRC" am -q --keep-cr "${patches[@]}" ||
+			die "a patch of kernel/patches/series does not apply to linux-source $src_version (see 'git -C $SRC am --show-current-patch')"
+	fi
+	echo "$stamp" > "$SRC/.hugepfn-applied"
+}
+
+# configure OBJ: tinyconfig + fragments, then check every requested option
+# really ended up in .config (Kconfig silently drops unmet dependencies).
+configure() {
+	local obj=$1 frag line sym want got bad=0
+	make -s -C "$SRC" O="$obj" tinyconfig >/dev/null
+	(cd "$SRC" && scripts/kconfig/merge_config.sh -m -O "$obj" "$obj/.config" "${CONFIGS[@]}" >/dev/null)
+	make -s -C "$SRC" O="$obj" olddefconfig >/dev/null
+	for frag in "${CONFIGS[@]}"; do
+		while read -r line; do
+			case "$line" in
+				CONFIG_*=*) sym=${line%%=*}; want=$line ;;
+				"# CONFIG_"*" is not set") sym=${line#\# }; sym=${sym%% *}; want=$line ;;
+				*) continue ;;
+			esac
+			got=$(grep -E "^(# )?$sym[= ]" "$obj/.config" || echo "# $sym is not set")
+			if [ "$got" != "$want" ]; then
+				echo "config: $(basename "$frag") wants '$want', .config has '$got'" >&2
+				bad=1
+			fi
+		done < "$frag"
+	done
+	[ $bad -eq 0 ] || die "kernel config fragments did not apply; fix the dependencies named above in kernel/config/"
+}
+
+# build_kernel OUTDIR OBJDIR: configure and build bzImage + modules in
+# OBJDIR, keep the results in OUTDIR.
+build_kernel() {
+	local out=$1 obj=$2 log=$1/build.log start
+	mkdir -p "$obj" "$out"
+	configure "$obj"
+	start=$(date +%s)
+	say "building kernel in $obj (about 7-10 min on 2 cores with a cold ccache; log: $log)"
+	if ! make -C "$SRC" O="$obj" -j"$JOBS" CC="ccache gcc" KBUILD_BUILD_TIMESTAMP=hugepfn \
+		KBUILD_BUILD_USER=hugepfn KBUILD_BUILD_HOST=hugepfn bzImage modules > "$log" 2>&1; then
+		tail -n 40 "$log" >&2
+		die "kernel build failed; the full log is $log"
+	fi
+	if grep -E '(^|: )warning:' "$log" | grep -v 'objtool' > "$out/warnings.txt"; then
+		say "kernel build warnings (see $out/warnings.txt):"
+		head -n 20 "$out/warnings.txt" >&2
+	fi
+	cp "$obj/arch/x86/boot/bzImage" "$out/bzImage"
+	cp "$obj/.config" "$out/config"
+	make -s -C "$SRC" O="$obj" kernelrelease > "$out/release"
+	say "kernel built in $(( $(date +%s) - start ))s: $(cat "$out/release")"
+}
+
+build_inputs_hash() {
+	local patches
+	mapfile -t patches < <(series_patches)
+	{ echo "$src_version"; hash_inputs "${patches[@]}" "${CONFIGS[@]}" "$0"; } | sha256sum | cut -c1-16
+}
+
+unpack_source
+
+case $mode in
+tree)
+	apply_series
+	echo "$SRC"
+	exit 0
+	;;
+prefixes)
+	mapfile -t all < <(series_patches)
+	obj=$HUGEPFN_CACHE/obj
+	rm -f "$obj/.hugepfn-key"
+	for ((i = 0; i <= ${#all[@]}; i++)); do
+		apply_series "$i"
+		mkdir -p "$obj"
+		configure "$obj"
+		say "prefix $i/${#all[@]}: building"
+		if ! make -C "$SRC" O="$obj" -j"$JOBS" CC="ccache gcc" KBUILD_BUILD_TIMESTAMP=hugepfn \
+			bzImage modules > "$obj/build.log" 2>&1; then
+			tail -n 40 "$obj/build.log" >&2
+			die "prefix $i of the series does not build (${all[$((i - 1))]##*/}); log: $obj/build.log"
+		fi
+		echo "ok $((i + 1)) - series prefix $i builds"
+	done
+	apply_series
+	exit 0
+	;;
+esac
+
+key=$(build_inputs_hash)
+KDIR=$HUGEPFN_CACHE/kernels/$key
+OBJ=$HUGEPFN_CACHE/obj
+apply_series
+# The build tree is shared and rebuilt incrementally; its stamp says which
+# inputs it holds, so out-of-tree modules always build against the kernel
+# that boots.
+if [ ! -f "$KDIR/bzImage" ] || [ "$(cat "$OBJ/.hugepfn-key" 2>/dev/null)" != "$key" ]; then
+	rm -f "$OBJ/.hugepfn-key"
+	build_kernel "$KDIR" "$OBJ"
+	echo "$key" > "$OBJ/.hugepfn-key"
+else
+	[ -n "$quiet" ] || say "kernel $key is cached: $(cat "$KDIR/release")"
+fi
+ln -sfn "$SRC" "$KDIR/src"
+ln -sfn "$OBJ" "$KDIR/obj"
+echo "$KDIR"

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Build what the guest runs for one kernel: the userspace (Meson), the test
+# module against that kernel's build tree, and the initramfs.
+# Usage: tests/vm/build-guest.sh KIND MODULE_KDIR RELEASE
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+[ $# -eq 3 ] || die "usage: tests/vm/build-guest.sh patched|stock MODULE_KDIR RELEASE"
+kind=$1 module_kdir=$2 release=$3
+out=$HUGEPFN_BUILD/vm/$kind
+stage=$out/root
+
+# Userspace: one Meson build directory for host tests and guest programs.
+if [ ! -f "$HUGEPFN_BUILD/build.ninja" ]; then
+	meson setup "$HUGEPFN_BUILD" "$HUGEPFN_ROOT" >/dev/null
+fi
+ninja -C "$HUGEPFN_BUILD" >/dev/null || die "userspace build failed; run 'ninja -C $HUGEPFN_BUILD' to see why"
+
+# The test module, built out of tree against this kernel.
+rm -rf "$out/module"
+mkdir -p "$out/module"
+cp "$HUGEPFN_ROOT"/tests/vm/module/* "$out/module/"
+make -s -C "$module_kdir" M="$out/module" W=1 modules > "$out/module/build.log" 2>&1 ||
+	{ cat "$out/module/build.log" >&2; die "test module build against $release failed"; }
+if grep -q 'warning:' "$out/module/build.log"; then
+	cat "$out/module/build.log" >&2
+	die "test module build against $release has warnings"
+fi
+
+# The initramfs: busybox, /init, the guest tests and the modules.
+rm -rf "$stage"
+mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp,hpfn/tests,hpfn/bin,hpfn/modules}
+cp /bin/busybox "$stage/bin/busybox"
+cp "$HUGEPFN_ROOT/tests/vm/guest/init.sh" "$stage/init"
+chmod 755 "$stage/init"
+for t in "$HUGEPFN_ROOT"/tests/vm/guest/t_*.c; do
+	t=$(basename "$t" .c)
+	cp "$HUGEPFN_BUILD/tests/vm/guest/$t" "$stage/hpfn/tests/"
+done
+for s in "$HUGEPFN_ROOT"/tests/vm/guest/t_*.sh; do
+	[ -e "$s" ] || continue
+	install -m 755 "$s" "$stage/hpfn/tests/$(basename "$s" .sh)"
+done
+cp "$HUGEPFN_BUILD/examples/sysfs-bar-map" "$stage/hpfn/bin/"
+cp "$out/module/hpfn_test.ko" "$stage/hpfn/modules/"
+: > "$stage/hpfn/modules/load.list"
+(cd "$stage" && find . -print0 | cpio --null -o -H newc --quiet) > "$out/initramfs.cpio"

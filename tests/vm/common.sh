@@ -1,0 +1,72 @@
+# shellcheck shell=bash
+# Shared helpers for the hugepfn build and VM scripts. Source it; do not run it.
+#
+# Everything that is expensive to produce (the unpacked kernel tree, built
+# kernels, the stock Debian kernel, ccache) lives in one cache directory
+# outside the repository, keyed by the hash of its inputs, so unchanged inputs
+# are never rebuilt.
+
+HUGEPFN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HUGEPFN_CACHE=${HUGEPFN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hugepfn}
+HUGEPFN_BUILD=${HUGEPFN_BUILD:-$HUGEPFN_ROOT/build}
+KERNEL_SOURCE_TARBALL=/usr/src/linux-source-6.12.tar.xz
+# The stock kernel the same tests run on, pinned so results are repeatable.
+STOCK_KVER=${STOCK_KVER:-6.12.117+deb12-cloud-amd64}
+STOCK_DEBVER=${STOCK_DEBVER:-6.12.117-1~deb12u1}
+JOBS=${JOBS:-$(nproc)}
+
+export CCACHE_DIR=${CCACHE_DIR:-$HUGEPFN_CACHE/ccache}
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+
+# Progress messages go to stderr with a timestamp relative to the script
+# start, so a long build or boot visibly moves.
+HUGEPFN_T0=${HUGEPFN_T0:-$(date +%s)}
+export HUGEPFN_T0
+say() {
+	local now
+	now=$(date +%s)
+	printf '[%4ss] %s\n' "$((now - HUGEPFN_T0))" "$*" >&2
+}
+
+die() {
+	printf 'error: %s\n' "$*" >&2
+	exit 1
+}
+
+# need_packages PKG...: install the named Debian packages that are missing.
+need_packages() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	[ "$(id -u)" -eq 0 ] || die "missing Debian packages: ${missing[*]}; run: sudo apt-get install ${missing[*]}"
+	say "installing Debian packages: ${missing[*]}"
+	if [ -z "${HUGEPFN_APT_UPDATED:-}" ]; then
+		apt-get update -qq >&2 || die "apt-get update failed; check the network or the apt sources"
+		HUGEPFN_APT_UPDATED=1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
+		die "apt-get install ${missing[*]} failed"
+}
+
+# Every package the build, the VM and the tests use, in one list.
+HUGEPFN_PACKAGES=(
+	build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
+	ccache git pkg-config meson ninja-build python3 sparse
+	linux-source-6.12 qemu-system-x86 busybox-static libpci-dev
+)
+
+need_all_packages() {
+	need_packages "${HUGEPFN_PACKAGES[@]}"
+}
+
+# hash_inputs FILE...: one sha256 over file names and contents.
+hash_inputs() {
+	local f
+	for f in "$@"; do
+		printf '%s\n' "${f#"$HUGEPFN_ROOT"/}"
+		cat "$f"
+	done | sha256sum | cut -c1-16
+}

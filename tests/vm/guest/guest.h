@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Helpers shared by the guest test programs. */
+#ifndef HPFN_GUEST_H
+#define HPFN_GUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ptdump.h"
+
+#define SZ_4K  0x1000ULL
+#define SZ_2M  0x200000ULL
+#define SZ_1G  0x40000000ULL
+
+/* A PCI memory BAR found through sysfs. */
+struct guest_bar {
+	char bdf[256];		/* "0000:00:03.0" */
+	char path[512];		/* /sys/bus/pci/devices/BDF/resourceN */
+	uint64_t phys;
+	uint64_t size;
+	unsigned long flags;	/* IORESOURCE_* from the resource file */
+};
+
+/*
+ * Find BAR @bar of the first PCI device @vendor:@device whose BAR size is
+ * at least @min_size, and enable the device so the BAR decodes.
+ */
+int guest_find_bar(unsigned int vendor, unsigned int device, int bar,
+		   uint64_t min_size, struct guest_bar *out);
+
+/* The kernel feature list the harness passed (hpfn.features=a,b on the cmdline). */
+int guest_has_feature(const char *name);
+/* hpfn.kernel= on the cmdline: "patched" or "stock". */
+const char *guest_kernel_kind(void);
+
+/* Is the debugfs page-table dump readable here? */
+int guest_have_ptdump(void);
+
+/*
+ * Level of every 4 KiB page in [addr, addr + len) from the test module
+ * (/dev/hpfn_test), merged into runs like the dump's. Returns the number of
+ * runs or a negative errno. Flags hold PRESENT/RW/PWT/PCD/PAT from the raw
+ * entries (PAT from bit 7 at PTE level, bit 12 at PMD/PUD level).
+ */
+int guest_module_levels(uint64_t addr, uint64_t len, struct hpfn_pt_run *runs,
+			size_t max);
+
+/* Print runs as TAP diagnostics. */
+void guest_print_runs(const struct hpfn_pt_run *runs, int n);
+
+/* Monotonic time in nanoseconds. */
+uint64_t guest_now_ns(void);
+
+#endif

@@ -1,0 +1,66 @@
+#!/bin/busybox sh
+# /init of the test VM. Runs the guest test programs named by hpfn.tests= on
+# the kernel command line and writes TAP to the second serial port (the
+# kernel console stays on the first, so the two never interleave).
+# Lines: "ok - PROG: DESC", "not ok - PROG: DESC", "# ...", and a final
+# "# hpfn-done" that tells the host the guest finished.
+/bin/busybox mkdir -p /proc /sys /dev /tmp /bin /sbin
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
+/bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
+/bin/busybox mount -t tmpfs tmpfs /tmp
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin:/hpfn/bin
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+
+exec 3>/dev/ttyS1
+
+param() {
+	for kv in $(cat /proc/cmdline); do
+		case "$kv" in "$1="*) echo "${kv#*=}"; return ;; esac
+	done
+}
+
+finish() {
+	echo "# hpfn-done" >&3
+	sync
+	reboot -f
+}
+
+echo "# kernel $(uname -r) ($(param hpfn.kernel)), $(nproc) CPUs, features: $(param hpfn.features)" >&3
+
+# Modules that the kernel has as loadable modules (stock kernel), then ours.
+for m in $(cat /hpfn/modules/load.list 2>/dev/null); do
+	insmod "/hpfn/modules/$m" 2>/tmp/insmod.err ||
+		echo "# insmod $m: $(cat /tmp/insmod.err)" >&3
+done
+warn=
+[ "$(param hpfn.inject_warn)" = 1 ] && warn=inject_warn=1
+if ! insmod /hpfn/modules/hpfn_test.ko $warn 2>/tmp/insmod.err; then
+	echo "not ok - init: insmod hpfn_test.ko: $(cat /tmp/insmod.err)" >&3
+	finish
+fi
+
+limit=$(param hpfn.test_timeout)
+[ -n "$limit" ] || limit=300
+for t in $(param hpfn.tests | tr , ' '); do
+	if [ ! -x "/hpfn/tests/$t" ]; then
+		echo "not ok - $t: no such guest test in the initramfs" >&3
+		continue
+	fi
+	echo "# running $t" >&3
+	start=$(cut -d' ' -f1 /proc/uptime)
+	(cd /tmp && timeout "$limit" "/hpfn/tests/$t") >/tmp/out 2>&1
+	rc=$?
+	end=$(cut -d' ' -f1 /proc/uptime)
+	sed -e "s/^\(not ok\|ok\) - /\1 - $t: /" /tmp/out >&3
+	if [ $rc -ne 0 ] && ! grep -q '^not ok' /tmp/out; then
+		if [ $rc -eq 124 ] || [ $rc -eq 143 ]; then
+			echo "not ok - $t: timed out after ${limit}s" >&3
+		else
+			echo "not ok - $t: exited with status $rc without reporting a failure" >&3
+		fi
+	fi
+	echo "# $t took $(awk "BEGIN{print $end-$start}")s" >&3
+done
+finish

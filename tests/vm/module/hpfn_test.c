@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hpfn_test.ko: the VM test bed's kernel helper.
+ *
+ * /dev/hpfn_test answers "which page-table level maps this address of my
+ * process" by walking current->mm, which the tests use as their oracle on
+ * kernels without the debugfs page-table dump. The inject_warn parameter
+ * triggers a WARN() at load time so the harness can prove that it fails a
+ * run whose kernel log has a warning.
+ */
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/pgtable.h>
+#include <linux/uaccess.h>
+
+#include "hpfn_test.h"
+
+static bool inject_warn;
+module_param(inject_warn, bool, 0400);
+MODULE_PARM_DESC(inject_warn, "WARN() once at load (harness self-test)");
+
+/*
+ * Walk the calling process's page tables under the mmap read lock, which
+ * keeps the tables of a mapped range from being freed (only munmap and
+ * khugepaged's collapse of file THPs free them, both excluded here: the
+ * caller does not unmap concurrently and device mappings are not collapsed).
+ */
+static int hpfn_test_query(struct hpfn_test_query *q)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long addr = q->addr;
+	pgd_t *pgdp;
+	p4d_t *p4dp;
+	pud_t *pudp, pud;
+	pmd_t *pmdp, pmd;
+	pte_t *ptep, pte;
+	int ret = 0;
+
+	q->level = HPFN_TEST_LEVEL_NONE;
+	q->special = 0;
+	q->entry = 0;
+	if (!mm)
+		return -EINVAL;
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	if (!find_vma_intersection(mm, addr, addr + 1)) {
+		ret = -ENOENT;
+		goto out;
+	}
+	pgdp = pgd_offset(mm, addr);
+	if (pgd_none(READ_ONCE(*pgdp)) || pgd_bad(READ_ONCE(*pgdp)))
+		goto out;
+	p4dp = p4d_offset(pgdp, addr);
+	if (p4d_none(READ_ONCE(*p4dp)) || p4d_bad(READ_ONCE(*p4dp)))
+		goto out;
+	pudp = pud_offset(p4dp, addr);
+	pud = READ_ONCE(*pudp);
+	if (pud_none(pud))
+		goto out;
+	if (pud_leaf(pud)) {
+		q->level = HPFN_TEST_LEVEL_PUD;
+		q->special = pud_special(pud);
+		q->entry = pud_val(pud);
+		goto out;
+	}
+	pmdp = pmd_offset(pudp, addr);
+	pmd = pmdp_get_lockless(pmdp);
+	if (pmd_none(pmd))
+		goto out;
+	if (pmd_leaf(pmd)) {
+		q->level = HPFN_TEST_LEVEL_PMD;
+		q->special = pmd_special(pmd);
+		q->entry = pmd_val(pmd);
+		goto out;
+	}
+	if (pmd_bad(pmd))
+		goto out;
+	ptep = pte_offset_kernel(&pmd, addr);
+	pte = ptep_get(ptep);
+	if (!pte_none(pte)) {
+		q->level = HPFN_TEST_LEVEL_PTE;
+		q->special = pte_special(pte);
+		q->entry = pte_val(pte);
+	}
+out:
+	q->pgtables_bytes = mm_pgtables_bytes(mm);
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+static long hpfn_test_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+	struct hpfn_test_query q;
+	int ret;
+
+	switch (cmd) {
+	case HPFN_TEST_IOC_QUERY:
+		if (copy_from_user(&q, uarg, sizeof(q)))
+			return -EFAULT;
+		ret = hpfn_test_query(&q);
+		if (ret)
+			return ret;
+		return copy_to_user(uarg, &q, sizeof(q)) ? -EFAULT : 0;
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations hpfn_test_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = hpfn_test_ioctl,
+};
+
+static struct miscdevice hpfn_test_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "hpfn_test",
+	.fops = &hpfn_test_fops,
+	.mode = 0600,
+};
+
+static int __init hpfn_test_init(void)
+{
+	WARN(inject_warn, "hpfn_test: warning injected on request (harness self-test)\n");
+	return misc_register(&hpfn_test_misc);
+}
+
+static void __exit hpfn_test_exit(void)
+{
+	misc_deregister(&hpfn_test_misc);
+}
+
+module_init(hpfn_test_init);
+module_exit(hpfn_test_exit);
+MODULE_DESCRIPTION("hugepfn VM test bed helper");
+MODULE_LICENSE("GPL");

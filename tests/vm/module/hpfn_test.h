@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * uAPI of hpfn_test.ko, the VM test bed's own kernel helper. It is not part
+ * of the product: it exists so the tests have a page-table oracle that works
+ * on every kernel (the stock Debian kernel has no PTDUMP_DEBUGFS).
+ */
+#ifndef HPFN_TEST_H
+#define HPFN_TEST_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define HPFN_TEST_DEV "/dev/hpfn_test"
+
+enum hpfn_test_level {
+	HPFN_TEST_LEVEL_NONE = 0,	/* nothing mapped at this address */
+	HPFN_TEST_LEVEL_PTE = 1,	/* 4 KiB */
+	HPFN_TEST_LEVEL_PMD = 2,	/* 2 MiB leaf */
+	HPFN_TEST_LEVEL_PUD = 3,	/* 1 GiB leaf */
+};
+
+/* Which leaf maps @addr in the calling process, and its raw bits. */
+struct hpfn_test_query {
+	__u64 addr;		/* in */
+	__u32 level;		/* out: enum hpfn_test_level */
+	__u32 special;		/* out: the leaf has the special bit */
+	__u64 entry;		/* out: raw value of the leaf entry */
+	__u64 pgtables_bytes;	/* out: page-table bytes of the mm */
+};
+
+#define HPFN_TEST_IOC_QUERY _IOWR('H', 0x70, struct hpfn_test_query)
+
+#endif
