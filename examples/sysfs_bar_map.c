@@ -167,5 +167,6 @@ int main(int argc, char **argv)
 	}
 	munmap(map, st.st_size);
 	close(fd);
-	return n < 0 ? 1 : 0;
+	/* A kernel without the dump is "unknown", not an error; a bad dump is. */
+	return (n < 0 && n != -ENOENT && n != -EACCES) ? 1 : 0;
 }

@@ -37,8 +37,8 @@ for t in "$HUGEPFN_ROOT"/tests/vm/guest/t_*.c; do
 	t=$(basename "$t" .c)
 	cp "$HUGEPFN_BUILD/tests/vm/guest/$t" "$stage/hpfn/tests/"
 done
-for s in "$HUGEPFN_ROOT"/tests/vm/guest/t_*.sh; do
-	[ -e "$s" ] || continue
+for s in "$HUGEPFN_ROOT"/tests/vm/guest/*.sh; do
+	[ "$(basename "$s")" != init.sh ] || continue
 	install -m 755 "$s" "$stage/hpfn/tests/$(basename "$s" .sh)"
 done
 cp "$HUGEPFN_BUILD/examples/sysfs-bar-map" "$stage/hpfn/bin/"

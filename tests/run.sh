@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The hugepfn test command: host unit tests, the VM harness self-tests, and
+# every guest test on the patched and the stock 6.12 kernel. Installs the
+# Debian packages it needs and builds what it needs (kernels are cached).
+# Ends with one line: "N passed, N failed, N skipped".
+set -uo pipefail
+. "$(dirname "$0")/vm/common.sh"
+
+case "${1:-}" in
+	-h|--help)
+		cat <<'USAGE'
+Usage: tests/run.sh [--no-vm]
+
+Runs everything: Meson build and host unit tests, the VM harness
+self-tests, the guest tests on the patched kernel and on Debian's stock
+6.12 kernel. The first run builds the kernel (about 10 minutes on 2 cores);
+later runs reuse it from ~/.cache/hugepfn while its inputs are unchanged.
+
+  --no-vm   host unit tests only (no kernel build, no VM)
+USAGE
+		exit 0 ;;
+	--no-vm) novm=1 ;;
+	"") novm= ;;
+	*) echo "error: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+esac
+
+LOG=$HUGEPFN_BUILD/test-results
+mkdir -p "$HUGEPFN_BUILD"
+: > "$LOG.tap"
+stage_fail=0
+times=()
+
+# stage NAME CMD...: run a stage, keep its TAP lines, record its time.
+stage() {
+	local name=$1 t0 rc
+	shift
+	say "== $name"
+	t0=$(date +%s)
+	"$@" 2>&1 | tee -a "$LOG.tap"
+	rc=${PIPESTATUS[0]}
+	times+=("$name: $(( $(date +%s) - t0 ))s")
+	if [ "$rc" -ne 0 ]; then
+		stage_fail=1
+		# A stage that failed without saying which test failed still counts.
+		echo "not ok - stage '$name' failed (exit status $rc)" | tee -a "$LOG.tap"
+	fi
+}
+
+unit_tests() {
+	need_all_packages
+	if [ ! -f "$HUGEPFN_BUILD/build.ninja" ]; then
+		meson setup "$HUGEPFN_BUILD" "$HUGEPFN_ROOT" >/dev/null || return 1
+	fi
+	meson test -C "$HUGEPFN_BUILD" --print-errorlogs >/dev/null
+	local rc=$?
+	# One TAP line per unit-test case, from Meson's log.
+	python3 - "$HUGEPFN_BUILD/meson-logs/testlog.json" <<'PY'
+import json, re, sys
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    for l in t.get("stdout", "").splitlines():
+        m = re.match(r"(not ok|ok) \d+ - (.*)", l)
+        if m:
+            print(f"{m.group(1)} - [unit/{t['name']}] {m.group(2)}")
+    if t.get("result") not in ("OK", "EXPECTEDFAIL"):
+        print(f"not ok - [unit/{t['name']}] meson result {t.get('result')}")
+PY
+	return $rc
+}
+
+stage "host unit tests" unit_tests
+if [ -z "$novm" ]; then
+	stage "patched kernel build" "$HUGEPFN_ROOT/kernel/build.sh"
+	stage "harness self-tests" "$HUGEPFN_ROOT/tests/vm/selftest.sh" patched
+	stage "VM tests, patched kernel" "$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel patched
+	stage "VM tests, stock kernel" "$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel stock
+fi
+
+pass=$(grep -cE '^ok( [0-9]+)? - ' "$LOG.tap" | head -1)
+skip=$(grep -cE '^ok( [0-9]+)? - .*# SKIP' "$LOG.tap" | head -1)
+fail=$(grep -cE '^not ok( [0-9]+)? - ' "$LOG.tap" | head -1)
+pass=$((pass - skip))
+echo
+echo "Stage times: ${times[*]/%/;}"
+echo "Results: $LOG.tap; VM logs: $HUGEPFN_BUILD/vm-logs/"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ] && [ "$stage_fail" -eq 0 ] && [ "$pass" -gt 0 ]
