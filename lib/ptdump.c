@@ -86,7 +86,12 @@ int hpfn_ptdump_parse_line(const char *line, struct hpfn_pt_run *run)
 		return 0;
 	memset(run, 0, sizeof(*run));
 	if (parse_hex(&p, &run->start) || *p++ != '-' ||
-	    parse_hex(&p, &run->end) || run->end < run->start)
+	    parse_hex(&p, &run->end))
+		return -EINVAL;
+	/* The last range of the address space ends at 2^64, printed as 0. */
+	if (run->end == 0 && run->start != 0)
+		run->end = UINT64_MAX;
+	else if (run->end <= run->start)
 		return -EINVAL;
 	/* The size column ("2M", "4K") only repeats end - start: skip it. */
 	tok = next_token(p, &len);

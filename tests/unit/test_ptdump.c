@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Host unit tests of the debugfs page-table dump parser (lib/ptdump.c). */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "ptdump.h"
@@ -45,6 +46,10 @@ static void test_lines(void)
 	      "end before start rejected");
 	CHECK(hpfn_ptdump_parse_line("0x00000000000010000000-0x0000000000002000  4K USR RW pte", &r) == -EINVAL,
 	      "over-long hex rejected");
+	CHECK(hpfn_ptdump_parse_line("0xffffffffff800000-0x0000000000000000           8M                               pmd", &r) == 1 &&
+	      r.end == UINT64_MAX, "the range ending at the top of the address space (printed as 0)");
+	CHECK(hpfn_ptdump_parse_line("0x0000000000001000-0x0000000000001000  0K USR RW pte", &r) == -EINVAL,
+	      "empty range rejected");
 	CHECK(hpfn_ptdump_parse_line("0x-0x1000  4K USR RW pte", &r) == -EINVAL, "empty hex rejected");
 	CHECK(hpfn_ptdump_parse_line("0x1000 0x2000  4K USR RW pte", &r) == -EINVAL, "missing dash rejected");
 	CHECK(hpfn_ptdump_parse_line("0x1000-0x2000 USR RW pte", &r) == -EINVAL, "missing size rejected");
@@ -107,8 +112,34 @@ static void test_names(void)
 	CHECK(strlen(buf) < 5, "flags string truncates safely");
 }
 
-int main(void)
+/* A whole dump captured from the patched 6.12 test kernel (busybox sed's mm). */
+static void test_real_dump(const char *path)
 {
+	static char text[1 << 16];
+	struct hpfn_pt_run runs[64];
+	FILE *f = fopen(path, "r");
+	size_t len;
+	int n;
+
+	CHECK(f != NULL, "open %s", path);
+	if (!f)
+		return;
+	len = fread(text, 1, sizeof(text), f);
+	fclose(f);
+	CHECK(len > 0 && len < sizeof(text), "read the captured dump (%zu bytes)", len);
+	n = hpfn_ptdump_collect(text, len, 0x400000, 0x1000, runs, 64);
+	CHECK(n == 1 && runs[0].level == HPFN_PT_PTE && (runs[0].flags & HPFN_PTF_USER) &&
+	      !(runs[0].flags & HPFN_PTF_RW) && (runs[0].flags & HPFN_PTF_NX),
+	      "the program's first page: user read-only NX pte");
+	n = hpfn_ptdump_collect(text, len, 0, 0x800000000000ULL, runs, 64);
+	CHECK(n > 10, "the whole user half parses into runs (%d)", n);
+	n = hpfn_ptdump_collect(text, len, 0xffffffffff800000ULL, 0x7fffff, runs, 64);
+	CHECK(n == 1, "the kernel's last range parses");
+}
+
+int main(int argc, char **argv)
+{
+	test_real_dump(argc > 1 ? argv[1] : "ptdump-6.12-x86_64.txt");
 	test_lines();
 	test_collect();
 	test_names();

@@ -51,14 +51,38 @@ static int all_flags(const struct hpfn_pt_run *runs, int n, unsigned int set,
 	return n > 0;
 }
 
-/* Both oracles must describe the same runs (ignoring the bits only one sees). */
-static int runs_agree(const struct hpfn_pt_run *a, int na,
-		      const struct hpfn_pt_run *b, int nb)
+#define CMP_FLAGS (HPFN_PTF_PRESENT | HPFN_PTF_USER | HPFN_PTF_RW | HPFN_PTF_PWT | \
+		   HPFN_PTF_PCD | HPFN_PTF_PAT)
+
+/*
+ * Keep only the flags both oracles see and merge the runs that then look
+ * alike: the dump also splits runs on accessed/dirty bits, which the
+ * module's runs do not carry.
+ */
+static int normalize_runs(struct hpfn_pt_run *runs, int n)
 {
-	const unsigned int cmp = HPFN_PTF_PRESENT | HPFN_PTF_USER | HPFN_PTF_RW |
-				 HPFN_PTF_PWT | HPFN_PTF_PCD | HPFN_PTF_PAT;
+	int i, out = 0;
+
+	for (i = 0; i < n; i++) {
+		runs[i].flags &= CMP_FLAGS;
+		if (out && runs[out - 1].level == runs[i].level &&
+		    runs[out - 1].flags == runs[i].flags &&
+		    runs[out - 1].end == runs[i].start)
+			runs[out - 1].end = runs[i].end;
+		else
+			runs[out++] = runs[i];
+	}
+	return out;
+}
+
+/* Both oracles must describe the same runs. */
+static int runs_agree(struct hpfn_pt_run *a, int na, struct hpfn_pt_run *b, int nb)
+{
+	const unsigned int cmp = CMP_FLAGS;
 	int i;
 
+	na = normalize_runs(a, na);
+	nb = normalize_runs(b, nb);
 	if (na != nb)
 		return 0;
 	for (i = 0; i < na; i++)
