@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <dirent.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -13,6 +15,8 @@
 #include "guest.h"
 #include "hpfn_test.h"
 #include "tap.h"
+
+int tap_failures;
 
 static int read_hex_file(const char *path, unsigned long *val)
 {
@@ -236,4 +240,184 @@ uint64_t guest_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+int guest_remap_open(uint64_t phys, uint64_t size, unsigned int cache,
+		     unsigned int flags)
+{
+	struct hpfn_test_target t = {
+		.phys = phys, .size = size, .cache = cache, .flags = flags,
+	};
+	int fd = open(HPFN_TEST_DEV, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, HPFN_TEST_IOC_SET_TARGET, &t)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int guest_carveout(uint64_t *phys, uint64_t *size)
+{
+	char *v = cmdline_value("memmap");
+	char *end;
+
+	if (!v)
+		return -ENOENT;
+	*size = strtoull(v, &end, 0);
+	switch (*end) {
+	case 'G': *size <<= 30; end++; break;
+	case 'M': *size <<= 20; end++; break;
+	case 'K': *size <<= 10; end++; break;
+	}
+	if (*end != '$')
+		return -EINVAL;
+	*phys = strtoull(end + 1, &end, 0);
+	return *end ? -EINVAL : 0;
+}
+
+static long long read_keyed(const char *path, const char *name, int colon)
+{
+	char line[256];
+	size_t len = strlen(name);
+	long long val = -1;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, name, len) &&
+		    (colon ? line[len] == ':' : line[len] == ' ')) {
+			val = strtoll(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+long long guest_vmstat(const char *name)
+{
+	return read_keyed("/proc/vmstat", name, 0);
+}
+
+long long guest_meminfo(const char *name)
+{
+	return read_keyed("/proc/meminfo", name, 1);
+}
+
+#define GUEST_CMP_FLAGS (HPFN_PTF_PRESENT | HPFN_PTF_USER | HPFN_PTF_RW | \
+			 HPFN_PTF_PWT | HPFN_PTF_PCD | HPFN_PTF_PAT)
+
+/* Keep the flags both oracles see; merge the runs that then look alike. */
+static int normalize(struct hpfn_pt_run *runs, int n)
+{
+	int i, out = 0;
+
+	for (i = 0; i < n; i++) {
+		runs[i].flags &= GUEST_CMP_FLAGS;
+		if (out && runs[out - 1].level == runs[i].level &&
+		    runs[out - 1].flags == runs[i].flags &&
+		    runs[out - 1].end == runs[i].start)
+			runs[out - 1].end = runs[i].end;
+		else
+			runs[out++] = runs[i];
+	}
+	return out;
+}
+
+int guest_levels(const char *what, uint64_t addr, uint64_t len,
+		 struct hpfn_pt_run *runs, size_t max)
+{
+	static struct hpfn_pt_run dump[8192];
+	int n, nd, i, same;
+
+	n = guest_module_levels(addr, len, runs, max);
+	if (n < 0 || (size_t)n > max)
+		return n < 0 ? n : -E2BIG;
+	n = normalize(runs, n);
+	if (!guest_have_ptdump())
+		return n;
+	nd = hpfn_ptdump_read(addr, len, dump, 8192);
+	if (nd < 0 || nd > 8192) {
+		tap_check(0, "%s: page-table dump readable (%d)", what, nd);
+		return n;
+	}
+	nd = normalize(dump, nd);
+	same = nd == n;
+	for (i = 0; same && i < n; i++)
+		same = dump[i].start == runs[i].start && dump[i].end == runs[i].end &&
+		       dump[i].level == runs[i].level && dump[i].flags == runs[i].flags;
+	if (!same) {
+		tap_check(0, "%s: page-table dump agrees with the module oracle", what);
+		tap_diag("module oracle:");
+		guest_print_runs(runs, n);
+		tap_diag("page-table dump:");
+		guest_print_runs(dump, nd);
+	}
+	return n;
+}
+
+int guest_all_level(const struct hpfn_pt_run *runs, int n, enum hpfn_pt_level level)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (runs[i].level != level)
+			return 0;
+	return n > 0;
+}
+
+int guest_all_flags(const struct hpfn_pt_run *runs, int n, unsigned int set,
+		    unsigned int clear)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if ((runs[i].flags & set) != set || (runs[i].flags & clear))
+			return 0;
+	return n > 0;
+}
+
+static sigjmp_buf fault_jmp;
+
+static void fault_handler(int sig)
+{
+	siglongjmp(fault_jmp, sig);
+}
+
+static int with_fault_handler(volatile uint64_t *p, uint64_t val, int write)
+{
+	struct sigaction sa = { .sa_handler = fault_handler }, old_segv, old_bus;
+	int faulted;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sigaction(SIGBUS, &sa, &old_bus);
+	if (sigsetjmp(fault_jmp, 1) == 0) {
+		if (write)
+			*p = val;
+		else
+			(void)*p;
+		faulted = 0;
+	} else {
+		faulted = 1;
+	}
+	sigaction(SIGSEGV, &old_segv, NULL);
+	sigaction(SIGBUS, &old_bus, NULL);
+	return faulted;
+}
+
+int guest_write_faults(volatile uint64_t *p, uint64_t val)
+{
+	return with_fault_handler(p, val, 1);
+}
+
+int guest_read_faults(volatile uint64_t *p)
+{
+	return with_fault_handler(p, 0, 0);
 }

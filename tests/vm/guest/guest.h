@@ -45,6 +45,34 @@ int guest_have_ptdump(void);
 int guest_module_levels(uint64_t addr, uint64_t len, struct hpfn_pt_run *runs,
 			size_t max);
 
+/* Open /dev/hpfn_test with mmap() aimed at [phys, phys + size). */
+int guest_remap_open(uint64_t phys, uint64_t size, unsigned int cache,
+		     unsigned int flags);
+
+/* The carveout the harness reserved with memmap=SIZE$ADDR. */
+int guest_carveout(uint64_t *phys, uint64_t *size);
+
+/* A counter of /proc/vmstat, or a "Name:  N kB" value of /proc/meminfo. */
+long long guest_vmstat(const char *name);
+long long guest_meminfo(const char *name);
+
+/*
+ * The levels of [addr, addr + len) from the module oracle, cross-checked
+ * against the page-table dump where there is one (a mismatch is reported
+ * as a failed check). Returns the number of runs or a negative errno.
+ */
+int guest_levels(const char *what, uint64_t addr, uint64_t len,
+		 struct hpfn_pt_run *runs, size_t max);
+
+/* Do all runs have this level / these flags set and clear? */
+int guest_all_level(const struct hpfn_pt_run *runs, int n, enum hpfn_pt_level level);
+int guest_all_flags(const struct hpfn_pt_run *runs, int n, unsigned int set,
+		    unsigned int clear);
+
+/* Does a write to / read of @p fault (SIGSEGV or SIGBUS)? */
+int guest_write_faults(volatile uint64_t *p, uint64_t val);
+int guest_read_faults(volatile uint64_t *p);
+
 /* Print runs as TAP diagnostics. */
 void guest_print_runs(const struct hpfn_pt_run *runs, int n);
 

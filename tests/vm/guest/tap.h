@@ -12,7 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int tap_failures;
+/* Defined once, in guest.c, so helpers and tests count together. */
+extern int tap_failures;
 
 __attribute__((format(printf, 2, 3)))
 static inline int tap_check(int cond, const char *fmt, ...)

@@ -4,14 +4,20 @@
  *
  * /dev/hpfn_test answers "which page-table level maps this address of my
  * process" by walking current->mm, which the tests use as their oracle on
- * kernels without the debugfs page-table dump. The inject_warn parameter
+ * kernels without the debugfs page-table dump, and its mmap() maps a
+ * physical range chosen by ioctl with remap_pfn_range() (a tiny /dev/mem
+ * for device and reserved memory, never System RAM), with or without a
+ * fault handler on the VMA. The inject_warn parameter
  * triggers a WARN() at load time so the harness can prove that it fails a
  * run whose kernel log has a warning.
  */
+#include <linux/ioport.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/pgtable.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "hpfn_test.h"
@@ -89,14 +95,113 @@ out:
 	return ret;
 }
 
+struct hpfn_test_file {
+	struct mutex lock;		/* protects target */
+	struct hpfn_test_target target;
+	bool have_target;
+};
+
+static int hpfn_test_set_target(struct hpfn_test_file *tf,
+				const struct hpfn_test_target *t)
+{
+	u64 end;
+
+	if (!t->size || !PAGE_ALIGNED(t->phys) || !PAGE_ALIGNED(t->size) ||
+	    check_add_overflow(t->phys, t->size, &end) ||
+	    t->cache > HPFN_TEST_CACHE_WB || (t->flags & ~HPFN_TEST_FAULT_HANDLER))
+		return -EINVAL;
+	if (region_intersects(t->phys, t->size, IORESOURCE_SYSTEM_RAM,
+			      IORES_DESC_NONE) != REGION_DISJOINT)
+		return -EPERM;
+	mutex_lock(&tf->lock);
+	tf->target = *t;
+	tf->have_target = true;
+	mutex_unlock(&tf->lock);
+	return 0;
+}
+
+/* A fault handler that never maps anything: it only has to exist. */
+static vm_fault_t hpfn_test_fault(struct vm_fault *vmf)
+{
+	return VM_FAULT_SIGBUS;
+}
+
+static const struct vm_operations_struct hpfn_test_vm_ops = {
+	.access = generic_access_phys,
+};
+
+static const struct vm_operations_struct hpfn_test_fault_vm_ops = {
+	.fault = hpfn_test_fault,
+	.access = generic_access_phys,
+};
+
+static int hpfn_test_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct hpfn_test_file *tf = file->private_data;
+	unsigned long len = vma->vm_end - vma->vm_start;
+	struct hpfn_test_target t;
+	bool have;
+	u64 off;
+
+	mutex_lock(&tf->lock);
+	t = tf->target;
+	have = tf->have_target;
+	mutex_unlock(&tf->lock);
+	if (!have)
+		return -ENODEV;
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (vma->vm_pgoff > (t.size >> PAGE_SHIFT))
+		return -EINVAL;
+	off = (u64)vma->vm_pgoff << PAGE_SHIFT;
+	if (len > t.size - off)
+		return -EINVAL;
+
+	switch (t.cache) {
+	case HPFN_TEST_CACHE_UC_MINUS:
+		vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+		break;
+	case HPFN_TEST_CACHE_WC:
+		vma->vm_page_prot = pgprot_writecombine(vma->vm_page_prot);
+		break;
+	}
+	/* The ops must be in place before the remap: they decide its size. */
+	vma->vm_ops = (t.flags & HPFN_TEST_FAULT_HANDLER) ?
+		      &hpfn_test_fault_vm_ops : &hpfn_test_vm_ops;
+	return io_remap_pfn_range(vma, vma->vm_start, (t.phys + off) >> PAGE_SHIFT,
+				  len, vma->vm_page_prot);
+}
+
+static int hpfn_test_open(struct inode *inode, struct file *file)
+{
+	struct hpfn_test_file *tf = kzalloc(sizeof(*tf), GFP_KERNEL);
+
+	if (!tf)
+		return -ENOMEM;
+	mutex_init(&tf->lock);
+	file->private_data = tf;
+	return 0;
+}
+
+static int hpfn_test_release(struct inode *inode, struct file *file)
+{
+	kfree(file->private_data);
+	return 0;
+}
+
 static long hpfn_test_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
+	struct hpfn_test_target t;
 	struct hpfn_test_query q;
 	int ret;
 
 	switch (cmd) {
+	case HPFN_TEST_IOC_SET_TARGET:
+		if (copy_from_user(&t, uarg, sizeof(t)))
+			return -EFAULT;
+		return hpfn_test_set_target(file->private_data, &t);
 	case HPFN_TEST_IOC_QUERY:
 		if (copy_from_user(&q, uarg, sizeof(q)))
 			return -EFAULT;
@@ -111,7 +216,10 @@ static long hpfn_test_ioctl(struct file *file, unsigned int cmd,
 
 static const struct file_operations hpfn_test_fops = {
 	.owner = THIS_MODULE,
+	.open = hpfn_test_open,
+	.release = hpfn_test_release,
 	.unlocked_ioctl = hpfn_test_ioctl,
+	.mmap = hpfn_test_mmap,
 };
 
 static struct miscdevice hpfn_test_misc = {

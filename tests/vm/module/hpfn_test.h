@@ -30,4 +30,27 @@ struct hpfn_test_query {
 
 #define HPFN_TEST_IOC_QUERY _IOWR('H', 0x70, struct hpfn_test_query)
 
+/*
+ * What mmap() of this open file maps: [phys, phys + size) of device memory
+ * or reserved (non System RAM) memory, with remap_pfn_range(), at mmap
+ * offset 0 = phys. The test bed uses it to map the ivshmem BAR and the
+ * memmap= carveout with the cache mode and VMA kind a test needs.
+ */
+enum hpfn_test_cache {
+	HPFN_TEST_CACHE_UC_MINUS = 0,	/* pgprot_noncached() */
+	HPFN_TEST_CACHE_WC = 1,		/* pgprot_writecombine() */
+	HPFN_TEST_CACHE_WB = 2,		/* vm_page_prot as is */
+};
+
+#define HPFN_TEST_FAULT_HANDLER	(1u << 0)	/* give the VMA a ->fault */
+
+struct hpfn_test_target {
+	__u64 phys;
+	__u64 size;
+	__u32 cache;	/* enum hpfn_test_cache */
+	__u32 flags;	/* HPFN_TEST_FAULT_HANDLER */
+};
+
+#define HPFN_TEST_IOC_SET_TARGET _IOW('H', 0x71, struct hpfn_test_target)
+
 #endif

@@ -1,0 +1,699 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * remap_pfn_range() at PMD level: which mappings get 2 MiB leaves, and that
+ * split (mprotect, partial munmap), fork/clone, mremap, unmap and failure
+ * paths keep the data, the permissions and the cache mode, and leak no
+ * page tables. Mappings come from the test module (/dev/hpfn_test, which
+ * remaps the big ivshmem BAR or the memmap= carveout) and from the BAR's
+ * sysfs resource2/resource2_wc files.
+ *
+ * On a kernel without the series (hpfn.features lacks remap-pmd) the same
+ * checks run with 4 KiB expectations and no split counts.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "align.h"
+#include "guest.h"
+#include "hpfn_test.h"
+#include "tap.h"
+
+#define MAX_RUNS 2048
+#define SZ_1M 0x100000ULL
+
+static struct hpfn_pt_run runs[MAX_RUNS];
+static struct guest_bar bar;
+static enum hpfn_pt_level huge;	/* what an eligible 2 MiB block gets */
+static int pmd_remap;			/* the kernel has the series */
+
+/* Map @len bytes of @fd at offset @off, congruent to @phys mod 2 MiB (+@skew). */
+static uint8_t *map_at(int fd, uint64_t off, uint64_t len, uint64_t phys, uint64_t skew)
+{
+	void *p = hpfn_mmap_congruent(fd, off, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+				      phys + skew, SZ_2M);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static uint64_t pattern(uint64_t off, uint64_t seed)
+{
+	return (off * 0x9e3779b97f4a7c15ULL) ^ seed;
+}
+
+/* One word per 4 KiB page: enough to catch a wrong PFN, cheap under TCG. */
+static void fill(uint8_t *p, uint64_t len, uint64_t base_off, uint64_t seed)
+{
+	for (uint64_t o = 0; o < len; o += SZ_4K)
+		*(volatile uint64_t *)(p + o) = pattern(base_off + o, seed);
+}
+
+static int check(const uint8_t *p, uint64_t len, uint64_t base_off, uint64_t seed)
+{
+	for (uint64_t o = 0; o < len; o += SZ_4K)
+		if (*(volatile const uint64_t *)(p + o) != pattern(base_off + o, seed))
+			return 0;
+	return 1;
+}
+
+static int levels(const char *what, void *p, uint64_t len)
+{
+	int n = guest_levels(what, (uintptr_t)p, len, runs, MAX_RUNS);
+
+	if (n < 0)
+		tap_check(0, "%s: read the levels: %s", what, strerror(-n));
+	return n;
+}
+
+static int is_level(const char *what, void *p, uint64_t len, enum hpfn_pt_level want,
+		    unsigned int set, unsigned int clear)
+{
+	int n = levels(what, p, len);
+	int ok = n > 0 && guest_all_level(runs, n, want) && guest_all_flags(runs, n, set, clear);
+
+	if (!ok && n > 0)
+		guest_print_runs(runs, n);
+	return ok;
+}
+
+#define UCM (HPFN_PTF_PRESENT | HPFN_PTF_USER | HPFN_PTF_RW | HPFN_PTF_PCD)
+#define WC (HPFN_PTF_PRESENT | HPFN_PTF_USER | HPFN_PTF_RW | HPFN_PTF_PWT)
+#define WB (HPFN_PTF_PRESENT | HPFN_PTF_USER | HPFN_PTF_RW)
+
+/* A second view of BAR memory through sysfs, 4 KiB-mapped on every kernel. */
+static uint8_t *view(uint64_t off, uint64_t len)
+{
+	int fd = open(bar.path, O_RDWR | O_CLOEXEC);
+	uint8_t *p;
+
+	if (fd < 0)
+		return NULL;
+	p = map_at(fd, off, len, bar.phys + off, SZ_4K);
+	close(fd);
+	return p;
+}
+
+static void test_eligibility(int fd, int fd_wc, int fd_fault, int fd_carve, uint64_t carve)
+{
+	uint8_t *p;
+
+	p = map_at(fd, 0, 8 * SZ_1M, bar.phys, 0);
+	if (tap_check(p != NULL, "BAR 8 MiB at a congruent address mapped")) {
+		tap_check(is_level("aligned UC-", p, 8 * SZ_1M, huge, UCM, HPFN_PTF_PAT | HPFN_PTF_PWT),
+			  "aligned 8 MiB UC- mapping: all %s, USR RW PCD, no PAT", hpfn_pt_level_name(huge));
+		fill(p, 8 * SZ_1M, 0, 1);
+		tap_check(check(p, 8 * SZ_1M, 0, 1), "data written reads back");
+		munmap(p, 8 * SZ_1M);
+	}
+	p = map_at(fd_wc, 16 * SZ_1M, 4 * SZ_1M, bar.phys + 16 * SZ_1M, 0);
+	if (tap_check(p != NULL, "BAR 4 MiB write-combining mapped")) {
+		tap_check(is_level("aligned WC", p, 4 * SZ_1M, huge, WC, HPFN_PTF_PAT | HPFN_PTF_PCD),
+			  "aligned 4 MiB WC mapping: all %s, PWT, no PCD/PAT", hpfn_pt_level_name(huge));
+		munmap(p, 4 * SZ_1M);
+	}
+	p = map_at(fd, 0, 4 * SZ_1M, bar.phys, SZ_4K);
+	if (tap_check(p != NULL, "misaligned VA mapped")) {
+		tap_check(is_level("misaligned VA", p, 4 * SZ_1M, HPFN_PT_PTE, UCM, 0),
+			  "VA not congruent to the PFN: all pte");
+		munmap(p, 4 * SZ_1M);
+	}
+	p = map_at(fd, SZ_4K, 4 * SZ_1M, bar.phys, 0);
+	if (tap_check(p != NULL, "misaligned PFN mapped")) {
+		tap_check(is_level("misaligned PFN", p, 4 * SZ_1M, HPFN_PT_PTE, UCM, 0),
+			  "2 MiB-aligned VA, PFN 4 KiB past alignment: all pte");
+		munmap(p, 4 * SZ_1M);
+	}
+	p = map_at(fd, 0, SZ_1M, bar.phys, 0);
+	if (tap_check(p != NULL, "1 MiB mapped")) {
+		tap_check(is_level("1 MiB", p, SZ_1M, HPFN_PT_PTE, UCM, 0),
+			  "a mapping under 2 MiB: all pte");
+		munmap(p, SZ_1M);
+	}
+	p = map_at(fd, SZ_1M, 6 * SZ_1M, bar.phys, SZ_1M);
+	if (tap_check(p != NULL, "6 MiB from 1 MiB into a block mapped")) {
+		int n = levels("head/body/tail", p, 6 * SZ_1M);
+		enum hpfn_pt_level body = huge;
+
+		tap_check(n == (pmd_remap ? 3 : 1) &&
+			  runs[0].level == HPFN_PT_PTE && runs[0].end - runs[0].start == (pmd_remap ? SZ_1M : 6 * SZ_1M) &&
+			  (!pmd_remap || (runs[1].level == body && runs[1].end - runs[1].start == 4 * SZ_1M &&
+					 runs[2].level == HPFN_PT_PTE && runs[2].end - runs[2].start == SZ_1M)),
+			  "unaligned start: %s", pmd_remap ? "1 MiB pte, 4 MiB pmd, 1 MiB pte" : "all pte");
+		if (n > 0 && n != (pmd_remap ? 3 : 1))
+			guest_print_runs(runs, n);
+		munmap(p, 6 * SZ_1M);
+	}
+	p = map_at(fd_fault, 0, 4 * SZ_1M, bar.phys, 0);
+	if (tap_check(p != NULL, "VMA with a fault handler mapped")) {
+		tap_check(is_level("fault handler", p, 4 * SZ_1M, HPFN_PT_PTE, UCM, 0),
+			  "aligned mapping in a VMA with ->fault: all pte");
+		munmap(p, 4 * SZ_1M);
+	}
+	p = map_at(fd_carve, 0, 8 * SZ_1M, carve, 0);
+	if (tap_check(p != NULL, "carveout 8 MiB write-back mapped")) {
+		tap_check(is_level("carveout WB", p, 8 * SZ_1M, huge, WB, HPFN_PTF_PCD | HPFN_PTF_PWT | HPFN_PTF_PAT),
+			  "aligned carveout WB: all %s, no cache bits", hpfn_pt_level_name(huge));
+		fill(p, 8 * SZ_1M, 0, 2);
+		tap_check(check(p, 8 * SZ_1M, 0, 2), "carveout data reads back");
+		munmap(p, 8 * SZ_1M);
+	}
+}
+
+/* [p, p + 2M) is all pte, [p + 2M, p + 4M) all @huge, no run straddles. */
+static int split_shape_ok(uint8_t *p, int n)
+{
+	uint64_t base = (uintptr_t)p;
+	int i;
+
+	if (n <= 0 || runs[0].start != base || runs[n - 1].end != base + 4 * SZ_1M)
+		return 0;
+	if (huge == HPFN_PT_PTE)	/* no series: 4 KiB before and after */
+		return guest_all_level(runs, n, HPFN_PT_PTE);
+	for (i = 0; i < n; i++) {
+		int first = runs[i].start - base < SZ_2M;
+
+		if (runs[i].level != (first ? HPFN_PT_PTE : huge) ||
+		    first != (runs[i].end - base <= SZ_2M))
+			return 0;
+	}
+	return 1;
+}
+
+static void test_mprotect_split(int fd, uint64_t off, const char *mode, unsigned int flags,
+				unsigned int clear)
+{
+	uint64_t len = 4 * SZ_1M;
+	long long before = guest_vmstat("thp_split_pmd");
+	uint8_t *p = map_at(fd, off, len, bar.phys + off, 0), *v;
+	char what[64];
+	int n, ro_ok, rw_ok;
+
+	snprintf(what, sizeof(what), "%s 4 KiB mprotect", mode);
+	if (!tap_check(p != NULL, "%s: mapped", what))
+		return;
+	fill(p, len, off, 3);
+	tap_check(mprotect(p + SZ_1M, SZ_4K, PROT_READ) == 0, "%s: mprotect(PROT_READ) of one page", what);
+	if (pmd_remap)
+		tap_check(guest_vmstat("thp_split_pmd") == before + 1,
+			  "%s: thp_split_pmd rose by exactly 1 (%lld -> %lld)", what, before,
+			  guest_vmstat("thp_split_pmd"));
+	n = levels(what, p, len);
+	tap_check(split_shape_ok(p, n), "%s: the split 2 MiB is pte, the other stays %s", what,
+		  hpfn_pt_level_name(huge));
+	ro_ok = 1;
+	for (int i = 0; i < n; i++) {
+		int is_ro = runs[i].start == (uintptr_t)p + SZ_1M;
+		unsigned int want = is_ro ? (flags & ~HPFN_PTF_RW) : flags;
+
+		if (runs[i].flags != want || (runs[i].flags & clear))
+			ro_ok = 0;
+		if (is_ro && runs[i].end - runs[i].start != SZ_4K)
+			ro_ok = 0;
+	}
+	tap_check(ro_ok, "%s: one read-only page, every other writable, cache bits unchanged, no PAT", what);
+	if (!ro_ok)
+		guest_print_runs(runs, n);
+	tap_check(guest_write_faults((uint64_t *)(p + SZ_1M), 1), "%s: a write to the read-only page faults", what);
+	rw_ok = !guest_write_faults((uint64_t *)(p + SZ_1M + SZ_4K), pattern(off + SZ_1M + SZ_4K, 3)) &&
+		!guest_write_faults((uint64_t *)(p + SZ_1M - SZ_4K), pattern(off + SZ_1M - SZ_4K, 3));
+	tap_check(rw_ok, "%s: its neighbours stay writable", what);
+	tap_check(check(p, len, off, 3), "%s: every page still holds its data", what);
+	v = view(off, len);
+	tap_check(v && check(v, len, off, 3), "%s: the data reads back identically through a second (sysfs) mapping", what);
+	if (v)
+		munmap(v, len);
+	tap_check(mprotect(p + SZ_1M, SZ_4K, PROT_READ | PROT_WRITE) == 0 &&
+		  !guest_write_faults((uint64_t *)(p + SZ_1M), pattern(off + SZ_1M, 3)),
+		  "%s: writable again after mprotect back", what);
+	munmap(p, len);
+}
+
+static void test_partial_munmap(int fd, uint64_t off)
+{
+	uint64_t len = 4 * SZ_1M;
+	long long before = guest_vmstat("thp_split_pmd");
+	uint8_t *p = map_at(fd, off, len, bar.phys + off, 0);
+	int n;
+
+	if (!tap_check(p != NULL, "partial munmap: mapped"))
+		return;
+	fill(p, len, off, 4);
+	tap_check(munmap(p + SZ_1M, SZ_4K) == 0, "partial munmap: unmap one page inside a block");
+	if (pmd_remap)
+		tap_check(guest_vmstat("thp_split_pmd") == before + 1, "partial munmap: one PMD split");
+	n = levels("partial munmap", p, SZ_1M);
+	tap_check(n > 0 && guest_all_level(runs, n, HPFN_PT_PTE), "partial munmap: the pages before the hole are pte");
+	tap_check(guest_read_faults((uint64_t *)(p + SZ_1M)), "partial munmap: the hole faults");
+	tap_check(check(p, SZ_1M, off, 4) && check(p + SZ_1M + SZ_4K, len - SZ_1M - SZ_4K, off + SZ_1M + SZ_4K, 4),
+		  "partial munmap: the remaining pages hold their data");
+	munmap(p, SZ_1M);
+	munmap(p + SZ_1M + SZ_4K, len - SZ_1M - SZ_4K);
+}
+
+/* Fork with the child reading and writing; the child may split its copy. */
+static void test_fork(int fd, uint64_t off, const char *mode, unsigned int flags, int use_clone)
+{
+	uint64_t len = 4 * SZ_1M;
+	uint8_t *p = map_at(fd, off, len, bar.phys + off, 0);
+	char what[64];
+	pid_t pid;
+	int status;
+
+	snprintf(what, sizeof(what), "%s %s", use_clone ? "clone" : "fork", mode);
+	if (!tap_check(p != NULL, "%s: mapped", what))
+		return;
+	fill(p, len, off, 5);
+	pid = use_clone ? (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0) : fork();
+	if (pid == 0) {
+		int ok = check(p, len, off, 5);
+
+		fill(p + SZ_2M, SZ_2M, off + SZ_2M, 6);
+		/* split the child's first block only */
+		ok &= mprotect(p + SZ_4K, SZ_4K, PROT_READ) == 0;
+		ok &= guest_module_levels((uintptr_t)p, SZ_2M, runs, MAX_RUNS) > 0 &&
+		      runs[0].level == HPFN_PT_PTE;
+		ok &= guest_write_faults((uint64_t *)(p + SZ_4K), 0);
+		_exit(ok ? 0 : 1);
+	}
+	if (!tap_check(pid > 0, "%s: child created: %s", what, pid > 0 ? "yes" : strerror(errno)))
+		return (void)munmap(p, len);
+	tap_check(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "%s: the child read the data, wrote, split its copy and saw the protection (status 0x%x)",
+		  what, status);
+	tap_check(check(p + SZ_2M, SZ_2M, off + SZ_2M, 6) && check(p, SZ_2M, off, 5),
+		  "%s: the parent sees the child's writes", what);
+	tap_check(is_level(what, p, len, huge, flags, HPFN_PTF_PAT),
+		  "%s: the child's split left the parent's mapping %s", what, hpfn_pt_level_name(huge));
+	munmap(p, len);
+}
+
+/* The parent unmaps and exits first; the child keeps using the mapping. */
+static void test_parent_exits_first(int fd, uint64_t off)
+{
+	uint64_t len = 4 * SZ_1M;
+	int gone[2], result[2], status;
+	char r = 0;
+	pid_t mid;
+
+	if (pipe(gone) || pipe(result))
+		return (void)tap_check(0, "parent exits first: pipes");
+	mid = fork();
+	if (mid == 0) {
+		uint8_t *p = map_at(fd, off, len, bar.phys + off, 0);
+		pid_t child;
+
+		if (!p)
+			_exit(1);
+		fill(p, len, off, 7);
+		child = fork();
+		if (child == 0) {
+			char c, ok;
+
+			close(gone[1]);
+			/* EOF once the middle process has exited */
+			while (read(gone[0], &c, 1) > 0)
+				;
+			ok = check(p, len, off, 7) ? 'y' : 'n';
+			fill(p, len, off, 8);
+			ok = (ok == 'y' && check(p, len, off, 8)) ? 'y' : 'n';
+			munmap(p, len);
+			if (write(result[1], &ok, 1) != 1)
+				_exit(1);
+			_exit(0);
+		}
+		munmap(p, len);
+		_exit(child > 0 ? 0 : 1);
+	}
+	close(gone[0]);
+	close(gone[1]);
+	close(result[1]);
+	tap_check(waitpid(mid, &status, 0) == mid && WIFEXITED(status) && !WEXITSTATUS(status),
+		  "parent exits first: the mapping process forked and exited");
+	tap_check(read(result[0], &r, 1) == 1 && r == 'y',
+		  "parent exits first: the orphaned child still reads and writes the mapping");
+	close(result[0]);
+}
+
+static int clone_fn(void *arg)
+{
+	uint64_t *w = arg;
+
+	*w = 0xc10e;
+	return 0;
+}
+
+static void test_clone_vm(int fd, uint64_t off)
+{
+	static char stack[64 * 1024] __attribute__((aligned(16)));
+	uint8_t *p = map_at(fd, off, SZ_2M, bar.phys + off, 0);
+	int status;
+	pid_t pid;
+
+	if (!tap_check(p != NULL, "clone(CLONE_VM): mapped"))
+		return;
+	*(volatile uint64_t *)p = 0;
+	pid = clone(clone_fn, stack + sizeof(stack), CLONE_VM | SIGCHLD, p);
+	tap_check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		  *(volatile uint64_t *)p == 0xc10e,
+		  "clone(CLONE_VM): a thread-like child wrote through the shared mapping");
+	munmap(p, SZ_2M);
+}
+
+static void test_mremap(int fd, uint64_t off)
+{
+	uint64_t len = 4 * SZ_1M;
+	uint8_t *p = map_at(fd, off, len, bar.phys + off, 0), *dst, *resv, *q;
+	long long before;
+
+	if (!tap_check(p != NULL, "mremap: mapped"))
+		return;
+	fill(p, len, off, 9);
+	/* a 2 MiB-aligned destination in another 1 GiB region (another PMD table) */
+	resv = mmap(NULL, 3 * SZ_1G, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (!tap_check(resv != MAP_FAILED, "mremap: reserved a destination"))
+		return (void)munmap(p, len);
+	dst = (uint8_t *)(((uintptr_t)resv + SZ_1G + SZ_1G - 1) & ~(SZ_1G - 1));
+	if (((uintptr_t)dst ^ (uintptr_t)p) < SZ_1G)
+		dst += SZ_1G;
+	dst += 4 * SZ_2M;
+	q = mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	tap_check(q == dst, "mremap: whole range moved to a 2 MiB-aligned address in another 1 GiB");
+	if (q == dst) {
+		tap_check(is_level("mremap whole", q, len, huge, UCM, HPFN_PTF_PAT),
+			  "mremap: the moved range is still %s", hpfn_pt_level_name(huge));
+		tap_check(check(q, len, off, 9), "mremap: data intact after the move");
+		tap_check(guest_read_faults((uint64_t *)p), "mremap: the old address is gone");
+		before = guest_vmstat("thp_split_pmd");
+		/* move 1 MiB out of the middle of the second block: a split */
+		p = mremap(q + SZ_2M + SZ_1M, SZ_1M, SZ_1M, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   q + 12 * SZ_2M);
+		tap_check(p == q + 12 * SZ_2M, "mremap: a partial range moved");
+		if (pmd_remap)
+			tap_check(guest_vmstat("thp_split_pmd") == before + 1, "mremap partial: one PMD split");
+		tap_check(p != MAP_FAILED && check(p, SZ_1M, off + 3 * SZ_1M, 9) &&
+			  check(q, 3 * SZ_1M, off, 9), "mremap partial: data intact at both places");
+		tap_check(is_level("mremap partial", q, SZ_2M, huge, UCM, HPFN_PTF_PAT),
+			  "mremap partial: the first block is untouched");
+	}
+	munmap(resv, 3 * SZ_1G);
+}
+
+static void test_proc_mem(int fd, uint64_t off)
+{
+	uint8_t *p = map_at(fd, off, SZ_2M, bar.phys + off, 0);
+	uint64_t val = 0;
+	int mem;
+
+	if (!tap_check(p != NULL, "/proc/self/mem: mapped"))
+		return;
+	*(volatile uint64_t *)(p + 8192) = 0xfeedf00d;
+	mem = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	tap_check(mem >= 0 && pread(mem, &val, 8, (off_t)(uintptr_t)(p + 8192)) == 8 && val == 0xfeedf00d,
+		  "/proc/self/mem reads the mapping through generic_access_phys() (0x%" PRIx64 ")", val);
+	if (mem >= 0)
+		close(mem);
+	munmap(p, SZ_2M);
+}
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return -errno;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -EIO;
+}
+
+/*
+ * System-wide PageTables, with the per-CPU counter deltas folded in first
+ * (otherwise /proc/meminfo lags by up to a threshold per CPU).
+ */
+static long long page_tables_kb(void)
+{
+	write_file("/proc/sys/vm/stat_refresh", "1");
+	return guest_meminfo("PageTables");
+}
+
+/* The page-table bytes of this process's mm (VmPTE), exact. */
+static long long vmpte_kb(void)
+{
+	char line[128];
+	long long v = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmPTE:", 6))
+			v = strtoll(line + 6, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static void test_leaks(int fd, uint64_t off)
+{
+	long long base, after, pte_base, pte_after;
+	int ok = 1, i;
+	uint8_t *p;
+
+	p = map_at(fd, off, 4 * SZ_1M, bar.phys + off, 0);	/* warm up */
+	if (p)
+		munmap(p, 4 * SZ_1M);
+	base = page_tables_kb();
+	pte_base = vmpte_kb();
+	for (i = 0; i < 10000 && ok; i++) {
+		p = map_at(fd, off, 4 * SZ_1M, bar.phys + off, 0);
+		ok = p != NULL;
+		if (ok) {
+			*(volatile uint64_t *)(p + 3 * SZ_1M) = i;
+			munmap(p, 4 * SZ_1M);
+		}
+	}
+	after = page_tables_kb();
+	pte_after = vmpte_kb();
+	tap_check(ok && after == base && pte_after == pte_base,
+		  "10000 map/unmap cycles: PageTables %lld kB -> %lld kB, VmPTE %lld kB -> %lld kB",
+		  base, after, pte_base, pte_after);
+
+	p = map_at(fd, off, 4 * SZ_1M, bar.phys + off, 0);
+	if (!tap_check(p != NULL, "fork cycles: mapped"))
+		return;
+	base = page_tables_kb();
+	for (i = 0; i < 1000 && ok; i++) {
+		pid_t pid = fork();
+		int status;
+
+		if (pid == 0) {
+			*(volatile uint64_t *)(p + SZ_2M) = i;
+			_exit(0);
+		}
+		ok = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status);
+	}
+	after = page_tables_kb();
+	tap_check(ok && after == base, "1000 fork cycles: PageTables %lld kB -> %lld kB", base, after);
+	munmap(p, 4 * SZ_1M);
+}
+
+
+/* Fail exactly the next page allocation of a task that asks for it. */
+static const char *const fail_attrs[][2] = {
+	{ "probability", "100" }, { "interval", "1" }, { "times", "1" },
+	{ "space", "0" }, { "verbose", "1" }, { "task-filter", "Y" },
+	{ "min-order", "0" }, { "ignore-gfp-wait", "N" }, { "ignore-gfp-highmem", "N" },
+};
+
+/* The deposit allocation fails: the mapping must still work, with PTEs. */
+static void test_alloc_failure(int fd, uint64_t off)
+{
+	const char *d = "/sys/kernel/debug/fail_page_alloc";
+	char path[128], times[32] = "";
+	uint8_t *resv, *anchor, *p;
+	int tf, ok = 1;
+
+	/*
+	 * Keep an anonymous page in the same 1 GiB so the PMD table exists:
+	 * the first page allocation of the remap is then the deposit.
+	 */
+	if (access(d, F_OK)) {
+		/* The stock kernel is built without CONFIG_FAIL_PAGE_ALLOC. */
+		if (pmd_remap)
+			tap_check(0, "allocation failure: %s exists", d);
+		else
+			tap_skip("allocation failure: %s kernel has no %s", guest_kernel_kind(), d);
+		return;
+	}
+	resv = mmap(NULL, 3 * SZ_2M, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (!tap_check(resv != MAP_FAILED, "allocation failure: reserved address space"))
+		return;
+	anchor = (uint8_t *)(((uintptr_t)resv + SZ_2M - 1) & ~(SZ_2M - 1));
+	if (((uintptr_t)anchor & (SZ_1G - 1)) > SZ_1G - 2 * SZ_2M)
+		return (void)tap_check(0, "allocation failure: reservation straddles 1 GiB; rerun");
+	munmap(resv, 3 * SZ_2M);
+	anchor = mmap(anchor, SZ_4K, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (!tap_check(anchor != MAP_FAILED, "allocation failure: anchor page mapped"))
+		return;
+	*anchor = 1;
+	for (size_t i = 0; i < sizeof(fail_attrs) / sizeof(fail_attrs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", d, fail_attrs[i][0]);
+		ok &= write_file(path, fail_attrs[i][1]) == 0;
+	}
+	if (!tap_check(ok, "allocation failure: fail_page_alloc configured"))
+		return;
+	tf = write_file("/proc/self/make-it-fail", "1");
+	p = mmap(anchor + SZ_2M, SZ_2M, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, off);
+	write_file("/proc/self/make-it-fail", "0");
+	snprintf(path, sizeof(path), "%s/times", d);
+	{
+		int tfd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (tfd >= 0) {
+			if (read(tfd, times, sizeof(times) - 1) < 0)
+				times[0] = '\0';
+			close(tfd);
+		}
+	}
+	write_file(path, "0");
+	tap_check(tf == 0 && atoi(times) == 0, "allocation failure: exactly one allocation was failed (times left %d)",
+		  atoi(times));
+	if (tap_check(p == anchor + SZ_2M, "allocation failure: the mapping still succeeded (%s)",
+		      p == MAP_FAILED ? strerror(errno) : "mapped")) {
+		tap_check(is_level("alloc failure", p, SZ_2M, HPFN_PT_PTE, UCM, 0),
+			  "allocation failure: the block fell back to pte");
+		*(volatile uint64_t *)p = 42;
+		tap_check(*(volatile uint64_t *)p == 42, "allocation failure: the mapping works");
+		munmap(p, SZ_2M);
+	}
+	munmap(anchor, SZ_4K);
+}
+
+struct stress {
+	int fd;
+	uint8_t *shared;	/* one 8 MiB mapping all threads use */
+	uint64_t off;
+	int id;
+	volatile int *stop;
+	int errors;
+};
+
+static void *stress_thread(void *arg)
+{
+	struct stress *s = arg;
+	uint64_t mine = s->off + 8 * SZ_1M + (uint64_t)s->id * 4 * SZ_1M;
+	unsigned int seed = s->id;
+
+	while (!*s->stop) {
+		/* readers everywhere, splits of a page of the shared mapping */
+		uint64_t pg = (rand_r(&seed) % (8 * SZ_1M / SZ_4K)) * SZ_4K;
+		uint8_t *own;
+
+		(void)*(volatile uint64_t *)(s->shared + pg);
+		if (s->id == 0) {
+			mprotect(s->shared + pg, SZ_4K, PROT_READ);
+			mprotect(s->shared + pg, SZ_4K, PROT_READ | PROT_WRITE);
+		}
+		/* a private mapping to split with a partial munmap */
+		own = map_at(s->fd, mine, 4 * SZ_1M, bar.phys + mine, 0);
+		if (!own) {
+			s->errors++;
+			continue;
+		}
+		fill(own, 4 * SZ_1M, mine, s->id);
+		munmap(own + SZ_2M + SZ_4K * (rand_r(&seed) % 512), SZ_4K);
+		if (!check(own, SZ_2M, mine, s->id))
+			s->errors++;
+		munmap(own, 4 * SZ_1M);
+		if (s->id == 1) {
+			pid_t pid = fork();
+			int status;
+
+			if (pid == 0)
+				_exit(*(volatile uint64_t *)(s->shared + pg) == *(volatile uint64_t *)(s->shared + pg) ? 0 : 1);
+			if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+				s->errors++;
+		}
+	}
+	return NULL;
+}
+
+static void test_stress(int fd, uint64_t off)
+{
+	struct stress st[4];
+	pthread_t th[4];
+	volatile int stop = 0;
+	uint8_t *shared = map_at(fd, off, 8 * SZ_1M, bar.phys + off, 0);
+	struct timespec ts = { .tv_sec = 4 };
+	int errors = 0, i;
+
+	if (!tap_check(shared != NULL, "stress: shared mapping"))
+		return;
+	for (i = 0; i < 4; i++) {
+		st[i] = (struct stress){ fd, shared, off, i, &stop, 0 };
+		pthread_create(&th[i], NULL, stress_thread, &st[i]);
+	}
+	nanosleep(&ts, NULL);	/* the run length, not a synchronisation */
+	stop = 1;
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		errors += st[i].errors;
+	}
+	tap_check(errors == 0, "stress: 4 threads doing mprotect, partial munmap, fork and access for 4 s: %d errors",
+		  errors);
+	munmap(shared, 8 * SZ_1M);
+}
+
+int main(void)
+{
+	uint64_t carve = 0, carve_size = 0;
+	int fd, fd_wc, fd_fault, fd_carve, ret;
+
+	ret = guest_find_bar(0x1af4, 0x1110, 2, SZ_1G, &bar);
+	if (ret)
+		tap_bail("find the ivshmem device with a 1 GiB BAR2: %s", strerror(-ret));
+	if (guest_carveout(&carve, &carve_size) || carve_size < 16 * SZ_1M)
+		tap_bail("the harness's memmap= carveout of at least 16 MiB");
+	pmd_remap = guest_has_feature("remap-pmd");
+	huge = pmd_remap ? HPFN_PT_PMD : HPFN_PT_PTE;
+	tap_diag("kernel %s: eligible 2 MiB blocks expected as %s", guest_kernel_kind(),
+		 hpfn_pt_level_name(huge));
+
+	fd = guest_remap_open(bar.phys, bar.size, HPFN_TEST_CACHE_UC_MINUS, 0);
+	fd_wc = guest_remap_open(bar.phys, bar.size, HPFN_TEST_CACHE_WC, 0);
+	fd_fault = guest_remap_open(bar.phys, bar.size, HPFN_TEST_CACHE_UC_MINUS, HPFN_TEST_FAULT_HANDLER);
+	fd_carve = guest_remap_open(carve, carve_size, HPFN_TEST_CACHE_WB, 0);
+	if (fd < 0 || fd_wc < 0 || fd_fault < 0 || fd_carve < 0)
+		tap_bail("open /dev/hpfn_test with BAR and carveout targets (%d %d %d %d)", fd, fd_wc,
+			 fd_fault, fd_carve);
+
+	test_eligibility(fd, fd_wc, fd_fault, fd_carve, carve);
+	test_mprotect_split(fd, 64 * SZ_1M, "UC-", UCM, HPFN_PTF_PAT | HPFN_PTF_PWT);
+	/* write-combining on a range no earlier test used (see README: PAT) */
+	test_mprotect_split(fd_wc, 512 * SZ_1M, "WC", WC, HPFN_PTF_PAT | HPFN_PTF_PCD);
+	test_partial_munmap(fd, 72 * SZ_1M);
+	test_fork(fd, 80 * SZ_1M, "UC-", UCM, 0);
+	test_fork(fd, 88 * SZ_1M, "UC-", UCM, 1);
+	test_fork(fd_wc, 528 * SZ_1M, "WC", WC, 0);
+	test_parent_exits_first(fd, 96 * SZ_1M);
+	test_clone_vm(fd, 104 * SZ_1M);
+	test_mremap(fd, 112 * SZ_1M);
+	test_proc_mem(fd, 120 * SZ_1M);
+	test_alloc_failure(fd, 124 * SZ_1M);
+	test_leaks(fd, 128 * SZ_1M);
+	test_stress(fd, 256 * SZ_1M);
+	close(fd);
+	close(fd_wc);
+	close(fd_fault);
+	close(fd_carve);
+	return tap_exit();
+}
