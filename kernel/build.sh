@@ -80,6 +80,15 @@ unpack_source() {
 	printf '.hugepfn-*\n' >> "$SRC/.git/info/exclude"
 }
 
+# A patch without its "From <sha>" line and "[PATCH n/m]" numbering.
+normalize_patch() {
+	python3 -c '
+import email, re, sys
+m = email.message_from_string(sys.stdin.read())
+subject = re.sub(r"^\[PATCH[^]]*\] ", "", " ".join(m["Subject"].split()))
+print(m["From"], m["Date"], subject, m.get_payload(), sep="\n")'
+}
+
 # apply_series N: check out branch 'hugepfn' = base + the first N patches
 # (all when N is empty). Skips the work when the tree already holds them.
 apply_series() {
@@ -92,12 +101,30 @@ apply_series() {
 		[ -z "$(git -C "$SRC" status --porcelain --untracked-files=no)" ]; then
 		return 0
 	fi
-	say "applying $n patch(es) from kernel/patches/series"
-	rm -f "$SRC/.hugepfn-applied"
+	# Keep the commits that already match the first patches of the series
+	# and apply only the rest: resetting to base and re-applying everything
+	# would rewrite (and so rebuild) every file the series touches.
+	local commits=() keep=0 i tip=base
 	git -C "$SRC" am --abort >/dev/null 2>&1 || true
-	git -C "$SRC" checkout -q -f -B hugepfn base
-	if [ "$n" -gt 0 ]; then
-		git -C "$SRC" am -q --keep-cr "${patches[@]}" ||
+	if [ "$(git -C "$SRC" rev-parse --abbrev-ref HEAD)" = hugepfn ] &&
+		git -C "$SRC" merge-base --is-ancestor base HEAD; then
+		mapfile -t commits < <(git -C "$SRC" rev-list --reverse base..HEAD)
+	fi
+	for ((i = 0; i < ${#commits[@]} && i < n; i++)); do
+		cmp -s <(git -C "$SRC" format-patch -1 --stdout "${commits[$i]}" | normalize_patch) \
+			<(normalize_patch < "${patches[$i]}") || break
+		keep=$((i + 1))
+		tip=${commits[$i]}
+	done
+	if [ "$n" -gt "$keep" ]; then
+		say "applying patches $((keep + 1))..$n of kernel/patches/series ($keep already applied)"
+	else
+		say "the tree holds all $n patches of kernel/patches/series already"
+	fi
+	rm -f "$SRC/.hugepfn-applied"
+	git -C "$SRC" checkout -q -f -B hugepfn "$tip"
+	if [ "$n" -gt "$keep" ]; then
+		git -C "$SRC" am -q --keep-cr "${patches[@]:$keep}" ||
 			die "a patch of kernel/patches/series does not apply to linux-source $src_version (see 'git -C $SRC am --show-current-patch')"
 	fi
 	echo "$stamp" > "$SRC/.hugepfn-applied"

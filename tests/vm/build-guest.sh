@@ -42,6 +42,12 @@ for s in "$HUGEPFN_ROOT"/tests/vm/guest/*.sh; do
 	install -m 755 "$s" "$stage/hpfn/tests/$(basename "$s" .sh)"
 done
 cp "$HUGEPFN_BUILD/examples/sysfs-bar-map" "$stage/hpfn/bin/"
+# The series' kselftest, from the patched tree (the stock kernel has none).
+ks=$(dirname "$module_kdir")/src/tools/testing/selftests/mm/remap_pfn_pmd.c
+if [ "$kind" = patched ] && [ -f "$ks" ]; then
+	gcc -O2 -Wall -static -I "$(dirname "$ks")/.." -o "$stage/hpfn/bin/remap_pfn_pmd" "$ks" ||
+		die "building the series' kselftest $ks failed"
+fi
 cp "$out/module/hpfn_test.ko" "$stage/hpfn/modules/"
 : > "$stage/hpfn/modules/load.list"
 (cd "$stage" && find . -print0 | cpio --null -o -H newc --quiet) > "$out/initramfs.cpio"

@@ -68,10 +68,13 @@ initramfs=$HUGEPFN_BUILD/vm/$kind/initramfs.cpio
 logdir=$HUGEPFN_BUILD/vm-logs/$name
 rm -rf "$logdir"
 mkdir -p "$logdir"
+# A kernel oops panics and so ends the VM at once (panic=-1 reboots, and
+# -no-reboot turns that into qemu exiting) instead of hanging until the
+# time limit; warnings do not, so the run goes on and reports them.
 # Device memory: a 1 GiB ivshmem BAR2 (64-bit prefetchable, naturally aligned
 # above 4 GiB), a small one for fallback cases, and a 64 MiB carveout of
 # guest RAM reserved with memmap= at 1 GiB.
-cmdline="console=ttyS0 panic=-1 loglevel=7 memmap=64M\$0x40000000 hpfn.kernel=$kind hpfn.features=$features hpfn.tests=$tests $append"
+cmdline="console=ttyS0 panic=-1 oops=panic loglevel=7 memmap=64M\$0x40000000 hpfn.kernel=$kind hpfn.features=$features hpfn.tests=$tests $append"
 qemu=(
 	qemu-system-x86_64 -machine q35 -accel tcg -cpu max -smp 4 -m 2G
 	-display none -no-reboot -nodefaults
@@ -118,7 +121,7 @@ if ! grep -q '^# hpfn-done' "$tap"; then
 fi
 [ "$n" -gt 0 ] || problems+=("the guest reported no test results")
 # Kernel log problems: any of these fails the run, whatever the tests said.
-bad_re='WARNING:|BUG:|Oops|Kernel panic|general protection fault|page_table_check|possible circular locking|possible recursive locking|inconsistent lock state|DEBUG_LOCKS_WARN_ON|INFO: possible|INFO: trying to register|INFO: task .* blocked|Bad rss-counter|Bad page|bad pmd|non-zero pgtables_bytes|RCU stall'
+bad_re='WARNING:|BUG:|BUG at|VM_BUG_ON|Oops|Kernel panic|general protection fault|page_table_check|possible circular locking|possible recursive locking|inconsistent lock state|DEBUG_LOCKS_WARN_ON|INFO: possible|INFO: trying to register|INFO: task .* blocked|Bad rss-counter|Bad page|bad pmd|non-zero pgtables_bytes|RCU stall'
 if grep -E "$bad_re" "$logdir/console.log" > "$logdir/kernel-problems.txt"; then
 	problems+=("the kernel log has $(wc -l < "$logdir/kernel-problems.txt") problem line(s), first: $(head -n 1 "$logdir/kernel-problems.txt")")
 fi

@@ -50,10 +50,20 @@ for t in $(param hpfn.tests | tr , ' '); do
 	fi
 	echo "# running $t" >&3
 	start=$(cut -d' ' -f1 /proc/uptime)
-	(cd /tmp && timeout "$limit" "/hpfn/tests/$t") >/tmp/out 2>&1
+	# Stream the output, so a test that crashes the kernel still shows
+	# how far it got; keep a copy to look for failures afterwards.
+	set -o pipefail
+	(cd /tmp && timeout "$limit" "/hpfn/tests/$t") 2>&1 | tee /tmp/out |
+		while IFS= read -r line; do
+			case "$line" in
+				"ok - "*) echo "ok - $t: ${line#ok - }" ;;
+				"not ok - "*) echo "not ok - $t: ${line#not ok - }" ;;
+				*) echo "$line" ;;
+			esac
+		done >&3
 	rc=$?
+	set +o pipefail
 	end=$(cut -d' ' -f1 /proc/uptime)
-	sed -e "s/^\(not ok\|ok\) - /\1 - $t: /" /tmp/out >&3
 	if [ $rc -ne 0 ] && ! grep -q '^not ok' /tmp/out; then
 		if [ $rc -eq 124 ] || [ $rc -eq 143 ]; then
 			echo "not ok - $t: timed out after ${limit}s" >&3

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Run the series' own kselftest (tools/testing/selftests/mm/remap_pfn_pmd.c,
+# built from the patched tree) on the big ivshmem BAR, and pass its TAP on.
+ks=/hpfn/bin/remap_pfn_pmd
+if [ ! -x "$ks" ]; then
+	echo "ok - # SKIP the series' kselftest exists only on the patched kernel"
+	exit 0
+fi
+bar=
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/device")" = 0x1110 ] || continue
+	set -- $(sed -n 3p "$d/resource")
+	[ $(($2 - $1 + 1)) -ge 1073741824 ] && bar=$d && break
+done
+if [ -z "$bar" ]; then
+	echo "not ok - no ivshmem device with a 1 GiB BAR2"
+	exit 1
+fi
+echo 1 > "$bar/enable"
+"$ks" "$bar/resource2" > /tmp/ks.out 2>&1
+rc=$?
+# kselftest TAP ("ok 3 desc") -> the runner's form ("ok - desc")
+sed -n -e 's/^\(not ok\|ok\) [0-9]* \(.*\)/\1 - \2/p' -e 's/^# \(.*\)/# \1/p' /tmp/ks.out
+[ $rc -eq 0 ] || echo "not ok - remap_pfn_pmd exited with status $rc"
+exit $rc
