@@ -194,18 +194,30 @@ tree)
 prefixes)
 	mapfile -t all < <(series_patches)
 	obj=$HUGEPFN_CACHE/obj
-	rm -f "$obj/.hugepfn-key"
+	mkdir -p "$HUGEPFN_CACHE/prefix-ok"
 	for ((i = 0; i <= ${#all[@]}; i++)); do
+		# A prefix whose exact inputs built before is not rebuilt.
+		pkey=$( { echo "$src_version"; hash_inputs "${all[@]:0:$i}" "${CONFIGS[@]}" "$0"; } |
+			sha256sum | cut -c1-16)
+		name="series prefix $i (${i} of ${#all[@]} patches${i:+, up to ${all[$((i - 1))]##*/}})"
+		if [ -f "$HUGEPFN_CACHE/prefix-ok/$pkey" ]; then
+			echo "ok - $name builds (verified earlier with identical inputs)"
+			continue
+		fi
 		apply_series "$i"
+		rm -f "$obj/.hugepfn-key"
 		mkdir -p "$obj"
 		configure "$obj"
 		say "prefix $i/${#all[@]}: building"
 		if ! make -C "$SRC" O="$obj" -j"$JOBS" CC="ccache gcc" KBUILD_BUILD_TIMESTAMP=hugepfn \
 			bzImage modules > "$obj/build.log" 2>&1; then
 			tail -n 40 "$obj/build.log" >&2
-			die "prefix $i of the series does not build (${all[$((i - 1))]##*/}); log: $obj/build.log"
+			echo "not ok - $name does not build; log: $obj/build.log"
+			apply_series
+			exit 1
 		fi
-		echo "ok $((i + 1)) - series prefix $i builds"
+		touch "$HUGEPFN_CACHE/prefix-ok/$pkey"
+		echo "ok - $name builds"
 	done
 	apply_series
 	exit 0

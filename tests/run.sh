@@ -70,6 +70,7 @@ PY
 
 stage "host unit tests" unit_tests
 if [ -z "$novm" ]; then
+	stage "series: every prefix builds" "$HUGEPFN_ROOT/kernel/build.sh" --prefixes
 	stage "patched kernel build" "$HUGEPFN_ROOT/kernel/build.sh"
 	stage "harness self-tests" "$HUGEPFN_ROOT/tests/vm/selftest.sh" patched
 	stage "VM tests, patched kernel" "$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel patched

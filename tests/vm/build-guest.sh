@@ -27,6 +27,17 @@ if grep -q 'warning:' "$out/module/build.log"; then
 	die "test module build against $release has warnings"
 fi
 
+# The hugepfn driver, built with W=1 and sparse (C=2); any warning fails.
+rm -rf "$out/driver"
+mkdir -p "$out/driver"
+cp -r "$HUGEPFN_ROOT"/kernel/driver/* "$out/driver/"
+make -s -C "$module_kdir" M="$out/driver" W=1 C=2 modules > "$out/driver/build.log" 2>&1 ||
+	{ cat "$out/driver/build.log" >&2; die "hugepfn.ko build against $release failed"; }
+if grep -qE 'warning:|error:' "$out/driver/build.log"; then
+	cat "$out/driver/build.log" >&2
+	die "hugepfn.ko build against $release has warnings"
+fi
+
 # The initramfs: busybox, /init, the guest tests and the modules.
 rm -rf "$stage"
 mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp,hpfn/tests,hpfn/bin,hpfn/modules}
@@ -48,6 +59,13 @@ if [ "$kind" = patched ] && [ -f "$ks" ]; then
 	gcc -O2 -Wall -static -I "$(dirname "$ks")/.." -o "$stage/hpfn/bin/remap_pfn_pmd" "$ks" ||
 		die "building the series' kselftest $ks failed"
 fi
-cp "$out/module/hpfn_test.ko" "$stage/hpfn/modules/"
+cp "$out/module/hpfn_test.ko" "$out/driver/hugepfn.ko" "$stage/hpfn/modules/"
 : > "$stage/hpfn/modules/load.list"
+# Framework modules the stock kernel has as modules (built in on ours).
+if [ "$kind" = stock ]; then
+	for m in drivers/uio/uio.ko; do
+		xz -dc "$(dirname "$module_kdir")/modules/kernel/$m.xz" > "$stage/hpfn/modules/$(basename "$m")"
+		basename "$m" >> "$stage/hpfn/modules/load.list"
+	done
+fi
 (cd "$stage" && find . -print0 | cpio --null -o -H newc --quiet) > "$out/initramfs.cpio"

@@ -83,14 +83,41 @@ qemu=(
 	-object memory-backend-ram,id=hpfnbig,size=1G,share=on
 	-device ivshmem-plain,memdev=hpfnbig,id=ivbig
 	-object memory-backend-ram,id=hpfnsmall,size=1M,share=on
-	-device ivshmem-plain,memdev=hpfnsmall,id=ivsmall
+	-device pcie-root-port,id=hpfnrp,slot=1,chassis=1
+	-device ivshmem-plain,memdev=hpfnsmall,id=ivsmall,bus=hpfnrp
 	-monitor "unix:$logdir/monitor.sock,server,nowait"
 )
 printf '%q ' "${qemu[@]}" > "$logdir/qemu.cmd"
 say "[$name] booting $release under TCG ($tests; limit ${timeout_s}s)"
 start=$(date +%s)
 set +e
-timeout --kill-after=10 "$timeout_s" "${qemu[@]}" > "$logdir/qemu.out" 2>&1
+timeout --kill-after=10 "$timeout_s" "${qemu[@]}" > "$logdir/qemu.out" 2>&1 &
+qpid=$!
+# Guest tests ask the host for things only the host can do (hot-unplug a
+# device) with "# hpfn-host: MONITOR-COMMAND" lines; run them on the qemu
+# monitor as they appear.
+done_cmds=0
+while kill -0 "$qpid" 2>/dev/null; do
+	mapfile -t cmds < <(sed -n 's/^# hpfn-host: \(.*\)\r\?$/\1/p' "$logdir/tap.log" 2>/dev/null)
+	while [ "$done_cmds" -lt "${#cmds[@]}" ]; do
+		say "[$name] guest asks the host: ${cmds[$done_cmds]}"
+		python3 - "$logdir/monitor.sock" "${cmds[$done_cmds]}" <<'PY' >> "$logdir/monitor.log" 2>&1
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(5)
+s.recv(4096)
+s.sendall(sys.argv[2].encode() + b"\n")
+try:
+    print(s.recv(4096).decode(errors="replace"))
+except socket.timeout:
+    pass
+PY
+		done_cmds=$((done_cmds + 1))
+	done
+	sleep 0.2
+done
+wait "$qpid"
 qrc=$?
 set -e
 elapsed=$(( $(date +%s) - start ))

@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hugepfn: one char device per PCI device or carveout, whose mmap() maps
+ * its regions with remap_pfn_range() at mmap time (no fault handler), so
+ * that a kernel with PMD/PUD remap support maps aligned ranges with huge
+ * leaves; ioctls describe the regions and tell what a mapping got.
+ *
+ * Structure after drivers/vfio: the PCI and carveout parts create nodes
+ * through hugepfn_dev_create()/hugepfn_dev_add() and take them away with
+ * hugepfn_dev_remove(), which revokes every mapping of the node.
+ */
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/pgtable.h>
+#include <linux/pseudo_fs.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "hugepfn_private.h"
+
+#ifdef CONFIG_HIGHPTE
+#error "hugepfn walks user page tables with pte_offset_kernel(): no CONFIG_HIGHPTE"
+#endif
+
+#define HUGEPFN_MINORS		256
+#define HUGEPFN_FS_MAGIC	0x68706e66	/* "hpnf" */
+
+static char *carveouts;
+module_param(carveouts, charp, 0444);
+MODULE_PARM_DESC(carveouts,
+		 "reserved physical ranges to expose: NAME:SIZE@ADDR[,NAME:SIZE@ADDR...], e.g. buf:64M@0x40000000");
+
+static dev_t hugepfn_devt;
+static DEFINE_IDA(hugepfn_minors);
+
+/*
+ * All opens of a node share one address space, from this pseudo file
+ * system, so that unmap_mapping_range() reaches every mapping of the node
+ * whatever path it was opened by.
+ */
+static struct vfsmount *hugepfn_mnt;
+static int hugepfn_mnt_count;
+
+static int hugepfn_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, HUGEPFN_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type hugepfn_fs_type = {
+	.name = "hugepfn",
+	.owner = THIS_MODULE,
+	.init_fs_context = hugepfn_fs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+static char *hugepfn_devnode(const struct device *dev, umode_t *mode)
+{
+	/* Root only by default; see the udev rule example in the README. */
+	if (mode)
+		*mode = 0600;
+	return kasprintf(GFP_KERNEL, "hugepfn/%s", dev_name(dev));
+}
+
+static const struct class hugepfn_class = {
+	.name = "hugepfn",
+	.devnode = hugepfn_devnode,
+};
+
+static void hugepfn_dev_release(struct device *dev)
+{
+	struct hugepfn_dev *hdev = container_of(dev, struct hugepfn_dev, dev);
+
+	if (hdev->inode) {
+		iput(hdev->inode);
+		simple_release_fs(&hugepfn_mnt, &hugepfn_mnt_count);
+	}
+	ida_free(&hugepfn_minors, MINOR(dev->devt));
+	kfree(hdev);
+}
+
+struct hugepfn_dev *hugepfn_dev_create(struct device *parent, u32 kind,
+				       const char *name, const char *node)
+{
+	struct hugepfn_dev *hdev;
+	int minor, ret;
+
+	hdev = kzalloc(sizeof(*hdev), GFP_KERNEL);
+	if (!hdev)
+		return ERR_PTR(-ENOMEM);
+	minor = ida_alloc_max(&hugepfn_minors, HUGEPFN_MINORS - 1, GFP_KERNEL);
+	if (minor < 0) {
+		kfree(hdev);
+		return ERR_PTR(minor);
+	}
+	init_rwsem(&hdev->lock);
+	hdev->kind = kind;
+	strscpy(hdev->name, name, sizeof(hdev->name));
+	device_initialize(&hdev->dev);
+	hdev->dev.class = &hugepfn_class;
+	hdev->dev.parent = parent;
+	hdev->dev.devt = MKDEV(MAJOR(hugepfn_devt), minor);
+	hdev->dev.release = hugepfn_dev_release;
+	ret = dev_set_name(&hdev->dev, "%s", node);
+	if (ret) {
+		put_device(&hdev->dev);
+		return ERR_PTR(ret);
+	}
+	return hdev;
+}
+
+static const struct file_operations hugepfn_fops;
+
+int hugepfn_dev_add(struct hugepfn_dev *hdev)
+{
+	struct inode *inode;
+	int ret;
+
+	ret = simple_pin_fs(&hugepfn_fs_type, &hugepfn_mnt, &hugepfn_mnt_count);
+	if (ret)
+		return ret;
+	inode = alloc_anon_inode(hugepfn_mnt->mnt_sb);
+	if (IS_ERR(inode)) {
+		simple_release_fs(&hugepfn_mnt, &hugepfn_mnt_count);
+		return PTR_ERR(inode);
+	}
+	hdev->inode = inode;
+	cdev_init(&hdev->cdev, &hugepfn_fops);
+	hdev->cdev.owner = THIS_MODULE;
+	return cdev_device_add(&hdev->cdev, &hdev->dev);
+}
+
+/*
+ * Take the node away: later opens, mmaps and ioctls fail with -ENODEV and
+ * every existing mapping is zapped, so the next access to it gets SIGBUS
+ * (the VMAs have no fault handler) and nothing reaches memory that is no
+ * longer ours. The caller releases the memory after this returns; the
+ * structure lives on until the last open file is closed.
+ */
+void hugepfn_dev_remove(struct hugepfn_dev *hdev)
+{
+	down_write(&hdev->lock);
+	hdev->gone = true;
+	up_write(&hdev->lock);
+	if (hdev->inode)
+		unmap_mapping_range(hdev->inode->i_mapping, 0, 0, 1);
+	cdev_device_del(&hdev->cdev, &hdev->dev);
+	put_device(&hdev->dev);
+}
+
+static int hugepfn_open(struct inode *inode, struct file *file)
+{
+	struct hugepfn_dev *hdev = container_of(inode->i_cdev, struct hugepfn_dev, cdev);
+	int ret = 0;
+
+	get_device(&hdev->dev);
+	down_read(&hdev->lock);
+	if (hdev->gone) {
+		ret = -ENODEV;
+	} else {
+		file->private_data = hdev;
+		file->f_mapping = hdev->inode->i_mapping;
+	}
+	up_read(&hdev->lock);
+	if (ret)
+		put_device(&hdev->dev);
+	return ret;
+}
+
+static int hugepfn_release(struct inode *inode, struct file *file)
+{
+	struct hugepfn_dev *hdev = file->private_data;
+
+	put_device(&hdev->dev);
+	return 0;
+}
+
+/* The VMAs get no ->fault: their whole range is mapped by mmap(). */
+static const struct vm_operations_struct hugepfn_vm_ops = {
+#ifdef CONFIG_HAVE_IOREMAP_PROT
+	.access = generic_access_phys,
+#endif
+};
+
+static int hugepfn_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct hugepfn_dev *hdev = file->private_data;
+	u64 pgoff = vma->vm_pgoff, off;
+	unsigned long len = vma->vm_end - vma->vm_start;
+	struct hugepfn_region *r;
+	unsigned int index;
+	bool wc;
+	int ret;
+
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;		/* MAP_PRIVATE: no CoW of device memory */
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	index = pgoff >> (HUGEPFN_OFFSET_SHIFT - PAGE_SHIFT);
+	wc = index & HUGEPFN_WC_INDEX;
+	index &= ~HUGEPFN_WC_INDEX;
+	off = (pgoff << PAGE_SHIFT) & (HUGEPFN_REGION_OFFSET(1) - 1);
+
+	down_read(&hdev->lock);
+	ret = -ENODEV;
+	if (hdev->gone)
+		goto out;
+	ret = -EINVAL;
+	if (index >= hdev->nr_regions)
+		goto out;
+	r = &hdev->regions[index];
+	if (!(r->flags & HUGEPFN_REGION_MAPPABLE) || off >= r->size ||
+	    len > r->size - off)
+		goto out;
+	if (wc && !(r->flags & HUGEPFN_REGION_WC))
+		goto out;
+
+	if (wc)
+		vma->vm_page_prot = pgprot_writecombine(vma->vm_page_prot);
+	else if (!(r->flags & HUGEPFN_REGION_CARVEOUT))
+		vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	vm_flags_set(vma, VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
+	vm_flags_clear(vma, VM_MAYEXEC);
+	vma->vm_ops = &hugepfn_vm_ops;
+	ret = io_remap_pfn_range(vma, vma->vm_start, (r->phys + off) >> PAGE_SHIFT,
+				 len, vma->vm_page_prot);
+out:
+	up_read(&hdev->lock);
+	return ret;
+}
+
+/*
+ * Copy in an ioctl argument: at least @minsz bytes, as many as the caller
+ * says (argsz) up to our size; larger structures from newer userspace are
+ * accepted as long as we understand the flags they set.
+ */
+static int hugepfn_copy_arg(void *karg, size_t ksz, size_t minsz,
+			    const void __user *uarg)
+{
+	u32 argsz;
+
+	if (get_user(argsz, (const u32 __user *)uarg))
+		return -EFAULT;
+	if (argsz < minsz)
+		return -EINVAL;
+	memset(karg, 0, ksz);
+	if (copy_from_user(karg, uarg, min_t(size_t, argsz, ksz)))
+		return -EFAULT;
+	return 0;
+}
+
+static long hugepfn_device_info(struct hugepfn_dev *hdev, void __user *uarg)
+{
+	struct hugepfn_device_info info;
+	size_t minsz = offsetofend(struct hugepfn_device_info, name);
+	int ret = hugepfn_copy_arg(&info, sizeof(info), minsz, uarg);
+
+	if (ret)
+		return ret;
+	if (info.flags)
+		return -EINVAL;
+	info.api_version = HUGEPFN_API_VERSION;
+	info.kind = hdev->kind;
+	info.num_regions = hdev->nr_regions;
+	info.pad = 0;
+	strscpy(info.name, hdev->name, sizeof(info.name));
+	return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
+}
+
+static long hugepfn_region_info(struct hugepfn_dev *hdev, void __user *uarg)
+{
+	struct hugepfn_region_info info;
+	size_t minsz = offsetofend(struct hugepfn_region_info, wc_offset);
+	struct hugepfn_region *r;
+	int ret = hugepfn_copy_arg(&info, sizeof(info), minsz, uarg);
+
+	if (ret)
+		return ret;
+	if (info.flags || info.pad)
+		return -EINVAL;
+	if (info.index >= hdev->nr_regions)
+		return -EINVAL;
+	r = &hdev->regions[info.index];
+	info.flags = r->flags;
+	info.size = r->size;
+	info.phys_addr = r->phys;
+	info.phys_align = r->phys ? (r->phys & -r->phys) : 1ULL << 63;
+	info.offset = HUGEPFN_REGION_OFFSET(info.index);
+	info.wc_offset = (r->flags & HUGEPFN_REGION_WC) ?
+			 HUGEPFN_REGION_WC_OFFSET(info.index) : 0;
+	return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
+}
+
+/* The level of the leaf mapping @addr in @mm, or NONE; mmap lock held. */
+static u32 hugepfn_leaf_level(struct mm_struct *mm, unsigned long addr)
+{
+	pgd_t *pgdp = pgd_offset(mm, addr);
+	p4d_t *p4dp;
+	pud_t *pudp, pud;
+	pmd_t *pmdp, pmd;
+	pte_t *ptep;
+
+	if (pgd_none(READ_ONCE(*pgdp)) || pgd_bad(READ_ONCE(*pgdp)))
+		return HUGEPFN_LEVEL_NONE;
+	p4dp = p4d_offset(pgdp, addr);
+	if (p4d_none(READ_ONCE(*p4dp)) || p4d_bad(READ_ONCE(*p4dp)))
+		return HUGEPFN_LEVEL_NONE;
+	pudp = pud_offset(p4dp, addr);
+	pud = READ_ONCE(*pudp);
+	if (pud_none(pud))
+		return HUGEPFN_LEVEL_NONE;
+	if (pud_leaf(pud))
+		return pud_present(pud) ? HUGEPFN_LEVEL_1G : HUGEPFN_LEVEL_NONE;
+	pmdp = pmd_offset(pudp, addr);
+	pmd = pmdp_get_lockless(pmdp);
+	if (pmd_none(pmd))
+		return HUGEPFN_LEVEL_NONE;
+	if (pmd_leaf(pmd))
+		return pmd_present(pmd) ? HUGEPFN_LEVEL_2M : HUGEPFN_LEVEL_NONE;
+	if (pmd_bad(pmd))
+		return HUGEPFN_LEVEL_NONE;
+	/*
+	 * The PTE table of a VMA that the mmap lock keeps in place cannot be
+	 * freed under us; a PFN map is never collapsed by khugepaged.
+	 */
+	ptep = pte_offset_kernel(&pmd, addr);
+	return pte_none(ptep_get(ptep)) ? HUGEPFN_LEVEL_NONE : HUGEPFN_LEVEL_4K;
+}
+
+static unsigned long hugepfn_level_size(u32 level)
+{
+	switch (level) {
+	case HUGEPFN_LEVEL_1G:
+		return PUD_SIZE;
+	case HUGEPFN_LEVEL_2M:
+		return PMD_SIZE;
+	default:
+		return PAGE_SIZE;
+	}
+}
+
+static long hugepfn_mapping_query(struct hugepfn_dev *hdev, void __user *uarg)
+{
+	struct hugepfn_mapping_query q;
+	size_t minsz = offsetofend(struct hugepfn_mapping_query, region_offset);
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	unsigned long addr, step, start, end;
+	u32 level;
+	int ret = hugepfn_copy_arg(&q, sizeof(q), minsz, uarg);
+
+	if (ret)
+		return ret;
+	if (q.flags)
+		return -EINVAL;
+	if (!mm || q.addr >= TASK_SIZE)
+		return -EINVAL;
+	addr = q.addr;
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	vma = vma_lookup(mm, addr);
+	ret = -ENOENT;
+	if (!vma || !vma->vm_file || vma->vm_file->f_op != &hugepfn_fops ||
+	    vma->vm_file->private_data != hdev)
+		goto out;
+
+	level = hugepfn_leaf_level(mm, addr);
+	step = hugepfn_level_size(level);
+	/* Walk out from addr while the same level maps, within the VMA. */
+	start = max(ALIGN_DOWN(addr, step), vma->vm_start);
+	while (start > vma->vm_start) {
+		unsigned long prev = start - 1;
+
+		if (hugepfn_leaf_level(mm, prev) != level)
+			break;
+		start = max(ALIGN_DOWN(prev, step), vma->vm_start);
+		cond_resched();
+	}
+	end = min(ALIGN_DOWN(addr, step) + step, vma->vm_end);
+	while (end < vma->vm_end && hugepfn_leaf_level(mm, end) == level) {
+		end = min(end + step, vma->vm_end);
+		cond_resched();
+	}
+	q.level = level;
+	q.region = vma->vm_pgoff >> (HUGEPFN_OFFSET_SHIFT - PAGE_SHIFT);
+	q.run_start = start;
+	q.run_length = end - start;
+	q.region_offset = (((u64)vma->vm_pgoff << PAGE_SHIFT) &
+			   (HUGEPFN_REGION_OFFSET(1) - 1)) + (addr - vma->vm_start);
+	ret = 0;
+out:
+	mmap_read_unlock(mm);
+	if (ret)
+		return ret;
+	return copy_to_user(uarg, &q, minsz) ? -EFAULT : 0;
+}
+
+static long hugepfn_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct hugepfn_dev *hdev = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	long ret;
+
+	down_read(&hdev->lock);
+	if (hdev->gone) {
+		up_read(&hdev->lock);
+		return -ENODEV;
+	}
+	switch (cmd) {
+	case HUGEPFN_DEVICE_INFO:
+		ret = hugepfn_device_info(hdev, uarg);
+		break;
+	case HUGEPFN_REGION_INFO:
+		ret = hugepfn_region_info(hdev, uarg);
+		break;
+	case HUGEPFN_MAPPING_QUERY:
+		ret = hugepfn_mapping_query(hdev, uarg);
+		break;
+	default:
+		ret = -ENOTTY;
+	}
+	up_read(&hdev->lock);
+	return ret;
+}
+
+static const struct file_operations hugepfn_fops = {
+	.owner = THIS_MODULE,
+	.open = hugepfn_open,
+	.release = hugepfn_release,
+	.unlocked_ioctl = hugepfn_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = hugepfn_mmap,
+	.llseek = noop_llseek,
+};
+
+static int __init hugepfn_init(void)
+{
+	int ret;
+
+	ret = alloc_chrdev_region(&hugepfn_devt, 0, HUGEPFN_MINORS, "hugepfn");
+	if (ret)
+		return ret;
+	ret = class_register(&hugepfn_class);
+	if (ret)
+		goto err_chrdev;
+	ret = hugepfn_carveouts_init(carveouts);
+	if (ret)
+		goto err_class;
+	ret = hugepfn_pci_init();
+	if (ret)
+		goto err_carveouts;
+	return 0;
+
+err_carveouts:
+	hugepfn_carveouts_exit();
+err_class:
+	class_unregister(&hugepfn_class);
+err_chrdev:
+	unregister_chrdev_region(hugepfn_devt, HUGEPFN_MINORS);
+	return ret;
+}
+
+static void __exit hugepfn_exit(void)
+{
+	hugepfn_pci_exit();
+	hugepfn_carveouts_exit();
+	class_unregister(&hugepfn_class);
+	unregister_chrdev_region(hugepfn_devt, HUGEPFN_MINORS);
+}
+
+module_init(hugepfn_init);
+module_exit(hugepfn_exit);
+MODULE_DESCRIPTION("Map PCI BARs and physical carveouts with huge page-table leaves");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * hugepfn: map PCI BARs and reserved physical carveouts into processes with
+ * the largest page-table leaves the kernel can use.
+ *
+ * Each device node (/dev/hugepfn/pci-DDDD:BB:DD.F, /dev/hugepfn/carveout-NAME)
+ * has numbered regions. mmap() offset HUGEPFN_REGION_OFFSET(i) + off maps
+ * region i from byte off with the region's default memory type (UC- for
+ * BARs, write-back for carveouts); HUGEPFN_REGION_WC_OFFSET(i) + off maps a
+ * prefetchable BAR write-combining. Mappings must be MAP_SHARED and not
+ * executable; they are made at mmap() time, so a mapping whose virtual and
+ * physical addresses agree modulo 2M (1G) can be mapped with 2M (1G) leaves.
+ *
+ * ioctl structures start with argsz (the size userspace passes, at least
+ * the size of this version of the structure) and flags (unknown flags are
+ * rejected), as VFIO's do, so they can grow.
+ */
+#ifndef _UAPI_LINUX_HUGEPFN_H
+#define _UAPI_LINUX_HUGEPFN_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define HUGEPFN_API_VERSION	1
+
+#define HUGEPFN_OFFSET_SHIFT	40
+#define HUGEPFN_WC_INDEX	0x80	/* region index bit: write-combining alias */
+#define HUGEPFN_REGION_OFFSET(i)	((__u64)(i) << HUGEPFN_OFFSET_SHIFT)
+#define HUGEPFN_REGION_WC_OFFSET(i)	\
+	((__u64)((i) | HUGEPFN_WC_INDEX) << HUGEPFN_OFFSET_SHIFT)
+
+#define HUGEPFN_TYPE	'H'
+
+/* HUGEPFN_DEVICE_INFO: what the node is. */
+enum hugepfn_device_kind {
+	HUGEPFN_KIND_PCI = 1,
+	HUGEPFN_KIND_CARVEOUT = 2,
+};
+
+struct hugepfn_device_info {
+	__u32 argsz;
+	__u32 flags;		/* in: 0 */
+	__u32 api_version;	/* out: HUGEPFN_API_VERSION */
+	__u32 kind;		/* out: enum hugepfn_device_kind */
+	__u32 num_regions;	/* out: PCI: 6 (BARs 0-5); carveout: 1 */
+	__u32 pad;
+	char name[64];		/* out: "0000:00:01.0" or the carveout's name */
+};
+
+#define HUGEPFN_DEVICE_INFO	_IOWR(HUGEPFN_TYPE, 0x00, struct hugepfn_device_info)
+
+/* HUGEPFN_REGION_INFO: one region. */
+#define HUGEPFN_REGION_MAPPABLE		(1u << 0)	/* mmap() works */
+#define HUGEPFN_REGION_PREFETCHABLE	(1u << 1)
+#define HUGEPFN_REGION_MEM64		(1u << 2)	/* 64-bit BAR */
+#define HUGEPFN_REGION_WC		(1u << 3)	/* wc_offset maps write-combining */
+#define HUGEPFN_REGION_CARVEOUT		(1u << 4)	/* reserved RAM, write-back */
+#define HUGEPFN_REGION_IO		(1u << 5)	/* I/O-port BAR: reported only */
+
+struct hugepfn_region_info {
+	__u32 argsz;
+	__u32 flags;		/* out: HUGEPFN_REGION_* */
+	__u32 index;		/* in */
+	__u32 pad;
+	__u64 size;		/* out: bytes; 0 for an unused BAR */
+	__u64 phys_addr;	/* out: physical (bus) address */
+	__u64 phys_align;	/* out: largest power of two dividing phys_addr */
+	__u64 offset;		/* out: mmap() offset of byte 0 */
+	__u64 wc_offset;	/* out: write-combining offset, 0 if none */
+};
+
+#define HUGEPFN_REGION_INFO	_IOWR(HUGEPFN_TYPE, 0x01, struct hugepfn_region_info)
+
+/* HUGEPFN_MAPPING_QUERY: which leaf maps an address of one of our mappings. */
+enum hugepfn_level {
+	HUGEPFN_LEVEL_NONE = 0,	/* nothing mapped there (yet, or any more) */
+	HUGEPFN_LEVEL_4K = 1,
+	HUGEPFN_LEVEL_2M = 2,
+	HUGEPFN_LEVEL_1G = 3,
+};
+
+struct hugepfn_mapping_query {
+	__u32 argsz;
+	__u32 flags;		/* in: 0 */
+	__u64 addr;		/* in: a user address in this device's mapping */
+	__u32 level;		/* out: enum hugepfn_level at addr */
+	__u32 region;		/* out: region index (HUGEPFN_WC_INDEX set for WC) */
+	__u64 run_start;	/* out: start of the run mapped at this level */
+	__u64 run_length;	/* out: its length, within the mapping */
+	__u64 region_offset;	/* out: offset of addr in the region */
+};
+
+#define HUGEPFN_MAPPING_QUERY	_IOWR(HUGEPFN_TYPE, 0x02, struct hugepfn_mapping_query)
+
+#endif /* _UAPI_LINUX_HUGEPFN_H */

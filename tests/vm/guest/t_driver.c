@@ -1,0 +1,543 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hugepfn.ko in the VM: binding, carveouts, region info, mmap of whole
+ * regions and sub-ranges (aligned and not), the mapping-query ioctl checked
+ * against the page-table oracles, data through the driver and through
+ * sysfs, every bad input, unbind and hot-unplug while mapped, and 100
+ * load/unload cycles without leaks.
+ *
+ * Runs last in the guest: it ends by hot-unplugging the small ivshmem.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/hugepfn.h>
+
+#include "align.h"
+#include "guest.h"
+#include "tap.h"
+
+#define SZ_1M 0x100000ULL
+#define MAX_RUNS 2048
+
+static struct hpfn_pt_run runs[MAX_RUNS];
+static struct guest_bar big, small;
+static uint64_t carve, carve_size;
+static enum hpfn_pt_level huge;
+static char modparam[128];
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return -errno;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val) ? 0 : -errno;
+	close(fd);
+	return ok;
+}
+
+static int load_driver(void)
+{
+	return run("insmod /hpfn/modules/hugepfn.ko %s 2>/tmp/insmod.err", modparam);
+}
+
+static int bind(const struct guest_bar *b)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", b->bdf);
+	if (write_str(path, "hugepfn"))
+		return -1;
+	return write_str("/sys/bus/pci/drivers/hugepfn/bind", b->bdf);
+}
+
+static int unbind(const struct guest_bar *b)
+{
+	return write_str("/sys/bus/pci/drivers/hugepfn/unbind", b->bdf);
+}
+
+static int open_node(const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "/dev/hugepfn/%s", name);
+	return open(path, O_RDWR | O_CLOEXEC);
+}
+
+static int region_info(int fd, unsigned int index, struct hugepfn_region_info *ri)
+{
+	memset(ri, 0, sizeof(*ri));
+	ri->argsz = sizeof(*ri);
+	ri->index = index;
+	return ioctl(fd, HUGEPFN_REGION_INFO, ri) ? -errno : 0;
+}
+
+static uint8_t *map_region(int fd, uint64_t offset, uint64_t len, uint64_t phys, uint64_t skew)
+{
+	void *p = hpfn_mmap_congruent(fd, offset, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+				      phys + skew, SZ_2M);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int query(int fd, void *addr, struct hugepfn_mapping_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->argsz = sizeof(*q);
+	q->addr = (uintptr_t)addr;
+	return ioctl(fd, HUGEPFN_MAPPING_QUERY, q) ? -errno : 0;
+}
+
+static enum hpfn_pt_level to_pt(uint32_t level)
+{
+	switch (level) {
+	case HUGEPFN_LEVEL_4K: return HPFN_PT_PTE;
+	case HUGEPFN_LEVEL_2M: return HPFN_PT_PMD;
+	case HUGEPFN_LEVEL_1G: return HPFN_PT_PUD;
+	default: return HPFN_PT_NONE;
+	}
+}
+
+/*
+ * Every run the oracles report must be what the query ioctl says for the
+ * addresses in it: same level and a run that contains it.
+ */
+static int query_agrees(int fd, const char *what, uint8_t *p, uint64_t len)
+{
+	int n = guest_levels(what, (uintptr_t)p, len, runs, MAX_RUNS), i;
+	struct hugepfn_mapping_query q;
+
+	if (n <= 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		uint64_t mid = runs[i].start + ((runs[i].end - runs[i].start) / 2 & ~(SZ_4K - 1));
+
+		if (query(fd, (void *)(uintptr_t)runs[i].start, &q) || to_pt(q.level) != runs[i].level ||
+		    q.run_start > runs[i].start || q.run_start + q.run_length < runs[i].end)
+			goto bad;
+		if (query(fd, (void *)(uintptr_t)mid, &q) || to_pt(q.level) != runs[i].level)
+			goto bad;
+	}
+	return 1;
+bad:
+	tap_diag("%s: query at 0x%" PRIx64 " says level %u run 0x%llx+0x%llx; oracles:", what,
+		 runs[i].start, q.level, (unsigned long long)q.run_start,
+		 (unsigned long long)q.run_length);
+	guest_print_runs(runs, n);
+	return 0;
+}
+
+static void fill(uint8_t *p, uint64_t len, uint64_t seed)
+{
+	for (uint64_t o = 0; o < len; o += SZ_4K)
+		*(volatile uint64_t *)(p + o) = o ^ seed;
+}
+
+static int check(const uint8_t *p, uint64_t len, uint64_t seed)
+{
+	for (uint64_t o = 0; o < len; o += SZ_4K)
+		if (*(volatile const uint64_t *)(p + o) != (o ^ seed))
+			return 0;
+	return 1;
+}
+
+static void test_nodes(void)
+{
+	struct stat st;
+
+	tap_check(stat("/dev/hugepfn/carveout-carve", &st) == 0 && (st.st_mode & 0777) == 0600 &&
+		  S_ISCHR(st.st_mode), "carveout node /dev/hugepfn/carveout-carve, mode 0600");
+	tap_check(bind(&big) == 0, "bind %s through driver_override", big.bdf);
+	{
+		char node[300];
+
+		snprintf(node, sizeof(node), "/dev/hugepfn/pci-%s", big.bdf);
+		tap_check(stat(node, &st) == 0 && (st.st_mode & 0777) == 0600 && S_ISCHR(st.st_mode),
+			  "PCI node %s, mode 0600", node);
+	}
+	tap_check(run("grep -q 'hugepfn' /proc/iomem") == 0, "the BARs and the carveout are claimed in /proc/iomem");
+}
+
+static void test_info(int fd, int cfd)
+{
+	struct hugepfn_device_info di = { .argsz = sizeof(di) };
+	struct hugepfn_region_info ri;
+
+	tap_check(ioctl(fd, HUGEPFN_DEVICE_INFO, &di) == 0 && di.kind == HUGEPFN_KIND_PCI &&
+		  di.num_regions == 6 && di.api_version == HUGEPFN_API_VERSION &&
+		  !strcmp(di.name, big.bdf), "DEVICE_INFO: PCI, 6 regions, API %u, %s", di.api_version, di.name);
+	tap_check(region_info(fd, 2, &ri) == 0 && ri.size == big.size && ri.phys_addr == big.phys &&
+		  ri.phys_align >= SZ_1G && ri.offset == HUGEPFN_REGION_OFFSET(2) &&
+		  ri.wc_offset == HUGEPFN_REGION_WC_OFFSET(2) &&
+		  ri.flags == (HUGEPFN_REGION_MAPPABLE | HUGEPFN_REGION_PREFETCHABLE |
+			       HUGEPFN_REGION_MEM64 | HUGEPFN_REGION_WC),
+		  "REGION_INFO BAR2: 1 GiB at the sysfs address, 1 GiB-aligned, 64-bit prefetchable WC (flags 0x%x)",
+		  ri.flags);
+	tap_check(region_info(fd, 0, &ri) == 0 && ri.size == 256 && !(ri.flags & HUGEPFN_REGION_MAPPABLE),
+		  "REGION_INFO BAR0: the 256-byte register BAR is reported, not mappable");
+	tap_check(region_info(fd, 1, &ri) == 0 && ri.size == 0 && ri.flags == 0,
+		  "REGION_INFO BAR1: unused");
+	di = (struct hugepfn_device_info){ .argsz = sizeof(di) };
+	tap_check(ioctl(cfd, HUGEPFN_DEVICE_INFO, &di) == 0 && di.kind == HUGEPFN_KIND_CARVEOUT &&
+		  di.num_regions == 1 && !strcmp(di.name, "carve"), "DEVICE_INFO carveout: 1 region, name carve");
+	tap_check(region_info(cfd, 0, &ri) == 0 && ri.size == carve_size && ri.phys_addr == carve &&
+		  ri.flags == (HUGEPFN_REGION_MAPPABLE | HUGEPFN_REGION_CARVEOUT) && ri.wc_offset == 0,
+		  "REGION_INFO carveout: %llu MiB at 0x%llx, write-back only",
+		  (unsigned long long)ri.size >> 20, (unsigned long long)ri.phys_addr);
+}
+
+static void test_maps(int fd, int cfd)
+{
+	uint64_t off2 = HUGEPFN_REGION_OFFSET(2), wc2 = HUGEPFN_REGION_WC_OFFSET(2);
+	struct hugepfn_mapping_query q;
+	uint8_t *p, *s;
+	int sfd;
+
+	p = map_region(fd, off2, big.size, big.phys, 0);
+	if (tap_check(p != NULL, "whole BAR2 mapped through the driver at a congruent address")) {
+		tap_check(query(fd, p + 12345 * SZ_4K, &q) == 0 && to_pt(q.level) == huge &&
+			  q.run_start == (uintptr_t)p && q.run_length == big.size && q.region == 2 &&
+			  q.region_offset == 12345 * SZ_4K,
+			  "query: %s, one run over the whole 1 GiB, region 2, right offset",
+			  hpfn_pt_level_name(huge));
+		tap_check(query_agrees(fd, "whole BAR2", p, big.size), "query agrees with the page-table oracles");
+		fill(p, 64 * SZ_1M, 0x77);
+		sfd = open(big.path, O_RDWR | O_CLOEXEC);
+		s = sfd >= 0 ? mmap(NULL, 64 * SZ_1M, PROT_READ, MAP_SHARED, sfd, 0) : MAP_FAILED;
+		tap_check(s != MAP_FAILED && check(s, 64 * SZ_1M, 0x77),
+			  "data written through the driver reads back through sysfs resource2");
+		if (s != MAP_FAILED)
+			munmap(s, 64 * SZ_1M);
+		if (sfd >= 0)
+			close(sfd);
+		munmap(p, big.size);
+	}
+	p = map_region(fd, off2 + 6 * SZ_1M, 10 * SZ_1M, big.phys + 6 * SZ_1M, SZ_1M);
+	if (tap_check(p != NULL, "sub-range at a misaligned address mapped")) {
+		tap_check(query(fd, p, &q) == 0 && q.level == HUGEPFN_LEVEL_4K &&
+			  q.run_length == 10 * SZ_1M, "query: misaligned sub-range is 4K throughout");
+		tap_check(query_agrees(fd, "misaligned sub-range", p, 10 * SZ_1M),
+			  "query agrees with the oracles (misaligned)");
+		munmap(p, 10 * SZ_1M);
+	}
+	p = map_region(fd, off2 + 3 * SZ_1M, 9 * SZ_1M, big.phys + 3 * SZ_1M, 0);
+	if (tap_check(p != NULL, "sub-range starting mid-block mapped")) {
+		tap_check(query_agrees(fd, "mid-block sub-range", p, 9 * SZ_1M),
+			  "query agrees with the oracles (4K head, %s body, 4K tail)", hpfn_pt_level_name(huge));
+		tap_check(query(fd, p, &q) == 0 && q.level == HUGEPFN_LEVEL_4K,
+			  "query: the unaligned head is 4K");
+		munmap(p, 9 * SZ_1M);
+	}
+	p = map_region(fd, wc2 + 256 * SZ_1M, 8 * SZ_1M, big.phys + 256 * SZ_1M, 0);
+	if (tap_check(p != NULL, "write-combining alias mapped")) {
+		int n = guest_levels("WC", (uintptr_t)p, 8 * SZ_1M, runs, MAX_RUNS);
+
+		tap_check(n > 0 && guest_all_level(runs, n, huge) &&
+			  guest_all_flags(runs, n, HPFN_PTF_PWT, HPFN_PTF_PCD | HPFN_PTF_PAT),
+			  "WC mapping: %s with PWT, no PCD/PAT", hpfn_pt_level_name(huge));
+		tap_check(query(fd, p, &q) == 0 && q.region == (2 | HUGEPFN_WC_INDEX),
+			  "query reports the WC alias region");
+		munmap(p, 8 * SZ_1M);
+	}
+	p = map_region(cfd, 0, carve_size, carve, 0);
+	if (tap_check(p != NULL, "carveout mapped")) {
+		int n = guest_levels("carveout", (uintptr_t)p, carve_size, runs, MAX_RUNS);
+
+		tap_check(n > 0 && guest_all_level(runs, n, huge) &&
+			  guest_all_flags(runs, n, HPFN_PTF_RW, HPFN_PTF_PCD | HPFN_PTF_PWT | HPFN_PTF_PAT),
+			  "carveout: %s, write-back", hpfn_pt_level_name(huge));
+		tap_check(query_agrees(cfd, "carveout", p, carve_size), "query agrees (carveout)");
+		fill(p, carve_size, 0x99);
+		tap_check(check(p, carve_size, 0x99), "carveout data reads back");
+		munmap(p, carve_size);
+	}
+}
+
+static void test_bad_inputs(int fd, int cfd)
+{
+	uint64_t off2 = HUGEPFN_REGION_OFFSET(2);
+	struct hugepfn_region_info ri;
+	struct hugepfn_mapping_query q;
+	struct hugepfn_device_info di;
+	void *p;
+
+#define MAP_FAILS(errval, desc, ...) do {						\
+	errno = 0;									\
+	p = mmap(__VA_ARGS__);								\
+	tap_check(p == MAP_FAILED && errno == (errval), "bad mmap: %s -> %s (got %s)",	\
+		  desc, strerror(errval), p == MAP_FAILED ? strerror(errno) : "mapped");	\
+	if (p != MAP_FAILED)								\
+		munmap(p, SZ_4K);							\
+} while (0)
+	MAP_FAILS(EINVAL, "region 7", NULL, SZ_4K, PROT_READ, MAP_SHARED, fd, HUGEPFN_REGION_OFFSET(7));
+	MAP_FAILS(EINVAL, "unused BAR1", NULL, SZ_4K, PROT_READ, MAP_SHARED, fd, HUGEPFN_REGION_OFFSET(1));
+	MAP_FAILS(EINVAL, "unmappable 256-byte BAR0", NULL, SZ_4K, PROT_READ, MAP_SHARED, fd, 0);
+	MAP_FAILS(EINVAL, "offset past the end", NULL, SZ_4K, PROT_READ, MAP_SHARED, fd, off2 + big.size);
+	MAP_FAILS(EINVAL, "length past the end", NULL, 2 * SZ_4K, PROT_READ, MAP_SHARED, fd,
+		  off2 + big.size - SZ_4K);
+	MAP_FAILS(EINVAL, "offset+length overflowing the region field", NULL, 2 * SZ_4K, PROT_READ,
+		  MAP_SHARED, fd, HUGEPFN_REGION_OFFSET(3) - SZ_4K);
+	MAP_FAILS(EINVAL, "MAP_PRIVATE", NULL, SZ_4K, PROT_READ, MAP_PRIVATE, fd, off2);
+	MAP_FAILS(EPERM, "PROT_EXEC", NULL, SZ_4K, PROT_READ | PROT_EXEC, MAP_SHARED, fd, off2);
+	MAP_FAILS(EINVAL, "WC alias of the carveout", NULL, SZ_4K, PROT_READ, MAP_SHARED, cfd,
+		  HUGEPFN_REGION_WC_OFFSET(0));
+	p = mmap(NULL, SZ_4K, PROT_READ, MAP_SHARED, fd, off2);
+	tap_check(p != MAP_FAILED && mprotect(p, SZ_4K, PROT_READ | PROT_EXEC) && errno == EACCES,
+		  "mprotect(PROT_EXEC) of a mapping is refused");
+	if (p != MAP_FAILED)
+		munmap(p, SZ_4K);
+
+	errno = 0;
+	tap_check(ioctl(fd, _IO(HUGEPFN_TYPE, 0x3f)) == -1 && errno == ENOTTY, "unknown ioctl -> ENOTTY");
+	di = (struct hugepfn_device_info){ .argsz = 8 };
+	tap_check(ioctl(fd, HUGEPFN_DEVICE_INFO, &di) == -1 && errno == EINVAL, "short argsz -> EINVAL");
+	di = (struct hugepfn_device_info){ .argsz = sizeof(di), .flags = 1 };
+	tap_check(ioctl(fd, HUGEPFN_DEVICE_INFO, &di) == -1 && errno == EINVAL, "unknown flags -> EINVAL");
+	tap_check(region_info(fd, 6, &ri) == -EINVAL, "REGION_INFO index 6 -> EINVAL");
+	tap_check(ioctl(fd, HUGEPFN_REGION_INFO, (void *)8) == -1 && errno == EFAULT,
+		  "bad ioctl pointer -> EFAULT");
+	tap_check(query(fd, &q, &q) == -ENOENT, "MAPPING_QUERY of an address not mapped by this device -> ENOENT");
+	p = mmap(NULL, SZ_2M, PROT_READ, MAP_SHARED, cfd, 0);
+	tap_check(p != MAP_FAILED && query(fd, p, &q) == -ENOENT,
+		  "MAPPING_QUERY of another node's mapping -> ENOENT");
+	if (p != MAP_FAILED)
+		munmap(p, SZ_2M);
+	memset(&q, 0, sizeof(q));
+	q.argsz = sizeof(q);
+	q.addr = ~0ULL;
+	tap_check(ioctl(fd, HUGEPFN_MAPPING_QUERY, &q) == -1 && errno == EINVAL, "MAPPING_QUERY of a kernel address -> EINVAL");
+
+}
+
+/* Carveouts the driver must refuse: the module does not load. */
+static void test_bad_carveouts(void)
+{
+	tap_check(run("rmmod hugepfn") == 0, "unload for the carveout checks");
+	tap_check(run("insmod /hpfn/modules/hugepfn.ko carveouts=ram:4M@0x1000000 2>/dev/null") != 0 &&
+		  run("dmesg | grep -q 'carveout ram: .* overlaps System RAM'") == 0,
+		  "a carveout overlapping System RAM is refused, with the reason in the log");
+	tap_check(run("insmod /hpfn/modules/hugepfn.ko carveouts=odd:4M@0x%llx 2>/dev/null",
+		      (unsigned long long)carve + 0x800) != 0 &&
+		  run("dmesg | grep -q 'carveout odd: .* is not a page-aligned range'") == 0,
+		  "a carveout that is not page-aligned is refused");
+	tap_check(run("insmod /hpfn/modules/hugepfn.ko carveouts=nonsense 2>/dev/null") != 0 &&
+		  run("dmesg | grep -q \"cannot parse 'nonsense'\"") == 0, "a malformed carveouts= is refused");
+	tap_check(run("insmod /hpfn/modules/hugepfn.ko carveouts=a:4M@0x%llx,b:4M@0x%llx 2>/dev/null",
+		      (unsigned long long)carve, (unsigned long long)carve + 2 * SZ_1M) != 0 &&
+		  run("dmesg | grep -q 'carveout b: .* is claimed by another driver'") == 0 &&
+		  run("grep -q hugepfn /proc/iomem") != 0,
+		  "overlapping carveouts are refused and nothing stays claimed");
+	tap_check(load_driver() == 0 && bind(&big) == 0, "reload with the good carveout and rebind");
+}
+
+static void test_unbind(void)
+{
+	struct hugepfn_device_info di = { .argsz = sizeof(di) };
+	char node[300];
+	uint8_t *p;
+	int fd;
+
+	snprintf(node, sizeof(node), "pci-%s", big.bdf);
+	fd = open_node(node);
+	if (!tap_check(fd >= 0, "unbind: node open"))
+		return;
+	p = map_region(fd, HUGEPFN_REGION_OFFSET(2), 4 * SZ_1M, big.phys, 0);
+	if (!tap_check(p != NULL, "unbind: mapped"))
+		return;
+	*(volatile uint64_t *)p = 5;
+	tap_check(run("rmmod hugepfn 2>/dev/null") != 0, "rmmod is refused while the node is open and mapped");
+	tap_check(unbind(&big) == 0, "unbind %s while mapped", big.bdf);
+	tap_check(guest_read_faults((uint64_t *)p) && guest_read_faults((uint64_t *)(p + 3 * SZ_1M)),
+		  "unbind: the mapping was revoked, accesses fault");
+	tap_check(ioctl(fd, HUGEPFN_DEVICE_INFO, &di) == -1 && errno == ENODEV, "unbind: ioctls get ENODEV");
+	tap_check(mmap(NULL, SZ_4K, PROT_READ, MAP_SHARED, fd, HUGEPFN_REGION_OFFSET(2)) == MAP_FAILED &&
+		  errno == ENODEV, "unbind: new mmaps get ENODEV");
+	munmap(p, 4 * SZ_1M);
+	close(fd);
+	tap_check(bind(&big) == 0 && (fd = open_node(node)) >= 0, "rebind works");
+	if (fd >= 0)
+		close(fd);
+}
+
+static int page_tables_kb(void)
+{
+	FILE *f;
+	char line[128];
+	int v = -1;
+
+	write_str("/proc/sys/vm/stat_refresh", "1");
+	f = fopen("/proc/meminfo", "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "PageTables: %d", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static void test_reload(void)
+{
+	int i, ok = 1, base, after;
+	char node[300];
+
+	snprintf(node, sizeof(node), "pci-%s", big.bdf);
+	base = page_tables_kb();
+	for (i = 0; i < 100 && ok; i++) {
+		int fd, cfd;
+		uint8_t *p, *c;
+
+		ok &= unbind(&big) == 0 && run("rmmod hugepfn") == 0;
+		ok &= run("grep -q hugepfn /proc/iomem") != 0;
+		ok &= load_driver() == 0 && bind(&big) == 0;
+		fd = open_node(node);
+		cfd = open_node("carveout-carve");
+		ok &= fd >= 0 && cfd >= 0;
+		if (!ok)
+			break;
+		p = map_region(fd, HUGEPFN_REGION_OFFSET(2), 4 * SZ_1M, big.phys, 0);
+		c = map_region(cfd, 0, 4 * SZ_1M, carve, 0);
+		ok &= p && c;
+		if (p) {
+			*(volatile uint64_t *)(p + SZ_2M) = i;
+			munmap(p, 4 * SZ_1M);
+		}
+		if (c) {
+			*(volatile uint64_t *)c = i;
+			munmap(c, 4 * SZ_1M);
+		}
+		close(fd);
+		close(cfd);
+	}
+	after = page_tables_kb();
+	tap_check(ok, "100 unload/load cycles with mappings made and dropped in between (%d done)", i);
+	tap_check(after <= base, "PageTables after the cycles: %d kB -> %d kB", base, after);
+	ok = unbind(&big) == 0 && run("rmmod hugepfn") == 0;
+	tap_check(ok && run("grep -q hugepfn /proc/iomem") != 0 && access("/dev/hugepfn", F_OK) != 0,
+		  "after the last unload nothing is claimed in /proc/iomem and no node is left");
+	tap_check(load_driver() == 0, "load again for the hot-unplug check");
+}
+
+/* The host removes the small ivshmem (qemu device_del) while it is mapped. */
+static void test_hot_unplug(void)
+{
+	struct hugepfn_device_info di = { .argsz = sizeof(di) };
+	char node[300], path[512];
+	uint8_t *p;
+	int fd, i;
+
+	tap_check(bind(&small) == 0, "bind the small ivshmem %s", small.bdf);
+	snprintf(node, sizeof(node), "pci-%s", small.bdf);
+	fd = open_node(node);
+	if (!tap_check(fd >= 0, "hot-unplug: node open"))
+		return;
+	p = mmap(NULL, small.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, HUGEPFN_REGION_OFFSET(2));
+	if (!tap_check(p != MAP_FAILED, "hot-unplug: 1 MiB BAR2 mapped"))
+		return;
+	*(volatile uint64_t *)p = 1;
+	printf("# hpfn-host: device_del ivsmall\n");
+	fflush(stdout);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", small.bdf);
+	/* wait for the removal to reach the guest: a condition, bounded */
+	for (i = 0; i < 600 && access(path, F_OK) == 0; i++)
+		usleep(100000);
+	if (!tap_check(access(path, F_OK) != 0, "hot-unplug: the device is gone from sysfs"))
+		return;
+	tap_check(guest_read_faults((uint64_t *)p), "hot-unplug: the mapping was revoked, accesses fault");
+	tap_check(ioctl(fd, HUGEPFN_DEVICE_INFO, &di) == -1 && errno == ENODEV,
+		  "hot-unplug: ioctls get ENODEV");
+	munmap(p, small.size);
+	close(fd);
+}
+
+int main(void)
+{
+	int fd, cfd, ret;
+	char node[300];
+
+	ret = guest_find_bar(0x1af4, 0x1110, 2, SZ_1G, &big);
+	if (ret)
+		tap_bail("find the ivshmem device with a 1 GiB BAR2: %s", strerror(-ret));
+	ret = guest_find_bar(0x1af4, 0x1110, 2, SZ_1M, &small);
+	if (ret || !strcmp(small.bdf, big.bdf)) {
+		/* guest_find_bar returns the first match; look past the big one */
+		DIR *d = opendir("/sys/bus/pci/devices");
+		struct dirent *de;
+
+		ret = -ENODEV;
+		while (d && (de = readdir(d))) {
+			struct guest_bar b;
+
+			if (de->d_name[0] == '.' || !strcmp(de->d_name, big.bdf))
+				continue;
+			snprintf(b.bdf, sizeof(b.bdf), "%s", de->d_name);
+			if (guest_find_bar(0x1af4, 0x1110, 2, SZ_1M, &b) == 0 && b.size < SZ_1G &&
+			    strcmp(b.bdf, big.bdf)) {
+				small = b;
+				ret = 0;
+				break;
+			}
+		}
+		if (d)
+			closedir(d);
+	}
+	if (ret)
+		tap_bail("find the small ivshmem device");
+	if (guest_carveout(&carve, &carve_size))
+		tap_bail("the harness's memmap= carveout");
+	huge = guest_has_feature("remap-pmd") ? HPFN_PT_PMD : HPFN_PT_PTE;
+	snprintf(modparam, sizeof(modparam), "carveouts=carve:%lluM@0x%llx",
+		 (unsigned long long)carve_size >> 20, (unsigned long long)carve);
+
+	if (!tap_check(load_driver() == 0, "insmod hugepfn.ko %s", modparam)) {
+		run("sed 's/^/# /' /tmp/insmod.err");
+		return tap_exit();
+	}
+	test_nodes();
+	snprintf(node, sizeof(node), "pci-%s", big.bdf);
+	fd = open_node(node);
+	cfd = open_node("carveout-carve");
+	if (fd < 0 || cfd < 0)
+		tap_bail("open the device nodes (%d, %d)", fd, cfd);
+	test_info(fd, cfd);
+	test_maps(fd, cfd);
+	close(fd);
+	close(cfd);
+	fd = open_node(node);
+	cfd = open_node("carveout-carve");
+	test_bad_inputs(fd, cfd);
+	if (fd >= 0)
+		close(fd);
+	if (cfd >= 0)
+		close(cfd);
+	test_bad_carveouts();
+	test_unbind();
+	test_reload();
+	test_hot_unplug();
+	return tap_exit();
+}
