@@ -118,7 +118,7 @@ apply_series() {
 	done
 	if [ "$n" -gt "$keep" ]; then
 		say "applying patches $((keep + 1))..$n of kernel/patches/series ($keep already applied)"
-	else
+	elif [ "$n" -gt 0 ]; then
 		say "the tree holds all $n patches of kernel/patches/series already"
 	fi
 	rm -f "$SRC/.hugepfn-applied"
@@ -199,7 +199,11 @@ prefixes)
 		# A prefix whose exact inputs built before is not rebuilt.
 		pkey=$( { echo "$src_version"; hash_inputs "${all[@]:0:$i}" "${CONFIGS[@]}" "$0"; } |
 			sha256sum | cut -c1-16)
-		name="series prefix $i (${i} of ${#all[@]} patches${i:+, up to ${all[$((i - 1))]##*/}})"
+		if [ "$i" -eq 0 ]; then
+			name="series prefix 0 (the Debian source alone)"
+		else
+			name="series prefix $i (up to ${all[$((i - 1))]##*/})"
+		fi
 		if [ -f "$HUGEPFN_CACHE/prefix-ok/$pkey" ]; then
 			echo "ok - $name builds (verified earlier with identical inputs)"
 			continue

@@ -50,9 +50,15 @@ static int hugepfn_fs_init_fs_context(struct fs_context *fc)
 	return init_pseudo(fc, HUGEPFN_FS_MAGIC) ? 0 : -ENOMEM;
 }
 
+/*
+ * No .owner: the file system is pinned for as long as a node exists, and a
+ * module reference from it would keep the module from ever being unloaded.
+ * Nodes only outlive hugepfn_exit() while files are open, and open files
+ * hold the module (cdev and fops owner), so the last unmount always runs
+ * before the module goes away.
+ */
 static struct file_system_type hugepfn_fs_type = {
 	.name = "hugepfn",
-	.owner = THIS_MODULE,
 	.init_fs_context = hugepfn_fs_init_fs_context,
 	.kill_sb = kill_anon_super,
 };
@@ -143,7 +149,7 @@ int hugepfn_dev_add(struct hugepfn_dev *hdev)
 void hugepfn_dev_remove(struct hugepfn_dev *hdev)
 {
 	down_write(&hdev->lock);
-	hdev->gone = true;
+	WRITE_ONCE(hdev->gone, true);
 	up_write(&hdev->lock);
 	if (hdev->inode)
 		unmap_mapping_range(hdev->inode->i_mapping, 0, 0, 1);
@@ -404,11 +410,15 @@ static long hugepfn_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	void __user *uarg = (void __user *)arg;
 	long ret;
 
-	down_read(&hdev->lock);
-	if (hdev->gone) {
-		up_read(&hdev->lock);
+	/*
+	 * No lock held across the user copies and the page-table walk: they
+	 * may take the mmap lock, which mmap() holds when it takes hdev->lock.
+	 * The ioctls only read what never changes after the node was created
+	 * and the caller's own page tables, so a removal racing with them
+	 * does no harm; once it is done they fail.
+	 */
+	if (READ_ONCE(hdev->gone))
 		return -ENODEV;
-	}
 	switch (cmd) {
 	case HUGEPFN_DEVICE_INFO:
 		ret = hugepfn_device_info(hdev, uarg);
@@ -422,7 +432,6 @@ static long hugepfn_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	default:
 		ret = -ENOTTY;
 	}
-	up_read(&hdev->lock);
 	return ret;
 }
 

@@ -30,7 +30,7 @@ struct hugepfn_dev {
 	struct device dev;		/* the node's class device */
 	struct cdev cdev;
 	struct inode *inode;		/* address space shared by all opens */
-	struct rw_semaphore lock;	/* gone vs. mmap/ioctl */
+	struct rw_semaphore lock;	/* gone vs. mmap */
 	bool gone;
 	u32 kind;			/* enum hugepfn_device_kind */
 	char name[64];

@@ -65,7 +65,7 @@ out:
 }
 
 int guest_find_bar(unsigned int vendor, unsigned int device, int bar,
-		   uint64_t min_size, struct guest_bar *out)
+		   uint64_t min_size, uint64_t max_size, struct guest_bar *out)
 {
 	DIR *d = opendir("/sys/bus/pci/devices");
 	struct dirent *de;
@@ -86,7 +86,8 @@ int guest_find_bar(unsigned int vendor, unsigned int device, int bar,
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", de->d_name);
 		if (read_hex_file(path, &dev) || dev != device)
 			continue;
-		if (read_bar(de->d_name, bar, out) || out->size < min_size)
+		if (read_bar(de->d_name, bar, out) || out->size < min_size ||
+		    out->size > max_size)
 			continue;
 		/* Without memory decoding enabled the BAR reads as nothing. */
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/enable", de->d_name);

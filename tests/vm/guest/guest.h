@@ -23,10 +23,10 @@ struct guest_bar {
 
 /*
  * Find BAR @bar of the first PCI device @vendor:@device whose BAR size is
- * at least @min_size, and enable the device so the BAR decodes.
+ * in [@min_size, @max_size], and enable the device so the BAR decodes.
  */
 int guest_find_bar(unsigned int vendor, unsigned int device, int bar,
-		   uint64_t min_size, struct guest_bar *out);
+		   uint64_t min_size, uint64_t max_size, struct guest_bar *out);
 
 /* The kernel feature list the harness passed (hpfn.features=a,b on the cmdline). */
 int guest_has_feature(const char *name);

@@ -133,7 +133,7 @@ int main(void)
 	uint8_t *map;
 	int fd, ret, data_ok;
 
-	ret = guest_find_bar(IVSHMEM_VENDOR, IVSHMEM_DEVICE, 2, SZ_1G, &bar);
+	ret = guest_find_bar(IVSHMEM_VENDOR, IVSHMEM_DEVICE, 2, SZ_1G, UINT64_MAX, &bar);
 	if (ret)
 		tap_bail("find the ivshmem device with a 1 GiB BAR2: %s", strerror(-ret));
 	tap_check(1, "found %s BAR2 at 0x%" PRIx64 ", %" PRIu64 " MiB", bar.bdf, bar.phys,
