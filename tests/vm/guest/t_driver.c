@@ -517,6 +517,64 @@ static void test_hot_unplug(void)
 	close(fd);
 }
 
+static int read_u64_file(const char *path, uint64_t *v)
+{
+	FILE *f = fopen(path, "re");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%" SCNx64, v) == 1;
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
+/* The UIO personality: the big BAR as UIO map 0, mapped through /dev/uioN. */
+static void test_uio(void)
+{
+	char path[512], name[64] = "";
+	uint64_t addr = 0, size = 0;
+	int n, fd, found = -1;
+	uint8_t *p;
+	FILE *f;
+
+	tap_check(unbind(&big) == 0 && unload_driver() == 0 &&
+		  run("insmod /hpfn/modules/hugepfn.ko uio=1 %s", modparam) == 0 && bind(&big) == 0,
+		  "reload with uio=1 and bind %s", big.bdf);
+	for (n = 0; n < 8 && found < 0; n++) {
+		snprintf(path, sizeof(path), "/sys/class/uio/uio%d/name", n);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(name, sizeof(name), f) && !strncmp(name, "hugepfn", 7))
+			found = n;
+		fclose(f);
+	}
+	if (!tap_check(found >= 0, "UIO device registered under /sys/class/uio (uio%d)", found))
+		return;
+	snprintf(path, sizeof(path), "/sys/class/uio/uio%d/maps/map0/addr", found);
+	read_u64_file(path, &addr);
+	snprintf(path, sizeof(path), "/sys/class/uio/uio%d/maps/map0/size", found);
+	read_u64_file(path, &size);
+	tap_check(addr == big.phys && size == big.size, "UIO map0 is BAR2: 0x%" PRIx64 ", %" PRIu64 " MiB",
+		  addr, size >> 20);
+	snprintf(path, sizeof(path), "/dev/uio%d", found);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	p = fd >= 0 ? map_region(fd, 0, 16 * SZ_1M, big.phys, 0) : NULL;
+	if (tap_check(p != NULL, "%s map 0 mapped at a congruent address", path)) {
+		int nr = guest_levels("UIO", (uintptr_t)p, 16 * SZ_1M, runs, MAX_RUNS);
+
+		tap_check(nr > 0 && guest_all_level(runs, nr, huge) &&
+			  guest_all_flags(runs, nr, HPFN_PTF_PCD | HPFN_PTF_RW, HPFN_PTF_PAT),
+			  "UIO mapping: %s, UC-", hpfn_pt_level_name(huge));
+		fill(p, 16 * SZ_1M, 0x31);
+		tap_check(check(p, 16 * SZ_1M, 0x31), "UIO mapping: data reads back");
+		munmap(p, 16 * SZ_1M);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Leave the guest as the other tests expect it: no driver, no override. */
 static void cleanup(void)
 {
@@ -570,6 +628,7 @@ int main(void)
 	test_unbind();
 	test_reload();
 	test_hot_unplug();
+	test_uio();
 	cleanup();
 	return tap_exit();
 }
