@@ -69,6 +69,7 @@ PY
 }
 
 stage "host unit tests" unit_tests
+stage "fuzzing the text parsers" "$HUGEPFN_ROOT/tests/fuzz/run.sh" 20
 if [ -z "$novm" ]; then
 	stage "series: every prefix builds" "$HUGEPFN_ROOT/kernel/build.sh" --prefixes
 	stage "patched kernel build" "$HUGEPFN_ROOT/kernel/build.sh"

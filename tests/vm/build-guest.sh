@@ -44,10 +44,22 @@ mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp,hpfn/tests,hpfn/bin,hpfn/modules}
 cp /bin/busybox "$stage/bin/busybox"
 cp "$HUGEPFN_ROOT/tests/vm/guest/init.sh" "$stage/init"
 chmod 755 "$stage/init"
+# copy_with_libs BINARY DEST: the binary and the shared libraries it needs,
+# at their host paths, for the dynamically linked programs.
+copy_with_libs() {
+	local lib
+	cp "$1" "$2"
+	for lib in $(ldd "$1" | grep -o '/[^ ]*'); do
+		mkdir -p "$stage$(dirname "$lib")"
+		cp -L "$lib" "$stage$lib"
+	done
+}
 for t in "$HUGEPFN_ROOT"/tests/vm/guest/t_*.c; do
 	t=$(basename "$t" .c)
-	cp "$HUGEPFN_BUILD/tests/vm/guest/$t" "$stage/hpfn/tests/"
+	copy_with_libs "$HUGEPFN_BUILD/tests/vm/guest/$t" "$stage/hpfn/tests/"
 done
+copy_with_libs "$HUGEPFN_BUILD/tools/hugepfn" "$stage/hpfn/bin/"
+[ -e "$stage/lib64" ] || ln -s lib "$stage/lib64" 2>/dev/null || true
 for s in "$HUGEPFN_ROOT"/tests/vm/guest/*.sh; do
 	[ "$(basename "$s")" != init.sh ] || continue
 	install -m 755 "$s" "$stage/hpfn/tests/$(basename "$s" .sh)"

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libhugepfn: map device memory (PCI BARs, reserved carveouts) at virtual
+ * addresses the kernel can map with 2 MiB or 1 GiB page-table leaves, and
+ * say what the kernel actually gave.
+ *
+ * A context (struct hugepfn_ctx) holds the settings; a device handle
+ * (struct hugepfn_dev) is one open device; a mapping (struct hugepfn_map)
+ * is one mmap() of a region. Every call returns 0 or a count on success and
+ * a negative errno on failure; hugepfn_strerror() names the errno and
+ * hugepfn_dev_error() gives the detail of a handle's last failure (which
+ * file, which ioctl, what the kernel said). The library never prints, never
+ * exits and keeps no global mutable state; a handle may be used from
+ * several threads at once.
+ *
+ * Minimal use:
+ *
+ *	struct hugepfn_ctx *ctx;
+ *	struct hugepfn_dev *dev;
+ *	struct hugepfn_map *map;
+ *
+ *	hugepfn_ctx_new(NULL, &ctx);
+ *	hugepfn_open(ctx, "0000:00:01.0", HUGEPFN_BACKEND_AUTO, &dev);
+ *	hugepfn_map(dev, 2, 0, 0, 0, &map);       // all of BAR2
+ *	volatile uint64_t *regs = hugepfn_map_addr(map);
+ *	...
+ *	hugepfn_unmap(map);
+ *	hugepfn_close(dev);
+ *	hugepfn_ctx_free(ctx);
+ */
+#ifndef HUGEPFN_H
+#define HUGEPFN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(HUGEPFN_BUILDING) && defined(__GNUC__)
+#define HUGEPFN_API __attribute__((visibility("default")))
+#else
+#define HUGEPFN_API
+#endif
+
+struct hugepfn_ctx;
+struct hugepfn_dev;
+struct hugepfn_map;
+
+/* Settings of a context; NULL or zeroed fields mean the defaults. */
+struct hugepfn_ctx_opts {
+	const char *sysfs_root;	/* default "/sys" (tests point it at a fake tree) */
+	const char *dev_root;	/* default "/dev" */
+};
+
+/* Create a context. Returns 0, or -ENOMEM/-EINVAL. */
+HUGEPFN_API int hugepfn_ctx_new(const struct hugepfn_ctx_opts *opts, struct hugepfn_ctx **out);
+HUGEPFN_API void hugepfn_ctx_free(struct hugepfn_ctx *ctx);
+
+/* ---- discovery ------------------------------------------------------- */
+
+#define HUGEPFN_BAR_IO		(1u << 0)	/* I/O-port BAR */
+#define HUGEPFN_BAR_MEM64	(1u << 1)
+#define HUGEPFN_BAR_PREFETCH	(1u << 2)
+
+struct hugepfn_bar {
+	uint64_t phys;		/* 0 with size 0: unused */
+	uint64_t size;
+	unsigned int flags;	/* HUGEPFN_BAR_* */
+};
+
+struct hugepfn_pci_info {
+	char bdf[16];		/* "0000:00:01.0" */
+	uint16_t vendor, device;
+	uint32_t class_code;	/* 24-bit class/subclass/prog-if */
+	char driver[32];	/* bound driver, "" when none */
+	int iommu_group;	/* -1 when none */
+	int numa_node;		/* -1 when unknown */
+	struct hugepfn_bar bars[6];
+};
+
+/*
+ * List PCI devices (through libpci and sysfs). Stores up to @max entries
+ * and returns how many devices there are, which may be more.
+ */
+HUGEPFN_API int hugepfn_pci_list(struct hugepfn_ctx *ctx, struct hugepfn_pci_info *out, size_t max);
+
+/* One device by "DDDD:BB:DD.F" (or "BB:DD.F", domain 0). */
+HUGEPFN_API int hugepfn_pci_info(struct hugepfn_ctx *ctx, const char *bdf, struct hugepfn_pci_info *out);
+
+/* ---- opening a device -------------------------------------------------- */
+
+enum hugepfn_backend {
+	HUGEPFN_BACKEND_AUTO = 0,	/* from what is bound: hugepfn, uio, sysfs */
+	HUGEPFN_BACKEND_DRIVER,		/* /dev/hugepfn/... (hugepfn.ko) */
+	HUGEPFN_BACKEND_UIO,		/* /dev/uioN maps */
+	HUGEPFN_BACKEND_SYSFS,		/* /sys/bus/pci/devices/BDF/resourceN[_wc] */
+	HUGEPFN_BACKEND_VFIO,		/* not implemented yet: -EOPNOTSUPP */
+};
+
+/*
+ * Open a device: "DDDD:BB:DD.F" (a PCI device), "carveout:NAME" (a
+ * hugepfn.ko carveout) or a device node path ("/dev/hugepfn/...",
+ * "/dev/uioN"). With HUGEPFN_BACKEND_AUTO a PCI device bound to hugepfn is
+ * opened through the driver, one bound to a UIO driver through UIO, and
+ * anything else through sysfs. On failure *out still holds a handle (or
+ * NULL when even that could not be allocated) so that hugepfn_dev_error()
+ * can say what went wrong; hugepfn_close() it either way.
+ */
+HUGEPFN_API int hugepfn_open(struct hugepfn_ctx *ctx, const char *spec,
+			     enum hugepfn_backend backend, struct hugepfn_dev **out);
+HUGEPFN_API void hugepfn_close(struct hugepfn_dev *dev);
+
+HUGEPFN_API enum hugepfn_backend hugepfn_dev_backend(const struct hugepfn_dev *dev);
+HUGEPFN_API const char *hugepfn_backend_name(enum hugepfn_backend backend);
+
+/*
+ * The detail of the handle's last failure, copied into @buf (always
+ * terminated). Returns the length of the message.
+ */
+HUGEPFN_API size_t hugepfn_dev_error(struct hugepfn_dev *dev, char *buf, size_t size);
+
+/* "Invalid argument" and so on, for a negative errno this library returned. */
+HUGEPFN_API const char *hugepfn_strerror(int err);
+
+/* ---- regions ------------------------------------------------------------ */
+
+#define HUGEPFN_RGN_MAPPABLE	(1u << 0)
+#define HUGEPFN_RGN_PREFETCH	(1u << 1)
+#define HUGEPFN_RGN_MEM64	(1u << 2)
+#define HUGEPFN_RGN_WC		(1u << 3)	/* can be mapped write-combining */
+#define HUGEPFN_RGN_CARVEOUT	(1u << 4)
+#define HUGEPFN_RGN_IO		(1u << 5)
+
+struct hugepfn_region {
+	unsigned int index;
+	unsigned int flags;	/* HUGEPFN_RGN_* */
+	uint64_t size;
+	uint64_t phys;		/* physical address, 0 when the backend cannot tell */
+};
+
+HUGEPFN_API int hugepfn_region_count(struct hugepfn_dev *dev);
+HUGEPFN_API int hugepfn_region_info(struct hugepfn_dev *dev, unsigned int index,
+				    struct hugepfn_region *out);
+
+/* ---- mapping -------------------------------------------------------------- */
+
+#define HUGEPFN_MAP_READONLY		(1u << 0)
+#define HUGEPFN_MAP_WC			(1u << 1)	/* write-combining */
+#define HUGEPFN_MAP_4K			(1u << 2)	/* deliberately not huge-aligned */
+#define HUGEPFN_MAP_HUGE_REQUIRED	(1u << 3)	/* fail unless huge leaves were obtained */
+
+/*
+ * Map [offset, offset + length) of a region (length 0: to its end) at a
+ * virtual address congruent to the physical address modulo the largest
+ * leaf size the range allows (1 GiB, else 2 MiB, else the base page), so
+ * that the kernel can map it with huge leaves. With HUGEPFN_MAP_4K the
+ * address is chosen one page off that congruence. With
+ * HUGEPFN_MAP_HUGE_REQUIRED the call fails with -EOPNOTSUPP (and unmaps)
+ * unless the mapping is known to contain huge leaves.
+ */
+HUGEPFN_API int hugepfn_map(struct hugepfn_dev *dev, unsigned int region, uint64_t offset,
+			    uint64_t length, unsigned int flags, struct hugepfn_map **out);
+HUGEPFN_API int hugepfn_unmap(struct hugepfn_map *map);
+HUGEPFN_API void *hugepfn_map_addr(const struct hugepfn_map *map);
+HUGEPFN_API uint64_t hugepfn_map_length(const struct hugepfn_map *map);
+/* The leaf size the address was aligned for (4096 for HUGEPFN_MAP_4K). */
+HUGEPFN_API uint64_t hugepfn_map_alignment(const struct hugepfn_map *map);
+
+/* A run of the mapping mapped with one page size. */
+struct hugepfn_run {
+	uint64_t offset;	/* from the start of the mapping */
+	uint64_t length;
+	uint64_t page_size;	/* 4096, 2 MiB, 1 GiB; 0 = not mapped; UINT64_MAX = unknown */
+};
+
+/*
+ * What the kernel mapped: the runs of the mapping by page size, from the
+ * driver's query ioctl, or the page-table dump where debugfs is readable,
+ * or one run of unknown size (never a guess). Stores up to @max runs and
+ * returns how many there are.
+ */
+HUGEPFN_API int hugepfn_map_runs(struct hugepfn_map *map, struct hugepfn_run *runs, size_t max);
+
+/*
+ * The page-table pages the mapping costs at the sizes hugepfn_map_runs()
+ * reports (deposited tables of huge leaves included), or -ENODATA when
+ * the sizes are unknown.
+ */
+HUGEPFN_API int64_t hugepfn_map_pt_pages(struct hugepfn_map *map);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HUGEPFN_H */

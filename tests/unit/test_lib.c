@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host unit tests of libhugepfn against a fake sysfs tree: discovery
+ * through libpci, backend choice, regions, mappings of "BARs" that are
+ * plain files, and the error paths. No root, no kernel module needed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hugepfn.h"
+#include "unit.h"
+
+#define M2 0x200000ULL
+#define G1 0x40000000ULL
+
+static char root[256], sysroot[300], devroot[300];
+
+static void put(const char *rel, const char *text)
+{
+	char path[600];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", sysroot, rel);
+	f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		exit(1);
+	}
+	fputs(text, f);
+	fclose(f);
+}
+
+static void mkdirs(const char *rel)
+{
+	char cmd[700];
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s'", sysroot, rel);
+	if (system(cmd))
+		exit(1);
+}
+
+/* A fake PCI device with BAR0 8 MiB at @bar0 (prefetchable, 64-bit) and an I/O BAR. */
+static void fake_device(const char *bdf, unsigned long long bar0, const char *driver)
+{
+	char rel[300], text[1024], path[700];
+	int fd;
+
+	snprintf(rel, sizeof(rel), "bus/pci/devices/%s", bdf);
+	mkdirs(rel);
+	snprintf(path, sizeof(path), "%s/vendor", rel);
+	put(path, "0x1af4\n");
+	snprintf(path, sizeof(path), "%s/device", rel);
+	put(path, "0x1110\n");
+	snprintf(path, sizeof(path), "%s/class", rel);
+	put(path, "0x050000\n");
+	snprintf(path, sizeof(path), "%s/enable", rel);
+	put(path, "1\n");
+	snprintf(path, sizeof(path), "%s/numa_node", rel);
+	put(path, "0\n");
+	snprintf(path, sizeof(path), "%s/irq", rel);
+	put(path, "0\n");
+	snprintf(text, sizeof(text),
+		 "0x%016llx 0x%016llx 0x0000000000142208\n"
+		 "0x000000000000c000 0x000000000000c03f 0x0000000000040101\n"
+		 "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
+		 "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
+		 "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
+		 "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
+		 "0x0000000000000000 0x0000000000000000 0x0000000000000000\n",
+		 bar0, bar0 + 8 * 0x100000 - 1);
+	snprintf(path, sizeof(path), "%s/resource", rel);
+	put(path, text);
+	/* The "BAR" itself: a file that mmap() can map. */
+	snprintf(path, sizeof(path), "%s/%s/resource0", sysroot, rel);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	if (fd < 0 || ftruncate(fd, 8 * 0x100000))
+		exit(1);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/%s/resource0_wc", sysroot, rel);
+	{
+		char src[700];
+
+		snprintf(src, sizeof(src), "%s/%s/resource0", sysroot, rel);
+		if (link(src, path))
+			exit(1);
+	}
+	if (driver) {
+		char target[400];
+
+		snprintf(rel, sizeof(rel), "bus/pci/drivers/%s", driver);
+		mkdirs(rel);
+		snprintf(target, sizeof(target), "%s/bus/pci/drivers/%s", sysroot, driver);
+		snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/driver", sysroot, bdf);
+		if (symlink(target, path))
+			exit(1);
+	}
+}
+
+static struct hugepfn_ctx *ctx;
+
+static void test_discovery(void)
+{
+	struct hugepfn_pci_info devs[8], one;
+	int n = hugepfn_pci_list(ctx, devs, 8);
+
+	CHECK(n == 3, "three fake devices listed (%d)", n);
+	CHECK(n == 3 && !strcmp(devs[0].bdf, "0000:00:05.0") && devs[0].vendor == 0x1af4 &&
+	      devs[0].device == 0x1110 && (devs[0].class_code >> 8) == 0x0500,
+	      "first device: address, IDs, class");
+	CHECK(n == 3 && devs[0].bars[0].phys == 0x200000000ULL && devs[0].bars[0].size == 8 * 0x100000 &&
+	      (devs[0].bars[0].flags & HUGEPFN_BAR_PREFETCH) && (devs[0].bars[0].flags & HUGEPFN_BAR_MEM64),
+	      "BAR0: 8 MiB 64-bit prefetchable at 0x200000000");
+	CHECK(n == 3 && (devs[0].bars[1].flags & HUGEPFN_BAR_IO) && devs[0].bars[1].size == 64,
+	      "BAR1: a 64-byte I/O BAR");
+	CHECK(n == 3 && !strcmp(devs[0].driver, "") && !strcmp(devs[1].driver, "hugepfn") &&
+	      !strcmp(devs[2].driver, "nvme"), "bound drivers read from the driver links");
+	CHECK(hugepfn_pci_list(ctx, devs, 1) == 3, "a short array still reports the count");
+	CHECK(hugepfn_pci_info(ctx, "00:06.0", &one) == 0 && !strcmp(one.bdf, "0000:00:06.0"),
+	      "one device by short address");
+	CHECK(hugepfn_pci_info(ctx, "0000:00:09.0", &one) == -ENOENT, "a missing device is -ENOENT");
+	CHECK(hugepfn_pci_info(ctx, "zz:00.0", &one) == -EINVAL, "a malformed address is -EINVAL");
+}
+
+static void test_open_and_map(void)
+{
+	struct hugepfn_dev *dev;
+	struct hugepfn_map *map;
+	struct hugepfn_region r;
+	struct hugepfn_run runs[4];
+	char msg[1024];
+	int ret, n;
+
+	ret = hugepfn_open(ctx, "0000:00:05.0", HUGEPFN_BACKEND_AUTO, &dev);
+	CHECK(ret == 0 && hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_SYSFS,
+	      "a device with no driver opens through sysfs (%d)", ret);
+	if (ret)
+		return;
+	CHECK(hugepfn_region_count(dev) == 6, "six regions");
+	CHECK(hugepfn_region_info(dev, 0, &r) == 0 && r.size == 8 * 0x100000 && r.phys == 0x200000000ULL &&
+	      r.flags == (HUGEPFN_RGN_MAPPABLE | HUGEPFN_RGN_PREFETCH | HUGEPFN_RGN_MEM64 | HUGEPFN_RGN_WC),
+	      "region 0 from the resource file, WC because resource0_wc exists (flags %#x)", r.flags);
+	CHECK(hugepfn_region_info(dev, 1, &r) == 0 && r.flags == HUGEPFN_RGN_IO, "region 1 is I/O, not mappable");
+	CHECK(hugepfn_region_info(dev, 6, &r) == -ERANGE, "region 6 is -ERANGE");
+
+	ret = hugepfn_map(dev, 0, 0, 0, 0, &map);
+	CHECK(ret == 0 && hugepfn_map_length(map) == 8 * 0x100000 && hugepfn_map_alignment(map) == M2 &&
+	      ((uintptr_t)hugepfn_map_addr(map) & (M2 - 1)) == 0,
+	      "whole region mapped at a 2 MiB-aligned address (phys 0x200000000, 8 MiB: no whole 1 GiB)");
+	if (!ret) {
+		((volatile char *)hugepfn_map_addr(map))[4096] = 7;
+		n = hugepfn_map_runs(map, runs, 4);
+		CHECK(n >= 1 && (runs[0].page_size == UINT64_MAX || runs[0].page_size == 4096),
+		      "runs: unknown without a dump (or 4K for a file)");
+		hugepfn_unmap(map);
+	}
+	ret = hugepfn_map(dev, 0, 0x100000, 0x300000, HUGEPFN_MAP_4K, &map);
+	CHECK(ret == 0 && ((uintptr_t)hugepfn_map_addr(map) & (M2 - 1)) == ((0x200100000ULL + 4096) & (M2 - 1)),
+	      "HUGEPFN_MAP_4K: one page off the congruence");
+	if (!ret)
+		hugepfn_unmap(map);
+	ret = hugepfn_map(dev, 0, 0, 0, HUGEPFN_MAP_WC | HUGEPFN_MAP_READONLY, &map);
+	CHECK(ret == 0, "write-combining read-only mapping through resource0_wc");
+	if (!ret)
+		hugepfn_unmap(map);
+
+	CHECK(hugepfn_map(dev, 1, 0, 0, 0, &map) == -EINVAL, "an I/O BAR cannot be mapped");
+	hugepfn_dev_error(dev, msg, sizeof(msg));
+	CHECK(strstr(msg, "I/O-port") != NULL, "and the message says why: '%s'", msg);
+	CHECK(hugepfn_map(dev, 0, 8 * 0x100000, 0, 0, &map) == -ERANGE, "offset at the end is -ERANGE");
+	CHECK(hugepfn_map(dev, 0, 0x100000, 8 * 0x100000, 0, &map) == -ERANGE, "length past the end is -ERANGE");
+	CHECK(hugepfn_map(dev, 0, 0x1000, UINT64_MAX - 0x800, 0, &map) == -ERANGE,
+	      "offset + length overflowing is -ERANGE");
+	CHECK(hugepfn_map(dev, 0, 0x800, 0x1000, 0, &map) == -EINVAL, "an unaligned offset is -EINVAL");
+	CHECK(hugepfn_map(dev, 0, 0, 0, 1u << 20, &map) == -EINVAL, "unknown flags are -EINVAL");
+	CHECK(hugepfn_map(dev, 7, 0, 0, 0, &map) == -ERANGE, "region 7 is -ERANGE");
+	ret = hugepfn_map(dev, 0, 0, 0, HUGEPFN_MAP_HUGE_REQUIRED, &map);
+	CHECK(ret == -EOPNOTSUPP, "HUGEPFN_MAP_HUGE_REQUIRED fails when huge leaves are not known to be there");
+	hugepfn_close(dev);
+}
+
+static void test_backend_choice(void)
+{
+	struct hugepfn_dev *dev;
+	char msg[1024];
+	int ret;
+
+	ret = hugepfn_open(ctx, "0000:00:06.0", HUGEPFN_BACKEND_AUTO, &dev);
+	hugepfn_dev_error(dev, msg, sizeof(msg));
+	CHECK(ret == -ENOENT && strstr(msg, "/dev/hugepfn/pci-0000:00:06.0"),
+	      "a device bound to hugepfn opens its node (missing here: '%s')", msg);
+	hugepfn_close(dev);
+	ret = hugepfn_open(ctx, "0000:00:07.0", HUGEPFN_BACKEND_AUTO, &dev);
+	hugepfn_dev_error(dev, msg, sizeof(msg));
+	CHECK(ret == -EBUSY && strstr(msg, "nvme"), "a device bound to another driver is -EBUSY, naming it");
+	hugepfn_close(dev);
+	ret = hugepfn_open(ctx, "0000:00:07.0", HUGEPFN_BACKEND_VFIO, &dev);
+	CHECK(ret == -EOPNOTSUPP, "the VFIO backend says it is not there yet");
+	hugepfn_close(dev);
+	ret = hugepfn_open(ctx, "0000:00:08.0", HUGEPFN_BACKEND_AUTO, &dev);
+	hugepfn_dev_error(dev, msg, sizeof(msg));
+	CHECK(ret == -ENOENT && strstr(msg, "no PCI device"), "no such device: -ENOENT ('%s')", msg);
+	hugepfn_close(dev);
+	ret = hugepfn_open(ctx, "not-a-device", HUGEPFN_BACKEND_AUTO, &dev);
+	CHECK(ret == -EINVAL, "a spec that is nothing known is -EINVAL");
+	hugepfn_close(dev);
+	ret = hugepfn_open(ctx, "carveout:buf", HUGEPFN_BACKEND_SYSFS, &dev);
+	CHECK(ret == -EINVAL, "a carveout through the sysfs backend is -EINVAL");
+	hugepfn_close(dev);
+	CHECK(hugepfn_open(NULL, "0000:00:05.0", 0, &dev) == -EINVAL, "no context is -EINVAL");
+}
+
+static void test_truncated_resource(void)
+{
+	struct hugepfn_dev *dev;
+	int ret;
+
+	put("bus/pci/devices/0000:00:05.0/resource", "0x0000000200000000 0x00000002007f");
+	ret = hugepfn_open(ctx, "0000:00:05.0", HUGEPFN_BACKEND_SYSFS, &dev);
+	CHECK(ret == -EINVAL, "a truncated resource file is -EINVAL, not a guess");
+	hugepfn_close(dev);
+}
+
+int main(void)
+{
+	struct hugepfn_ctx_opts opts = { 0 };
+	char cmd[400];
+
+	snprintf(root, sizeof(root), "/tmp/hugepfn-unit-XXXXXX");
+	if (!mkdtemp(root))
+		return 1;
+	snprintf(sysroot, sizeof(sysroot), "%s/sys", root);
+	snprintf(devroot, sizeof(devroot), "%s/dev", root);
+	mkdirs("bus/pci/devices");
+	mkdirs("bus/pci/drivers");
+	fake_device("0000:00:05.0", 0x200000000ULL, NULL);
+	fake_device("0000:00:06.0", 0x300000000ULL, "hugepfn");
+	fake_device("0000:00:07.0", 0x400000000ULL, "nvme");
+	opts.sysfs_root = sysroot;
+	opts.dev_root = devroot;
+	CHECK(hugepfn_ctx_new(&opts, &ctx) == 0, "context on the fake tree");
+	test_discovery();
+	test_open_and_map();
+	test_backend_choice();
+	test_truncated_resource();
+	hugepfn_ctx_free(ctx);
+	CHECK(strcmp(hugepfn_strerror(-EINVAL), "Invalid argument") == 0, "hugepfn_strerror");
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	if (system(cmd))
+		return 1;
+	return UNIT_DONE();
+}

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libhugepfn and the hugepfn tool in the VM: open the big ivshmem and the
+ * carveout through every backend (hugepfn driver, sysfs, UIO), map regions
+ * huge-aligned, and check that what the library reports matches the
+ * page-table oracles; HUGEPFN_MAP_4K must always give 4 KiB and
+ * HUGEPFN_MAP_HUGE_REQUIRED must fail where no huge leaves came.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "hugepfn.h"
+#include "tap.h"
+
+#define SZ_1M 0x100000ULL
+#define MAX_RUNS 1024
+
+static struct guest_bar big;
+static struct hugepfn_ctx *ctx;
+static struct hpfn_pt_run oracle[MAX_RUNS];
+static struct hugepfn_run runs[MAX_RUNS];
+static uint64_t carve, carve_size;
+static int pmd_remap;
+static uint64_t huge_size;
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+	char cmd[600];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static uint64_t level_bytes(enum hpfn_pt_level l)
+{
+	return l == HPFN_PT_PTE ? 4096 : l == HPFN_PT_PMD ? 2 * SZ_1M : l == HPFN_PT_PUD ? SZ_1G : 0;
+}
+
+/*
+ * The library's runs must equal the oracle's (module walker, and the dump
+ * where there is one), or be honestly "unknown" when @may_be_unknown.
+ */
+static int runs_match(const char *what, struct hugepfn_map *map, int may_be_unknown)
+{
+	uint64_t base = (uintptr_t)hugepfn_map_addr(map), len = hugepfn_map_length(map);
+	int n = hugepfn_map_runs(map, runs, MAX_RUNS), no, i, j = 0;
+
+	if (n == 1 && runs[0].page_size == UINT64_MAX)
+		return may_be_unknown;
+	no = guest_levels(what, base, len, oracle, MAX_RUNS);
+	if (n <= 0 || no <= 0)
+		return 0;
+	/* merge the oracle's runs by page size, as the library reports them */
+	for (i = 0; i < no; i++) {
+		uint64_t size = level_bytes(oracle[i].level);
+
+		if (j && oracle[j - 1].level == oracle[i].level && oracle[j - 1].end == oracle[i].start)
+			oracle[j - 1].end = oracle[i].end;
+		else
+			oracle[j++] = oracle[i];
+		(void)size;
+	}
+	if (j != n)
+		goto bad;
+	for (i = 0; i < n; i++)
+		if (runs[i].offset != oracle[i].start - base ||
+		    runs[i].length != oracle[i].end - oracle[i].start ||
+		    runs[i].page_size != level_bytes(oracle[i].level))
+			goto bad;
+	return 1;
+bad:
+	tap_diag("%s: library says %d runs, oracle %d:", what, n, j);
+	for (i = 0; i < n && i < 8; i++)
+		tap_diag("  lib +0x%" PRIx64 " len 0x%" PRIx64 " page %" PRIu64, runs[i].offset,
+			 runs[i].length, runs[i].page_size);
+	guest_print_runs(oracle, j);
+	return 0;
+}
+
+static int all_page(struct hugepfn_map *map, uint64_t size)
+{
+	int n = hugepfn_map_runs(map, runs, MAX_RUNS), i;
+
+	for (i = 0; i < n; i++)
+		if (runs[i].page_size != size)
+			return 0;
+	return n > 0;
+}
+
+static void test_driver_backend(void)
+{
+	struct hugepfn_dev *dev;
+	struct hugepfn_map *map;
+	char msg[1024];
+	int ret;
+
+	ret = hugepfn_open(ctx, big.bdf, HUGEPFN_BACKEND_AUTO, &dev);
+	if (!tap_check(ret == 0 && hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_DRIVER,
+		       "open %s: bound to hugepfn, so the driver backend (%d)", big.bdf, ret)) {
+		hugepfn_close(dev);
+		return;
+	}
+	ret = hugepfn_map(dev, 2, 0, 0, 0, &map);
+	if (tap_check(ret == 0, "driver: map all of BAR2")) {
+		tap_check(all_page(map, huge_size), "driver: every run is %" PRIu64 "K", huge_size >> 10);
+		tap_check(runs_match("driver whole BAR", map, 0), "driver: runs agree with the page-table oracles");
+		tap_check(hugepfn_map_pt_pages(map) == 512,
+			  "driver: page-table pages of 1 GiB = 512 (one PTE table or one deposit per 2 MiB): %" PRId64,
+			  hugepfn_map_pt_pages(map));
+		hugepfn_unmap(map);
+	}
+	ret = hugepfn_map(dev, 2, 32 * SZ_1M, 32 * SZ_1M, HUGEPFN_MAP_4K, &map);
+	if (tap_check(ret == 0, "driver: map 32 MiB with HUGEPFN_MAP_4K")) {
+		tap_check(all_page(map, 4096) && runs_match("driver 4K", map, 0), "driver: HUGEPFN_MAP_4K gives 4K everywhere");
+		hugepfn_unmap(map);
+	}
+	ret = hugepfn_map(dev, 2, 64 * SZ_1M, 8 * SZ_1M, HUGEPFN_MAP_HUGE_REQUIRED, &map);
+	hugepfn_dev_error(dev, msg, sizeof(msg));
+	if (pmd_remap) {
+		tap_check(ret == 0, "driver: HUGEPFN_MAP_HUGE_REQUIRED succeeds on a kernel with huge remap (%s)", msg);
+	} else {
+		tap_check(ret == -EOPNOTSUPP && strstr(msg, "4 KiB"),
+			  "driver: HUGEPFN_MAP_HUGE_REQUIRED fails clearly without huge remap: '%s'", msg);
+	}
+	if (!ret)
+		hugepfn_unmap(map);
+	ret = hugepfn_map(dev, 2, 96 * SZ_1M, 8 * SZ_1M, HUGEPFN_MAP_WC, &map);
+	if (tap_check(ret == 0, "driver: write-combining map")) {
+		int n = guest_levels("lib WC", (uintptr_t)hugepfn_map_addr(map), 8 * SZ_1M, oracle, MAX_RUNS);
+
+		tap_check(n > 0 && guest_all_flags(oracle, n, HPFN_PTF_PWT, HPFN_PTF_PCD | HPFN_PTF_PAT),
+			  "driver: the WC mapping is write-combining (PWT)");
+		hugepfn_unmap(map);
+	}
+	hugepfn_close(dev);
+
+	ret = hugepfn_open(ctx, "carveout:carve", HUGEPFN_BACKEND_AUTO, &dev);
+	if (tap_check(ret == 0, "open carveout:carve")) {
+		ret = hugepfn_map(dev, 0, 0, 0, 0, &map);
+		tap_check(ret == 0 && all_page(map, huge_size) && runs_match("carveout", map, 0),
+			  "carveout: mapped whole, %" PRIu64 "K runs that agree with the oracles", huge_size >> 10);
+		if (!ret)
+			hugepfn_unmap(map);
+	}
+	hugepfn_close(dev);
+}
+
+static void test_sysfs_backend(void)
+{
+	struct hugepfn_dev *dev;
+	struct hugepfn_map *map;
+	int ret;
+
+	ret = hugepfn_open(ctx, big.bdf, HUGEPFN_BACKEND_AUTO, &dev);
+	if (!tap_check(ret == 0 && hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_SYSFS,
+		       "open %s with no driver: the sysfs backend", big.bdf)) {
+		hugepfn_close(dev);
+		return;
+	}
+	ret = hugepfn_map(dev, 2, 128 * SZ_1M, 64 * SZ_1M, 0, &map);
+	if (tap_check(ret == 0, "sysfs: map 64 MiB of BAR2")) {
+		/* the dump tells on the patched kernel; the stock one has none: unknown */
+		tap_check(runs_match("sysfs", map, !guest_have_ptdump()),
+			  "sysfs: runs agree with the oracles%s", guest_have_ptdump() ? "" : " (or say unknown: no dump)");
+		if (guest_have_ptdump())
+			tap_check(all_page(map, huge_size), "sysfs: every run is %" PRIu64 "K", huge_size >> 10);
+		hugepfn_unmap(map);
+	}
+	hugepfn_close(dev);
+}
+
+static void test_uio_backend(void)
+{
+	struct hugepfn_dev *dev;
+	struct hugepfn_map *map;
+	struct hugepfn_region r;
+	int ret;
+
+	ret = hugepfn_open(ctx, big.bdf, HUGEPFN_BACKEND_UIO, &dev);
+	if (!tap_check(ret == 0 && hugepfn_region_count(dev) >= 1 && hugepfn_region_info(dev, 0, &r) == 0 &&
+		       r.phys == big.phys && r.size == big.size,
+		       "UIO backend: map 0 is BAR2")) {
+		hugepfn_close(dev);
+		return;
+	}
+	ret = hugepfn_map(dev, 0, 0, 16 * SZ_1M, 0, &map);
+	if (tap_check(ret == 0, "UIO: map the first 16 MiB")) {
+		tap_check(runs_match("uio", map, !guest_have_ptdump()), "UIO: runs agree with the oracles");
+		hugepfn_unmap(map);
+	}
+	tap_check(hugepfn_map(dev, 0, SZ_1M, SZ_1M, 0, &map) == -EINVAL, "UIO: a non-zero offset is refused");
+	hugepfn_close(dev);
+}
+
+static void test_tool(void)
+{
+	tap_check(run("/hpfn/bin/hugepfn list | grep -q '^%s '", big.bdf) == 0, "tool: list shows %s", big.bdf);
+	tap_check(run("/hpfn/bin/hugepfn --json list | grep -q '\"device\":\"%s\"'", big.bdf) == 0,
+		  "tool: list --json");
+	tap_check(run("/hpfn/bin/hugepfn info %s | grep -q 'through hugepfn'", big.bdf) == 0, "tool: info");
+	tap_check(run("/hpfn/bin/hugepfn --json map %s 2 --length 64M > /tmp/map.json", big.bdf) == 0 &&
+		  run("grep -q '\"page_size\":%" PRIu64 "' /tmp/map.json", huge_size) == 0,
+		  "tool: map --json reports %" PRIu64 "-byte pages", huge_size);
+	run("sed 's/^/# /' /tmp/map.json");
+	tap_check(run("/hpfn/bin/hugepfn map %s 2 --length 64M --4k | grep -q ' 4K$'", big.bdf) == 0,
+		  "tool: map --4k shows 4K pages");
+	tap_check(run("/hpfn/bin/hugepfn map %s 9 2>/dev/null", big.bdf) == 1, "tool: a device error exits 1");
+	tap_check(run("/hpfn/bin/hugepfn map 2>/dev/null") == 2, "tool: bad usage exits 2");
+	tap_check(run("/hpfn/bin/hugepfn map --help | grep -q Usage") == 0, "tool: map --help");
+}
+
+int main(void)
+{
+	char modparam[128], path[512];
+	int ret;
+
+	ret = guest_find_bar(0x1af4, 0x1110, 2, SZ_1G, UINT64_MAX, &big);
+	if (ret)
+		tap_bail("find the ivshmem device with a 1 GiB BAR2: %s", strerror(-ret));
+	if (guest_carveout(&carve, &carve_size))
+		tap_bail("the harness's memmap= carveout");
+	pmd_remap = guest_has_feature("remap-pmd");
+	huge_size = pmd_remap ? 2 * SZ_1M : 4096;
+	if (hugepfn_ctx_new(NULL, &ctx))
+		tap_bail("hugepfn_ctx_new");
+	snprintf(modparam, sizeof(modparam), "carveouts=carve:%lluM@0x%llx",
+		 (unsigned long long)carve_size >> 20, (unsigned long long)carve);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", big.bdf);
+
+	tap_check(run("insmod /hpfn/modules/hugepfn.ko uio=1 %s && echo hugepfn > %s && "
+		      "echo %s > /sys/bus/pci/drivers/hugepfn/bind", modparam, path, big.bdf) == 0,
+		  "load hugepfn.ko (uio=1) and bind %s", big.bdf);
+	test_driver_backend();
+	test_uio_backend();
+	test_tool();
+	tap_check(run("echo %s > /sys/bus/pci/drivers/hugepfn/unbind && echo > %s && rmmod hugepfn",
+		      big.bdf, path) == 0, "unbind and unload");
+	test_sysfs_backend();
+	hugepfn_ctx_free(ctx);
+	return tap_exit();
+}

@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hugepfn: list PCI devices, show a device's regions, and map a region
+ * huge-aligned and say what the kernel gave, through libhugepfn.
+ *
+ * Exit status: 0 success, 1 the device or the kernel refused, 2 bad usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hugepfn.h"
+
+#define EXIT_DEVICE 1
+#define EXIT_USAGE 2
+
+static int json;
+
+static void usage_main(FILE *f)
+{
+	fprintf(f,
+		"Usage: hugepfn [--json] COMMAND [ARGS]\n"
+		"\n"
+		"Commands:\n"
+		"  list                 PCI devices with their driver and memory BARs\n"
+		"  info DEV             a device's regions (DEV: DDDD:BB:DD.F, carveout:NAME, /dev/...)\n"
+		"  map DEV REGION       map a region huge-aligned, touch it, show the page sizes\n"
+		"\n"
+		"  --json               machine-readable output\n"
+		"  -h, --help           this text; 'hugepfn COMMAND --help' for a command\n"
+		"\n"
+		"Exit status: 0 success, 1 device or kernel error, 2 bad usage.\n");
+}
+
+static const char *size_str(uint64_t v, char *buf, size_t n)
+{
+	if (v >= (1ULL << 30) && !(v & ((1ULL << 30) - 1)))
+		snprintf(buf, n, "%" PRIu64 "G", v >> 30);
+	else if (v >= (1ULL << 20) && !(v & ((1ULL << 20) - 1)))
+		snprintf(buf, n, "%" PRIu64 "M", v >> 20);
+	else if (v >= 1024 && !(v & 1023))
+		snprintf(buf, n, "%" PRIu64 "K", v >> 10);
+	else
+		snprintf(buf, n, "%" PRIu64, v);
+	return buf;
+}
+
+static const char *page_str(uint64_t ps, char *buf, size_t n)
+{
+	if (ps == UINT64_MAX)
+		return "unknown";
+	if (!ps)
+		return "none";
+	return size_str(ps, buf, n);
+}
+
+static int fail(struct hugepfn_dev *dev, int err, const char *what)
+{
+	char detail[1024] = "";
+
+	if (dev)
+		hugepfn_dev_error(dev, detail, sizeof(detail));
+	fprintf(stderr, "hugepfn: %s: %s%s%s\n", what, hugepfn_strerror(err), detail[0] ? ": " : "",
+		detail);
+	return EXIT_DEVICE;
+}
+
+static int cmd_list(struct hugepfn_ctx *ctx, int argc, char **argv)
+{
+	struct hugepfn_pci_info *devs;
+	int n, i, b;
+	char s[32];
+
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("Usage: hugepfn [--json] list\n\nPCI devices: address, IDs, class, driver, IOMMU group, NUMA node, memory BARs.\n");
+		return 0;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "hugepfn list: unexpected argument '%s' (try --help)\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	n = hugepfn_pci_list(ctx, NULL, 0);
+	if (n < 0)
+		return fail(NULL, n, "list PCI devices");
+	devs = calloc(n ? n : 1, sizeof(*devs));
+	if (!devs)
+		return fail(NULL, -ENOMEM, "list PCI devices");
+	n = hugepfn_pci_list(ctx, devs, n);
+	if (n < 0) {
+		free(devs);
+		return fail(NULL, n, "list PCI devices");
+	}
+	if (json)
+		printf("[");
+	else
+		printf("%-12s %-9s %-6s %-12s %5s %4s  %s\n", "DEVICE", "ID", "CLASS", "DRIVER", "IOMMU", "NUMA",
+		       "MEMORY BARS");
+	for (i = 0; i < n; i++) {
+		struct hugepfn_pci_info *d = &devs[i];
+
+		if (json) {
+			printf("%s{\"device\":\"%s\",\"vendor\":\"%04x\",\"device_id\":\"%04x\",\"class\":\"%06x\","
+			       "\"driver\":\"%s\",\"iommu_group\":%d,\"numa_node\":%d,\"bars\":[",
+			       i ? "," : "", d->bdf, d->vendor, d->device, d->class_code, d->driver,
+			       d->iommu_group, d->numa_node);
+			for (b = 0; b < 6; b++)
+				printf("%s{\"index\":%d,\"phys\":\"0x%" PRIx64 "\",\"size\":%" PRIu64
+				       ",\"io\":%s,\"mem64\":%s,\"prefetchable\":%s}", b ? "," : "", b,
+				       d->bars[b].phys, d->bars[b].size,
+				       d->bars[b].flags & HUGEPFN_BAR_IO ? "true" : "false",
+				       d->bars[b].flags & HUGEPFN_BAR_MEM64 ? "true" : "false",
+				       d->bars[b].flags & HUGEPFN_BAR_PREFETCH ? "true" : "false");
+			printf("]}");
+			continue;
+		}
+		printf("%-12s %04x:%04x %06x %-12s %5s %4d ", d->bdf, d->vendor, d->device, d->class_code,
+		       d->driver[0] ? d->driver : "-", d->iommu_group < 0 ? "-" :
+		       (snprintf(s, sizeof(s), "%d", d->iommu_group), s), d->numa_node);
+		for (b = 0; b < 6; b++) {
+			char sz[32];
+
+			if (!d->bars[b].size || (d->bars[b].flags & HUGEPFN_BAR_IO))
+				continue;
+			printf(" %d:%s@0x%" PRIx64 "%s", b, size_str(d->bars[b].size, sz, sizeof(sz)),
+			       d->bars[b].phys, d->bars[b].flags & HUGEPFN_BAR_PREFETCH ? "(pf)" : "");
+		}
+		printf("\n");
+	}
+	if (json)
+		printf("]\n");
+	free(devs);
+	return 0;
+}
+
+static int open_dev(struct hugepfn_ctx *ctx, const char *spec, struct hugepfn_dev **dev)
+{
+	int ret = hugepfn_open(ctx, spec, HUGEPFN_BACKEND_AUTO, dev);
+
+	if (ret) {
+		char what[300];
+
+		snprintf(what, sizeof(what), "open %s", spec);
+		fail(*dev, ret, what);
+		hugepfn_close(*dev);
+		*dev = NULL;
+	}
+	return ret;
+}
+
+static int cmd_info(struct hugepfn_ctx *ctx, int argc, char **argv)
+{
+	struct hugepfn_dev *dev;
+	int n, i;
+
+	if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		FILE *f = argc == 2 ? stdout : stderr;
+
+		fprintf(f, "Usage: hugepfn [--json] info DEV\n\nDEV: DDDD:BB:DD.F, carveout:NAME or a device node.\n"
+			   "Shows the backend the device opens through and its regions.\n");
+		return argc == 2 ? 0 : EXIT_USAGE;
+	}
+	if (open_dev(ctx, argv[1], &dev))
+		return EXIT_DEVICE;
+	n = hugepfn_region_count(dev);
+	if (json)
+		printf("{\"device\":\"%s\",\"backend\":\"%s\",\"regions\":[", argv[1],
+		       hugepfn_backend_name(hugepfn_dev_backend(dev)));
+	else
+		printf("%s through %s\n%-6s %-10s %-18s %s\n", argv[1],
+		       hugepfn_backend_name(hugepfn_dev_backend(dev)), "REGION", "SIZE", "PHYS", "FLAGS");
+	for (i = 0; i < n; i++) {
+		struct hugepfn_region r;
+		char sz[32];
+
+		hugepfn_region_info(dev, i, &r);
+		if (json) {
+			printf("%s{\"index\":%u,\"size\":%" PRIu64 ",\"phys\":\"0x%" PRIx64 "\",\"mappable\":%s,"
+			       "\"prefetchable\":%s,\"mem64\":%s,\"wc\":%s,\"carveout\":%s,\"io\":%s}",
+			       i ? "," : "", r.index, r.size, r.phys,
+			       r.flags & HUGEPFN_RGN_MAPPABLE ? "true" : "false",
+			       r.flags & HUGEPFN_RGN_PREFETCH ? "true" : "false",
+			       r.flags & HUGEPFN_RGN_MEM64 ? "true" : "false",
+			       r.flags & HUGEPFN_RGN_WC ? "true" : "false",
+			       r.flags & HUGEPFN_RGN_CARVEOUT ? "true" : "false",
+			       r.flags & HUGEPFN_RGN_IO ? "true" : "false");
+			continue;
+		}
+		if (!r.size)
+			continue;
+		printf("%-6u %-10s 0x%016" PRIx64 " %s%s%s%s%s%s\n", r.index, size_str(r.size, sz, sizeof(sz)),
+		       r.phys, r.flags & HUGEPFN_RGN_MAPPABLE ? "mappable" : "not-mappable",
+		       r.flags & HUGEPFN_RGN_PREFETCH ? " prefetchable" : "",
+		       r.flags & HUGEPFN_RGN_MEM64 ? " 64-bit" : "", r.flags & HUGEPFN_RGN_WC ? " wc" : "",
+		       r.flags & HUGEPFN_RGN_CARVEOUT ? " carveout" : "", r.flags & HUGEPFN_RGN_IO ? " io" : "");
+	}
+	if (json)
+		printf("]}\n");
+	hugepfn_close(dev);
+	return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'G': case 'g': *v <<= 30; end++; break;
+	case 'M': case 'm': *v <<= 20; end++; break;
+	case 'K': case 'k': *v <<= 10; end++; break;
+	}
+	return *end ? -1 : 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int cmd_map(struct hugepfn_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "offset", required_argument, NULL, 'o' },
+		{ "length", required_argument, NULL, 'l' },
+		{ "wc", no_argument, NULL, 'w' },
+		{ "4k", no_argument, NULL, '4' },
+		{ "huge-required", no_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	uint64_t offset = 0, length = 0, region, t0, t1, t2, len;
+	unsigned int flags = 0;
+	struct hugepfn_run runs[256];
+	struct hugepfn_dev *dev;
+	struct hugepfn_map *map;
+	int c, n, i, ret;
+	int64_t pt;
+	volatile uint8_t *p;
+	char a[32], b[32];
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (parse_u64(optarg, &offset))
+				goto bad_number;
+			break;
+		case 'l':
+			if (parse_u64(optarg, &length))
+				goto bad_number;
+			break;
+		case 'w': flags |= HUGEPFN_MAP_WC; break;
+		case '4': flags |= HUGEPFN_MAP_4K; break;
+		case 'H': flags |= HUGEPFN_MAP_HUGE_REQUIRED; break;
+		case 'h':
+			printf("Usage: hugepfn [--json] map DEV REGION [--offset N] [--length N] [--wc] [--4k] [--huge-required]\n\n"
+			       "Maps REGION of DEV (length 0 or none: to its end; N takes K/M/G) at a huge-aligned\n"
+			       "address, touches every page, and prints the page size of every run and the time taken.\n"
+			       "  --wc             write-combining\n"
+			       "  --4k             deliberately one page off the huge alignment, for comparison\n"
+			       "  --huge-required  fail unless huge leaves were obtained\n");
+			return 0;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2) {
+		fprintf(stderr, "hugepfn map: need DEV and REGION (try --help)\n");
+		return EXIT_USAGE;
+	}
+	if (parse_u64(argv[optind + 1], &region) || region > 255) {
+		fprintf(stderr, "hugepfn map: REGION '%s' is not a region number\n", argv[optind + 1]);
+		return EXIT_USAGE;
+	}
+	if (open_dev(ctx, argv[optind], &dev))
+		return EXIT_DEVICE;
+	t0 = now_ns();
+	ret = hugepfn_map(dev, (unsigned int)region, offset, length, flags, &map);
+	t1 = now_ns();
+	if (ret) {
+		fail(dev, ret, "map");
+		hugepfn_close(dev);
+		return EXIT_DEVICE;
+	}
+	len = hugepfn_map_length(map);
+	for (p = hugepfn_map_addr(map); p < (volatile uint8_t *)hugepfn_map_addr(map) + len; p += 4096)
+		(void)*p;
+	t2 = now_ns();
+	n = hugepfn_map_runs(map, runs, 256);
+	pt = hugepfn_map_pt_pages(map);
+	if (json) {
+		printf("{\"device\":\"%s\",\"backend\":\"%s\",\"region\":%u,\"offset\":%" PRIu64 ",\"address\":\"%p\","
+		       "\"length\":%" PRIu64 ",\"alignment\":%" PRIu64 ",\"mmap_us\":%" PRIu64 ",\"touch_us\":%" PRIu64
+		       ",\"page_table_pages\":%" PRId64 ",\"runs\":[",
+		       argv[optind], hugepfn_backend_name(hugepfn_dev_backend(dev)), (unsigned int)region, offset,
+		       hugepfn_map_addr(map), len, hugepfn_map_alignment(map), (t1 - t0) / 1000, (t2 - t1) / 1000,
+		       pt);
+		for (i = 0; i < n && i < 256; i++)
+			printf("%s{\"offset\":%" PRIu64 ",\"length\":%" PRIu64 ",\"page_size\":%s}", i ? "," : "",
+			       runs[i].offset, runs[i].length,
+			       runs[i].page_size == UINT64_MAX ? "null" :
+			       (snprintf(a, sizeof(a), "%" PRIu64, runs[i].page_size), a));
+		printf("]}\n");
+	} else {
+		printf("device     %s through %s, region %u\n", argv[optind],
+		       hugepfn_backend_name(hugepfn_dev_backend(dev)), (unsigned int)region);
+		printf("address    %p, %s, aligned for %s leaves\n", hugepfn_map_addr(map),
+		       size_str(len, a, sizeof(a)), size_str(hugepfn_map_alignment(map), b, sizeof(b)));
+		printf("time       mmap %" PRIu64 " us, touching every 4 KiB page %" PRIu64 " us\n",
+		       (t1 - t0) / 1000, (t2 - t1) / 1000);
+		if (pt >= 0)
+			printf("page-table pages %" PRId64 "\n", pt);
+		printf("%-18s %-10s %s\n", "OFFSET", "LENGTH", "PAGE SIZE");
+		for (i = 0; i < n && i < 256; i++)
+			printf("0x%016" PRIx64 " %-10s %s\n", runs[i].offset, size_str(runs[i].length, a, sizeof(a)),
+			       page_str(runs[i].page_size, b, sizeof(b)));
+	}
+	hugepfn_unmap(map);
+	hugepfn_close(dev);
+	return 0;
+
+bad_number:
+	fprintf(stderr, "hugepfn map: '%s' is not a number (K/M/G suffixes allowed)\n", optarg);
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	struct hugepfn_ctx *ctx;
+	int i = 1, ret;
+
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "--json")) {
+			json = 1;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage_main(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "hugepfn: unknown option '%s'\n", argv[i]);
+			usage_main(stderr);
+			return EXIT_USAGE;
+		}
+		i++;
+	}
+	if (i >= argc) {
+		usage_main(stderr);
+		return EXIT_USAGE;
+	}
+	ret = hugepfn_ctx_new(NULL, &ctx);
+	if (ret)
+		return fail(NULL, ret, "create a context");
+	if (!strcmp(argv[i], "list"))
+		ret = cmd_list(ctx, argc - i, argv + i);
+	else if (!strcmp(argv[i], "info"))
+		ret = cmd_info(ctx, argc - i, argv + i);
+	else if (!strcmp(argv[i], "map"))
+		ret = cmd_map(ctx, argc - i, argv + i);
+	else {
+		fprintf(stderr, "hugepfn: unknown command '%s' (try --help)\n", argv[i]);
+		ret = EXIT_USAGE;
+	}
+	hugepfn_ctx_free(ctx);
+	return ret;
+}
