@@ -28,7 +28,7 @@ static struct hugepfn_dev *dev_alloc(struct hugepfn_ctx *ctx)
 	if (!dev)
 		return NULL;
 	dev->ctx = ctx;
-	dev->fd = -1;
+	dev->fd = dev->vfio_container = dev->vfio_group = -1;
 	for (i = 0; i < HPFN_MAX_REGIONS; i++)
 		dev->res_fd[i][0] = dev->res_fd[i][1] = -1;
 	pthread_mutex_init(&dev->lock, NULL);
@@ -100,9 +100,12 @@ static int choose(struct hugepfn_dev *dev, const char *spec, enum hugepfn_backen
 		*ops = &hpfn_backend_sysfs;
 		snprintf(target, size, "%s", bdf);
 		return 0;
+	case HUGEPFN_BACKEND_VFIO:
+		*ops = &hpfn_backend_vfio;
+		snprintf(target, size, "%s", bdf);
+		return 0;
 	default:
-		return hpfn_err(dev, -EOPNOTSUPP, "the %s backend is not implemented yet (%s)",
-				hugepfn_backend_name(backend), bdf);
+		return hpfn_err(dev, -EINVAL, "unknown backend %d", backend);
 	}
 }
 

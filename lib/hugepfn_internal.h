@@ -25,7 +25,8 @@ struct hugepfn_dev {
 	char err[1024];
 	char bdf[16];			/* PCI devices */
 	char node[HPFN_PATH_MAX];	/* driver or UIO node */
-	int fd;				/* driver or UIO node, -1 otherwise */
+	int fd;				/* driver/UIO node or VFIO device, -1 otherwise */
+	int vfio_container, vfio_group;
 	int res_fd[HPFN_MAX_REGIONS][2];	/* sysfs resourceN, resourceN_wc */
 	unsigned int nr_regions;
 	struct hugepfn_region regions[HPFN_MAX_REGIONS];
@@ -58,6 +59,7 @@ struct hpfn_backend_ops {
 extern const struct hpfn_backend_ops hpfn_backend_driver;
 extern const struct hpfn_backend_ops hpfn_backend_uio;
 extern const struct hpfn_backend_ops hpfn_backend_sysfs;
+extern const struct hpfn_backend_ops hpfn_backend_vfio;
 
 /* Record the detail of a failure on @dev and return @err (negative). */
 int hpfn_err(struct hugepfn_dev *dev, int err, const char *fmt, ...)

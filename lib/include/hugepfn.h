@@ -92,21 +92,24 @@ HUGEPFN_API int hugepfn_pci_info(struct hugepfn_ctx *ctx, const char *bdf, struc
 /* ---- opening a device -------------------------------------------------- */
 
 enum hugepfn_backend {
-	HUGEPFN_BACKEND_AUTO = 0,	/* from what is bound: hugepfn, uio, sysfs */
+	HUGEPFN_BACKEND_AUTO = 0,	/* from what is bound: hugepfn, vfio-pci, uio, none */
 	HUGEPFN_BACKEND_DRIVER,		/* /dev/hugepfn/... (hugepfn.ko) */
 	HUGEPFN_BACKEND_UIO,		/* /dev/uioN maps */
 	HUGEPFN_BACKEND_SYSFS,		/* /sys/bus/pci/devices/BDF/resourceN[_wc] */
-	HUGEPFN_BACKEND_VFIO,		/* not implemented yet: -EOPNOTSUPP */
+	HUGEPFN_BACKEND_VFIO,		/* vfio-pci: group/container, type1 or no-IOMMU */
 };
 
 /*
  * Open a device: "DDDD:BB:DD.F" (a PCI device), "carveout:NAME" (a
  * hugepfn.ko carveout) or a device node path ("/dev/hugepfn/...",
  * "/dev/uioN"). With HUGEPFN_BACKEND_AUTO a PCI device bound to hugepfn is
- * opened through the driver, one bound to a UIO driver through UIO, and
- * anything else through sysfs. On failure *out still holds a handle (or
- * NULL when even that could not be allocated) so that hugepfn_dev_error()
- * can say what went wrong; hugepfn_close() it either way.
+ * opened through the driver, one bound to vfio-pci through VFIO (the
+ * legacy group/container interface; the iommufd cdev is not supported
+ * yet), one bound to a UIO driver through UIO, and one bound to nothing
+ * through sysfs; a device bound to any other driver is -EBUSY. On failure
+ * *out still holds a handle (or NULL when even that could not be
+ * allocated) so that hugepfn_dev_error() can say what went wrong;
+ * hugepfn_close() it either way.
  */
 HUGEPFN_API int hugepfn_open(struct hugepfn_ctx *ctx, const char *spec,
 			     enum hugepfn_backend backend, struct hugepfn_dev **out);

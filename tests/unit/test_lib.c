@@ -200,7 +200,9 @@ static void test_backend_choice(void)
 	CHECK(ret == -EBUSY && strstr(msg, "nvme"), "a device bound to another driver is -EBUSY, naming it");
 	hugepfn_close(dev);
 	ret = hugepfn_open(ctx, "0000:00:07.0", HUGEPFN_BACKEND_VFIO, &dev);
-	CHECK(ret == -EOPNOTSUPP, "the VFIO backend says it is not there yet");
+	hugepfn_dev_error(dev, msg, sizeof(msg));
+	CHECK(ret == -ENODEV && strstr(msg, "no IOMMU group") && strstr(msg, "enable_unsafe_noiommu_mode"),
+	      "VFIO without an IOMMU group: -ENODEV, and what to do ('%s')", msg);
 	hugepfn_close(dev);
 	ret = hugepfn_open(ctx, "0000:00:08.0", HUGEPFN_BACKEND_AUTO, &dev);
 	hugepfn_dev_error(dev, msg, sizeof(msg));

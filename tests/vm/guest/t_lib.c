@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -205,6 +206,61 @@ static void test_uio_backend(void)
 	hugepfn_close(dev);
 }
 
+/*
+ * vfio-pci in no-IOMMU mode (the patched test kernel has VFIO_NOIOMMU; the
+ * stock one does not and would need an emulated IOMMU). Its BAR mappings
+ * are filled at fault time, with PMD leaves where the address is aligned.
+ */
+static void test_vfio_backend(void)
+{
+	char path[512];
+	struct hugepfn_dev *dev;
+	struct hugepfn_map *map;
+	long long splits;
+	int ret;
+
+	if (access("/sys/module/vfio/parameters/enable_unsafe_noiommu_mode", F_OK)) {
+		tap_skip("vfio: %s kernel has no VFIO no-IOMMU mode and the VM no emulated IOMMU",
+			 guest_kernel_kind());
+		return;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", big.bdf);
+	tap_check(run("echo 1 > /sys/module/vfio/parameters/enable_unsafe_noiommu_mode && echo vfio-pci > %s && "
+		      "echo %s > /sys/bus/pci/drivers/vfio-pci/bind", path, big.bdf) == 0,
+		  "vfio: bind %s to vfio-pci in no-IOMMU mode", big.bdf);
+	ret = hugepfn_open(ctx, big.bdf, HUGEPFN_BACKEND_AUTO, &dev);
+	if (tap_check(ret == 0 && hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_VFIO,
+		      "vfio: AUTO opens a vfio-pci device through VFIO (%d)", ret)) {
+		ret = hugepfn_map(dev, 2, 192 * SZ_1M, 16 * SZ_1M, 0, &map);
+		if (tap_check(ret == 0, "vfio: map 16 MiB of BAR2")) {
+			volatile uint64_t *w = hugepfn_map_addr(map);
+
+			for (uint64_t o = 0; o < 16 * SZ_1M / 8; o += 4096 / 8)
+				w[o] = o;	/* fault every page in */
+			tap_check(runs_match("vfio", map, 0) && all_page(map, 2 * SZ_1M),
+				  "vfio: the fault path mapped 2 MiB leaves, and the library says so");
+			splits = guest_vmstat("thp_split_pmd");
+			tap_check(mprotect((uint8_t *)w + 4096, 4096, PROT_READ) == 0 &&
+				  guest_vmstat("thp_split_pmd") == splits + 1 && w[512] == 512 &&
+				  !guest_write_faults((uint64_t *)w, 1),
+				  "vfio: a 4 KiB mprotect splits the fault-time leaf into PTEs and the data stays");
+			hugepfn_unmap(map);
+		}
+		ret = hugepfn_map(dev, 2, 224 * SZ_1M, 8 * SZ_1M, HUGEPFN_MAP_4K, &map);
+		if (tap_check(ret == 0, "vfio: map with HUGEPFN_MAP_4K")) {
+			volatile uint64_t *w = hugepfn_map_addr(map);
+
+			for (uint64_t o = 0; o < 8 * SZ_1M / 8; o += 4096 / 8)
+				(void)w[o];
+			tap_check(all_page(map, 4096), "vfio: HUGEPFN_MAP_4K gives 4K everywhere");
+			hugepfn_unmap(map);
+		}
+	}
+	hugepfn_close(dev);
+	tap_check(run("echo %s > /sys/bus/pci/drivers/vfio-pci/unbind && echo > %s", big.bdf, path) == 0,
+		  "vfio: unbind");
+}
+
 static void test_tool(void)
 {
 	tap_check(run("/hpfn/bin/hugepfn list | grep -q '^%s '", big.bdf) == 0, "tool: list shows %s", big.bdf);
@@ -249,6 +305,7 @@ int main(void)
 	tap_check(run("echo %s > /sys/bus/pci/drivers/hugepfn/unbind && echo > %s && rmmod hugepfn",
 		      big.bdf, path) == 0, "unbind and unload");
 	test_sysfs_backend();
+	test_vfio_backend();
 	hugepfn_ctx_free(ctx);
 	return tap_exit();
 }
