@@ -75,7 +75,9 @@ cp "$out/module/hpfn_test.ko" "$out/driver/hugepfn.ko" "$stage/hpfn/modules/"
 : > "$stage/hpfn/modules/load.list"
 # Framework modules the stock kernel has as modules (built in on ours).
 if [ "$kind" = stock ]; then
-	for m in drivers/uio/uio.ko; do
+	for m in drivers/uio/uio.ko virt/lib/irqbypass.ko drivers/vfio/vfio.ko \
+		drivers/vfio/vfio_iommu_type1.ko drivers/vfio/pci/vfio-pci-core.ko \
+		drivers/vfio/pci/vfio-pci.ko; do
 		xz -dc "$(dirname "$module_kdir")/modules/kernel/$m.xz" > "$stage/hpfn/modules/$(basename "$m")"
 		basename "$m" >> "$stage/hpfn/modules/load.list"
 	done

@@ -82,12 +82,20 @@ cmdline="console=ttyS0 panic=-1 oops=panic loglevel=7 memmap=64M\$0x40000000 hpf
 # sched_clock_cpu while marking sched_clock stable), a qemu problem that
 # has nothing to do with the code under test.
 accel=tcg
-[ "$kind" = stock ] && accel=tcg,thread=single
+iommu=()
+if [ "$kind" = stock ]; then
+	accel=tcg,thread=single
+	# The stock kernel has no VFIO no-IOMMU mode: give it an emulated
+	# IOMMU (created before the PCI devices, so they sit behind it).
+	iommu=(-device intel-iommu,intremap=on)
+	cmdline="$cmdline intel_iommu=on"
+fi
 qemu=(
 	qemu-system-x86_64 -machine q35 -accel "$accel" -cpu max -smp 4 -m 2G
 	-display none -no-reboot -nodefaults
 	-kernel "$kernel_image" -initrd "$initramfs" -append "$cmdline"
 	-serial "file:$logdir/console.log" -serial "file:$logdir/tap.log"
+	"${iommu[@]}"
 	-object memory-backend-ram,id=hpfnbig,size=1G,share=on
 	-device ivshmem-plain,memdev=hpfnbig,id=ivbig
 	-object memory-backend-ram,id=hpfnsmall,size=1M,share=on
