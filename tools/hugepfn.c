@@ -29,6 +29,11 @@ static void usage_main(FILE *f)
 		"  list                 PCI devices with their driver and memory BARs\n"
 		"  info DEV             a device's regions (DEV: DDDD:BB:DD.F, carveout:NAME, /dev/...)\n"
 		"  map DEV REGION       map a region huge-aligned, touch it, show the page sizes\n"
+		"  bind BDF [DRIVER]    hand a PCI device to hugepfn (default) or vfio-pci\n"
+		"  unbind BDF           give it back to its usual driver\n"
+		"  peek DEV REGION OFFSET [--width 8|16|32|64]\n"
+		"  poke DEV REGION OFFSET VALUE [--width 8|16|32|64]\n"
+		"                       read or write one register\n"
 		"\n"
 		"  --json               machine-readable output\n"
 		"  -h, --help           this text; 'hugepfn COMMAND --help' for a command\n"
@@ -334,6 +339,121 @@ bad_number:
 	return EXIT_USAGE;
 }
 
+static int cmd_bind(struct hugepfn_ctx *ctx, int argc, char **argv, int bind)
+{
+	const char *driver = argc > 2 ? argv[2] : "hugepfn";
+	int ret;
+
+	if (argc < 2 || argc > (bind ? 3 : 2) || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		FILE *f = argc >= 2 && argv[1][0] == '-' ? stdout : stderr;
+
+		if (bind)
+			fprintf(f, "Usage: hugepfn bind BDF [hugepfn|vfio-pci]\n\nUnbinds the device from its driver and binds it to DRIVER through driver_override.\n");
+		else
+			fprintf(f, "Usage: hugepfn unbind BDF\n\nUnbinds the device, clears driver_override and lets its usual driver probe it.\n");
+		return f == stdout ? 0 : EXIT_USAGE;
+	}
+	ret = bind ? hugepfn_pci_bind(ctx, argv[1], driver) : hugepfn_pci_unbind(ctx, argv[1]);
+	if (ret == -ENODEV && bind)
+		fprintf(stderr, "hugepfn bind: driver %s is not loaded (modprobe it, or insmod hugepfn.ko)\n", driver);
+	else if (ret == -EINVAL)
+		fprintf(stderr, "hugepfn %s: '%s' is not a PCI address (DDDD:BB:DD.F)\n", argv[0], argv[1]);
+	else if (ret)
+		fprintf(stderr, "hugepfn %s %s: %s%s\n", argv[0], argv[1], hugepfn_strerror(ret),
+			ret == -EACCES || ret == -EPERM ? " (run as root)" : "");
+	else if (!json)
+		printf("%s %s %s\n", argv[1], bind ? "bound to" : "unbound from the override;", bind ? driver : "back to its usual driver");
+	else
+		printf("{\"device\":\"%s\",\"driver\":\"%s\"}\n", argv[1], bind ? driver : "");
+	return ret == -EINVAL ? EXIT_USAGE : ret ? EXIT_DEVICE : 0;
+}
+
+/* peek/poke: one naturally aligned access of 1, 2, 4 or 8 bytes. */
+static int cmd_access(struct hugepfn_ctx *ctx, int argc, char **argv, int write)
+{
+	static const struct option opts[] = {
+		{ "width", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	uint64_t region, offset, value = 0, width = 32, page = 4096, mask;
+	struct hugepfn_dev *dev;
+	struct hugepfn_map *map;
+	volatile uint8_t *p;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w':
+			if (parse_u64(optarg, &width) || (width != 8 && width != 16 && width != 32 && width != 64)) {
+				fprintf(stderr, "hugepfn %s: --width must be 8, 16, 32 or 64\n", argv[0]);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			printf("Usage: hugepfn %s DEV REGION OFFSET%s [--width 8|16|32|64]\n\n"
+			       "%s one naturally aligned %s-bit word at OFFSET of REGION (default width 32).\n",
+			       argv[0], write ? " VALUE" : "", write ? "Writes" : "Reads", "N");
+			return 0;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != (write ? 4 : 3)) {
+		fprintf(stderr, "hugepfn %s: need DEV REGION OFFSET%s (try --help)\n", argv[0], write ? " VALUE" : "");
+		return EXIT_USAGE;
+	}
+	if (parse_u64(argv[optind + 1], &region) || region > 255 || parse_u64(argv[optind + 2], &offset) ||
+	    (write && parse_u64(argv[optind + 3], &value))) {
+		fprintf(stderr, "hugepfn %s: REGION, OFFSET%s must be numbers\n", argv[0], write ? " and VALUE" : "");
+		return EXIT_USAGE;
+	}
+	if (offset % (width / 8)) {
+		fprintf(stderr, "hugepfn %s: OFFSET %#" PRIx64 " is not aligned to the %" PRIu64 "-bit width\n",
+			argv[0], offset, width);
+		return EXIT_USAGE;
+	}
+	mask = width == 64 ? UINT64_MAX : (1ULL << width) - 1;
+	if (value & ~mask) {
+		fprintf(stderr, "hugepfn poke: VALUE %#" PRIx64 " does not fit in %" PRIu64 " bits\n", value, width);
+		return EXIT_USAGE;
+	}
+	if (open_dev(ctx, argv[optind], &dev))
+		return EXIT_DEVICE;
+	ret = hugepfn_map(dev, (unsigned int)region, offset & ~(page - 1), page,
+			  HUGEPFN_MAP_4K | (write ? 0 : HUGEPFN_MAP_READONLY), &map);
+	if (ret) {
+		fail(dev, ret, argv[0]);
+		hugepfn_close(dev);
+		return EXIT_DEVICE;
+	}
+	p = (volatile uint8_t *)hugepfn_map_addr(map) + (offset & (page - 1));
+	if (write) {
+		switch (width) {
+		case 8: *p = (uint8_t)value; break;
+		case 16: *(volatile uint16_t *)p = (uint16_t)value; break;
+		case 32: *(volatile uint32_t *)p = (uint32_t)value; break;
+		default: *(volatile uint64_t *)p = value; break;
+		}
+	} else {
+		switch (width) {
+		case 8: value = *p; break;
+		case 16: value = *(volatile uint16_t *)p; break;
+		case 32: value = *(volatile uint32_t *)p; break;
+		default: value = *(volatile uint64_t *)p; break;
+		}
+		if (json)
+			printf("{\"region\":%" PRIu64 ",\"offset\":%" PRIu64 ",\"width\":%" PRIu64 ",\"value\":%" PRIu64 "}\n",
+			       region, offset, width, value);
+		else
+			printf("0x%0*" PRIx64 "\n", (int)(width / 4), value);
+	}
+	hugepfn_unmap(map);
+	hugepfn_close(dev);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct hugepfn_ctx *ctx;
@@ -365,6 +485,10 @@ int main(int argc, char **argv)
 		ret = cmd_info(ctx, argc - i, argv + i);
 	else if (!strcmp(argv[i], "map"))
 		ret = cmd_map(ctx, argc - i, argv + i);
+	else if (!strcmp(argv[i], "bind") || !strcmp(argv[i], "unbind"))
+		ret = cmd_bind(ctx, argc - i, argv + i, argv[i][0] == 'b');
+	else if (!strcmp(argv[i], "peek") || !strcmp(argv[i], "poke"))
+		ret = cmd_access(ctx, argc - i, argv + i, argv[i][1] == 'o' && argv[i][2] == 'k');
 	else {
 		fprintf(stderr, "hugepfn: unknown command '%s' (try --help)\n", argv[i]);
 		ret = EXIT_USAGE;

@@ -89,6 +89,16 @@ HUGEPFN_API int hugepfn_pci_list(struct hugepfn_ctx *ctx, struct hugepfn_pci_inf
 /* One device by "DDDD:BB:DD.F" (or "BB:DD.F", domain 0). */
 HUGEPFN_API int hugepfn_pci_info(struct hugepfn_ctx *ctx, const char *bdf, struct hugepfn_pci_info *out);
 
+/*
+ * Hand a PCI device to @driver ("hugepfn", "vfio-pci", ...) through its
+ * driver_override: unbind it from its current driver, set the override,
+ * and bind. hugepfn_pci_unbind() undoes it: unbind, clear the override
+ * and let the kernel probe the device's usual driver again. Both need
+ * root; -EBUSY means the driver refused the device.
+ */
+HUGEPFN_API int hugepfn_pci_bind(struct hugepfn_ctx *ctx, const char *bdf, const char *driver);
+HUGEPFN_API int hugepfn_pci_unbind(struct hugepfn_ctx *ctx, const char *bdf);
+
 /* ---- opening a device -------------------------------------------------- */
 
 enum hugepfn_backend {

@@ -289,6 +289,17 @@ static void test_tool(void)
 	tap_check(run("/hpfn/bin/hugepfn map %s 9 2>/dev/null", big.bdf) == 1, "tool: a device error exits 1");
 	tap_check(run("/hpfn/bin/hugepfn map 2>/dev/null") == 2, "tool: bad usage exits 2");
 	tap_check(run("/hpfn/bin/hugepfn map --help | grep -q Usage") == 0, "tool: map --help");
+	tap_check(run("/hpfn/bin/hugepfn poke %s 2 0x3000 0xdeadbeef", big.bdf) == 0 &&
+		  run("/hpfn/bin/hugepfn peek %s 2 0x3000 | grep -qx 0xdeadbeef", big.bdf) == 0,
+		  "tool: poke then peek a 32-bit word");
+	tap_check(run("/hpfn/bin/hugepfn poke %s 2 0x3008 0x0123456789abcdef --width 64", big.bdf) == 0 &&
+		  run("/hpfn/bin/hugepfn peek %s 2 0x3008 --width 64 | grep -qx 0x0123456789abcdef", big.bdf) == 0 &&
+		  run("/hpfn/bin/hugepfn peek %s 2 0x3008 --width 16 | grep -qx 0xcdef", big.bdf) == 0 &&
+		  run("/hpfn/bin/hugepfn --json peek %s 2 0x300f --width 8 | grep -q '\"value\":1}'", big.bdf) == 0,
+		  "tool: 64-, 16- and 8-bit accesses");
+	tap_check(run("/hpfn/bin/hugepfn peek %s 2 0x3001 --width 32 2>/dev/null", big.bdf) == 2 &&
+		  run("/hpfn/bin/hugepfn peek %s 2 0x40000000 2>/dev/null", big.bdf) == 1,
+		  "tool: a misaligned offset is bad usage (2), one past the region a device error (1)");
 }
 
 int main(void)
@@ -309,14 +320,20 @@ int main(void)
 		 (unsigned long long)carve_size >> 20, (unsigned long long)carve);
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", big.bdf);
 
-	tap_check(run("insmod /hpfn/modules/hugepfn.ko uio=1 %s && echo hugepfn > %s && "
-		      "echo %s > /sys/bus/pci/drivers/hugepfn/bind", modparam, path, big.bdf) == 0,
-		  "load hugepfn.ko (uio=1) and bind %s", big.bdf);
+	tap_check(run("/hpfn/bin/hugepfn bind %s 2>/tmp/bind.err", big.bdf) == 1 &&
+		  run("grep -q 'driver hugepfn is not loaded' /tmp/bind.err") == 0,
+		  "tool: bind before the driver is loaded exits 1 and says what to do");
+	tap_check(run("insmod /hpfn/modules/hugepfn.ko uio=1 %s", modparam) == 0 &&
+		  run("/hpfn/bin/hugepfn bind %s >/dev/null", big.bdf) == 0 &&
+		  run("readlink /sys/bus/pci/devices/%s/driver | grep -q '/hugepfn$'", big.bdf) == 0,
+		  "load hugepfn.ko (uio=1); 'hugepfn bind %s' binds it", big.bdf);
 	test_driver_backend();
 	test_uio_backend();
 	test_tool();
-	tap_check(run("echo %s > /sys/bus/pci/drivers/hugepfn/unbind && echo > %s && rmmod hugepfn",
-		      big.bdf, path) == 0, "unbind and unload");
+	tap_check(run("/hpfn/bin/hugepfn unbind %s >/dev/null && rmmod hugepfn", big.bdf) == 0 &&
+		  run("test -e /sys/bus/pci/devices/%s/driver", big.bdf) != 0 &&
+		  run("grep -q '(null)' %s", path) == 0,
+		  "tool: 'hugepfn unbind' unbinds and clears driver_override; the driver unloads");
 	test_sysfs_backend();
 	test_vfio_backend();
 	hugepfn_ctx_free(ctx);
