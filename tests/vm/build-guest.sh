@@ -49,7 +49,8 @@ chmod 755 "$stage/init"
 copy_with_libs() {
 	local lib
 	cp "$1" "$2"
-	for lib in $(ldd "$1" | grep -o '/[^ ]*'); do
+	# static programs have no libraries ("not a dynamic executable")
+	for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*'); do
 		mkdir -p "$stage$(dirname "$lib")"
 		cp -L "$lib" "$stage$lib"
 	done
@@ -64,7 +65,6 @@ for s in "$HUGEPFN_ROOT"/tests/vm/guest/*.sh; do
 	[ "$(basename "$s")" != init.sh ] || continue
 	install -m 755 "$s" "$stage/hpfn/tests/$(basename "$s" .sh)"
 done
-cp "$HUGEPFN_BUILD/examples/sysfs-bar-map" "$stage/hpfn/bin/"
 # The series' kselftest, from the patched tree (the stock kernel has none).
 ks=$(dirname "$module_kdir")/src/tools/testing/selftests/mm/remap_pfn_pmd.c
 if [ "$kind" = patched ] && [ -f "$ks" ]; then

@@ -1,25 +1,45 @@
 #!/bin/sh
-# The demo's guest side: map the big ivshmem BAR through sysfs and show what
-# the kernel gave. Output goes to the host as TAP diagnostics.
-bdf=
+# The demo's guest side: the hugepfn tool maps the emulated device's 1 GiB
+# BAR and the carveout through the hugepfn driver, then the BAR through
+# vfio-pci and through sysfs, and shows what the kernel gave each time.
+# Everything is printed as TAP diagnostics for the host to show.
+big=
 for d in /sys/bus/pci/devices/*; do
 	[ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/device")" = 0x1110 ] || continue
-	# the big BAR2 is 1 GiB
 	set -- $(sed -n 3p "$d/resource")
-	[ $(($2 - $1 + 1)) -ge 1073741824 ] && bdf=${d##*/} && break
+	[ $(($2 - $1 + 1)) -ge 1073741824 ] && big=${d##*/} && break
 done
-if [ -z "$bdf" ]; then
-	echo "not ok - no ivshmem device with a 1 GiB BAR2 found"
+if [ -z "$big" ]; then
+	echo "not ok - no ivshmem device with a 1 GiB BAR2"
 	exit 1
 fi
-echo 1 > "/sys/bus/pci/devices/$bdf/enable"
-echo "# kernel $(uname -r); PCI device $bdf (ivshmem), BAR2:"
-sysfs-bar-map "/sys/bus/pci/devices/$bdf/resource2" > /tmp/demo.out 2>&1
-rc=$?
-sed 's/^/#   /' /tmp/demo.out
-if [ $rc -eq 0 ]; then
-	echo "ok - mapped $bdf BAR2 through sysfs resource2"
-else
-	echo "not ok - sysfs-bar-map failed with status $rc"
+carve=$(sed -n 's/.*memmap=\([0-9]*\)M\$\(0x[0-9a-f]*\).*/\1M@\2/p' /proc/cmdline)
+show() {
+	echo "#"
+	echo "# \$ $*"
+	"$@" 2>&1 | sed 's/^/#   /'
+}
+rc=0
+step() {
+	if "$@" >/dev/null 2>&1; then echo "ok - $*"; else echo "not ok - $*"; rc=1; fi
+}
+echo "# kernel $(uname -r); the emulated device is $big, the carveout $carve"
+step insmod /hpfn/modules/hugepfn.ko carveouts=demo:$carve
+show hugepfn bind "$big"
+show hugepfn list
+show hugepfn info "$big"
+show hugepfn info carveout:demo
+show hugepfn map "$big" 2
+show hugepfn map carveout:demo 0
+show hugepfn map "$big" 2 --length 64M --4k
+step hugepfn map "$big" 2 --huge-required
+show hugepfn unbind "$big"
+if [ -e /sys/module/vfio/parameters/enable_unsafe_noiommu_mode ]; then
+	echo 1 > /sys/module/vfio/parameters/enable_unsafe_noiommu_mode
 fi
+show hugepfn bind "$big" vfio-pci
+show hugepfn map "$big" 2 --length 256M
+show hugepfn unbind "$big"
+show hugepfn map "$big" 2 --length 256M
+step rmmod hugepfn
 exit $rc
