@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Opening devices: which backend, and the region table. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,4 +167,43 @@ HUGEPFN_API int hugepfn_region_info(struct hugepfn_dev *dev, unsigned int index,
 		return hpfn_err(dev, -ERANGE, "region %u: the device has %u", index, dev->nr_regions);
 	*out = dev->regions[index];
 	return 0;
+}
+
+HUGEPFN_API int hugepfn_carveout_list(struct hugepfn_ctx *ctx, struct hugepfn_carveout_info *out,
+				      size_t max)
+{
+	char path[HPFN_PATH_MAX];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	if (!ctx || (!out && max))
+		return -EINVAL;
+	hpfn_sysfs_path(ctx, path, sizeof(path), "class/hugepfn");
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		struct hugepfn_dev *dev;
+		char spec[64];
+
+		if (strncmp(de->d_name, "carveout-", 9) || strlen(de->d_name + 9) >= sizeof(out->name))
+			continue;
+		if (n < max) {
+			struct hugepfn_carveout_info *c = &out[n];
+
+			memset(c, 0, sizeof(*c));
+			snprintf(c->name, sizeof(c->name), "%s", de->d_name + 9);
+			/* the node has the address and size; without access, name only */
+			snprintf(spec, sizeof(spec), "carveout:%s", c->name);
+			if (!hugepfn_open(ctx, spec, HUGEPFN_BACKEND_DRIVER, &dev)) {
+				c->phys = dev->regions[0].phys;
+				c->size = dev->regions[0].size;
+			}
+			hugepfn_close(dev);
+		}
+		n++;
+	}
+	closedir(d);
+	return (int)n;
 }

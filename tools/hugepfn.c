@@ -26,7 +26,7 @@ static void usage_main(FILE *f)
 		"Usage: hugepfn [--json] COMMAND [ARGS]\n"
 		"\n"
 		"Commands:\n"
-		"  list                 PCI devices with their driver and memory BARs\n"
+		"  list                 PCI devices with their driver and memory BARs, and carveouts\n"
 		"  info DEV             a device's regions (DEV: DDDD:BB:DD.F, carveout:NAME, /dev/...)\n"
 		"  map DEV REGION       map a region huge-aligned, touch it, show the page sizes\n"
 		"  bind BDF [DRIVER]    hand a PCI device to hugepfn (default) or vfio-pci\n"
@@ -74,6 +74,32 @@ static int fail(struct hugepfn_dev *dev, int err, const char *what)
 	return EXIT_DEVICE;
 }
 
+/* The second part of "list": hugepfn.ko's carveouts, if it is loaded. */
+static int list_carveouts(struct hugepfn_ctx *ctx)
+{
+	struct hugepfn_carveout_info cv[16];
+	int n = hugepfn_carveout_list(ctx, cv, 16), i;
+	char sz[32];
+
+	if (n < 0)
+		return fail(NULL, n, "list carveouts");
+	if (json)
+		printf("],\"carveouts\":[");
+	else if (n)
+		printf("\n%-20s %-18s %s\n", "CARVEOUT", "PHYS", "SIZE");
+	for (i = 0; i < n && i < 16; i++) {
+		if (json)
+			printf("%s{\"name\":\"%s\",\"phys\":\"0x%" PRIx64 "\",\"size\":%" PRIu64 "}", i ? "," : "",
+			       cv[i].name, cv[i].phys, cv[i].size);
+		else
+			printf("carveout:%-11s 0x%016" PRIx64 " %s\n", cv[i].name, cv[i].phys,
+			       cv[i].size ? size_str(cv[i].size, sz, sizeof(sz)) : "? (no access to the node)");
+	}
+	if (json)
+		printf("]}\n");
+	return 0;
+}
+
 static int cmd_list(struct hugepfn_ctx *ctx, int argc, char **argv)
 {
 	struct hugepfn_pci_info *devs;
@@ -81,7 +107,8 @@ static int cmd_list(struct hugepfn_ctx *ctx, int argc, char **argv)
 	char s[32];
 
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("Usage: hugepfn [--json] list\n\nPCI devices: address, IDs, class, driver, IOMMU group, NUMA node, memory BARs.\n");
+		printf("Usage: hugepfn [--json] list\n\nPCI devices (address, IDs, class, driver, IOMMU group, NUMA node, memory BARs)\n"
+		       "and the carveouts of hugepfn.ko.\n");
 		return 0;
 	}
 	if (argc > 1) {
@@ -100,7 +127,7 @@ static int cmd_list(struct hugepfn_ctx *ctx, int argc, char **argv)
 		return fail(NULL, n, "list PCI devices");
 	}
 	if (json)
-		printf("[");
+		printf("{\"pci\":[");
 	else
 		printf("%-12s %-9s %-6s %-12s %5s %4s  %s\n", "DEVICE", "ID", "CLASS", "DRIVER", "IOMMU", "NUMA",
 		       "MEMORY BARS");
@@ -135,10 +162,8 @@ static int cmd_list(struct hugepfn_ctx *ctx, int argc, char **argv)
 		}
 		printf("\n");
 	}
-	if (json)
-		printf("]\n");
 	free(devs);
-	return 0;
+	return list_carveouts(ctx);
 }
 
 static int open_dev(struct hugepfn_ctx *ctx, const char *spec, struct hugepfn_dev **dev)

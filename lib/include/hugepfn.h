@@ -89,6 +89,21 @@ HUGEPFN_API int hugepfn_pci_list(struct hugepfn_ctx *ctx, struct hugepfn_pci_inf
 /* One device by "DDDD:BB:DD.F" (or "BB:DD.F", domain 0). */
 HUGEPFN_API int hugepfn_pci_info(struct hugepfn_ctx *ctx, const char *bdf, struct hugepfn_pci_info *out);
 
+/* A carveout that hugepfn.ko exposes (carveouts= module parameter). */
+struct hugepfn_carveout_info {
+	char name[40];		/* open it as "carveout:NAME" */
+	uint64_t phys;
+	uint64_t size;
+};
+
+/*
+ * List hugepfn.ko's carveouts (from its class devices in sysfs and the
+ * region-info ioctl of each node). Stores up to @max, returns how many
+ * there are; 0 when the driver is not loaded.
+ */
+HUGEPFN_API int hugepfn_carveout_list(struct hugepfn_ctx *ctx, struct hugepfn_carveout_info *out,
+				      size_t max);
+
 /*
  * Hand a PCI device to @driver ("hugepfn", "vfio-pci", ...) through its
  * driver_override: unbind it from its current driver, set the override,

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hugepfn.h"
@@ -217,6 +218,46 @@ static void test_backend_choice(void)
 	CHECK(hugepfn_open(NULL, "0000:00:05.0", 0, &dev) == -EINVAL, "no context is -EINVAL");
 }
 
+static void test_carveouts_and_permissions(void)
+{
+	struct hugepfn_carveout_info cv[4];
+	struct hugepfn_dev *dev;
+	struct hugepfn_map *map;
+	char path[700];
+	int n, ret, status;
+	pid_t pid;
+
+	mkdirs("class/hugepfn/carveout-buf");
+	mkdirs("class/hugepfn/pci-0000:00:06.0");
+	n = hugepfn_carveout_list(ctx, cv, 4);
+	CHECK(n == 1 && !strcmp(cv[0].name, "buf") && cv[0].size == 0,
+	      "carveouts listed from the class directory (no node: name only)");
+
+	/* an unprivileged caller gets -EACCES and a hint, not a crash */
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:00:05.0/resource0", sysroot);
+	/* root drops to nobody, who may read the tree but not the BAR file */
+	chmod(path, geteuid() == 0 ? 0600 : 0);
+	chmod(root, 0755);
+	pid = fork();
+	if (pid == 0) {
+		if (geteuid() == 0 && setuid(65534))
+			_exit(3);
+		ret = hugepfn_open(ctx, "0000:00:05.0", HUGEPFN_BACKEND_SYSFS, &dev);
+		if (!ret)
+			ret = hugepfn_map(dev, 0, 0, 0, 0, &map);
+		if (ret == -EACCES) {
+			char msg[1024];
+
+			hugepfn_dev_error(dev, msg, sizeof(msg));
+			_exit(strstr(msg, "run as root") ? 0 : 5);
+		}
+		_exit(6);
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "permission denied: -EACCES with a hint to run as root (status %d)", WEXITSTATUS(status));
+	chmod(path, 0600);
+}
+
 static void test_truncated_resource(void)
 {
 	struct hugepfn_dev *dev;
@@ -249,6 +290,7 @@ int main(void)
 	test_discovery();
 	test_open_and_map();
 	test_backend_choice();
+	test_carveouts_and_permissions();
 	test_truncated_resource();
 	hugepfn_ctx_free(ctx);
 	CHECK(strcmp(hugepfn_strerror(-EINVAL), "Invalid argument") == 0, "hugepfn_strerror");

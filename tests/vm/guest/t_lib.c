@@ -279,6 +279,10 @@ static void test_tool(void)
 	tap_check(run("/hpfn/bin/hugepfn list | grep -q '^%s '", big.bdf) == 0, "tool: list shows %s", big.bdf);
 	tap_check(run("/hpfn/bin/hugepfn --json list | grep -q '\"device\":\"%s\"'", big.bdf) == 0,
 		  "tool: list --json");
+	tap_check(run("/hpfn/bin/hugepfn list | grep -q '^carveout:carve .*0x0*%llx 64M'",
+		      (unsigned long long)carve) == 0 &&
+		  run("/hpfn/bin/hugepfn --json list | grep -q '\"carveouts\":\\[{\"name\":\"carve\"'") == 0,
+		  "tool: list shows the driver's carveout, with its address and size");
 	tap_check(run("/hpfn/bin/hugepfn info %s | grep -q 'through hugepfn'", big.bdf) == 0, "tool: info");
 	tap_check(run("/hpfn/bin/hugepfn --json map %s 2 --length 64M > /tmp/map.json", big.bdf) == 0 &&
 		  run("grep -q '\"page_size\":%" PRIu64 "' /tmp/map.json", huge_size) == 0,
