@@ -58,8 +58,8 @@ long long guest_meminfo(const char *name);
 
 /*
  * The levels of [addr, addr + len) from the module oracle, cross-checked
- * against the page-table dump where there is one (a mismatch is reported
- * as a failed check). Returns the number of runs or a negative errno.
+ * against the page-table dump where there is one (reported as a check of
+ * its own). Returns the number of runs or a negative errno.
  */
 int guest_levels(const char *what, uint64_t addr, uint64_t len,
 		 struct hpfn_pt_run *runs, size_t max);
@@ -72,6 +72,12 @@ int guest_all_flags(const struct hpfn_pt_run *runs, int n, unsigned int set,
 /* Does a write to / read of @p fault (SIGSEGV or SIGBUS)? */
 int guest_write_faults(volatile uint64_t *p, uint64_t val);
 int guest_read_faults(volatile uint64_t *p);
+
+/* Run a shell command (printf-style); its exit status, -1 if it did not exit. */
+int guest_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Write @val to the file at @path: 0 or a negative errno. */
+int guest_write_file(const char *path, const char *val);
 
 /* Print runs as TAP diagnostics. */
 void guest_print_runs(const struct hpfn_pt_run *runs, int n);

@@ -36,44 +36,21 @@ static uint64_t carve, carve_size;
 static enum hpfn_pt_level huge;
 static char modparam[128];
 
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int st;
 
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
-
-	if (fd < 0)
-		return -errno;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val) ? 0 : -errno;
-	close(fd);
-	return ok;
-}
 
 /* rmmod, with busybox's complaint as a diagnostic when it fails */
 static int unload_driver(void)
 {
-	int ret = run("rmmod hugepfn 2>/tmp/rmmod.err");
+	int ret = guest_run("rmmod hugepfn 2>/tmp/rmmod.err");
 
 	if (ret)
-		run("sed 's/^/# rmmod: /' /tmp/rmmod.err; grep hugepfn /proc/modules | sed 's/^/# /'");
+		guest_run("sed 's/^/# rmmod: /' /tmp/rmmod.err; grep hugepfn /proc/modules | sed 's/^/# /'");
 	return ret;
 }
 
 static int load_driver(void)
 {
-	return run("insmod /hpfn/modules/hugepfn.ko %s 2>/tmp/insmod.err", modparam);
+	return guest_run("insmod /hpfn/modules/hugepfn.ko %s 2>/tmp/insmod.err", modparam);
 }
 
 /* Bind to hugepfn; a device whose override already made it bound is fine. */
@@ -91,14 +68,14 @@ static int bind(const struct guest_bar *b)
 	}
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", b->bdf);
-	if (write_str(path, "hugepfn"))
+	if (guest_write_file(path, "hugepfn"))
 		return -1;
-	return write_str("/sys/bus/pci/drivers/hugepfn/bind", b->bdf);
+	return guest_write_file("/sys/bus/pci/drivers/hugepfn/bind", b->bdf);
 }
 
 static int unbind(const struct guest_bar *b)
 {
-	return write_str("/sys/bus/pci/drivers/hugepfn/unbind", b->bdf);
+	return guest_write_file("/sys/bus/pci/drivers/hugepfn/unbind", b->bdf);
 }
 
 static int open_node(const char *name)
@@ -200,7 +177,7 @@ static void test_nodes(void)
 		tap_check(stat(node, &st) == 0 && (st.st_mode & 0777) == 0600 && S_ISCHR(st.st_mode),
 			  "PCI node %s, mode 0600", node);
 	}
-	tap_check(run("grep -q 'hugepfn' /proc/iomem") == 0, "the BARs and the carveout are claimed in /proc/iomem");
+	tap_check(guest_run("grep -q 'hugepfn' /proc/iomem") == 0, "the BARs and the carveout are claimed in /proc/iomem");
 }
 
 static void test_info(int fd, int cfd)
@@ -358,19 +335,19 @@ static void test_bad_inputs(int fd, int cfd)
 static void test_bad_carveouts(void)
 {
 	tap_check(unload_driver() == 0, "unload for the carveout checks");
-	tap_check(run("insmod /hpfn/modules/hugepfn.ko carveouts=ram:4M@0x1000000 2>/dev/null") != 0 &&
-		  run("dmesg | grep -q 'carveout ram: .* overlaps System RAM'") == 0,
+	tap_check(guest_run("insmod /hpfn/modules/hugepfn.ko carveouts=ram:4M@0x1000000 2>/dev/null") != 0 &&
+		  guest_run("dmesg | grep -q 'carveout ram: .* overlaps System RAM'") == 0,
 		  "a carveout overlapping System RAM is refused, with the reason in the log");
-	tap_check(run("insmod /hpfn/modules/hugepfn.ko carveouts=odd:4M@0x%llx 2>/dev/null",
+	tap_check(guest_run("insmod /hpfn/modules/hugepfn.ko carveouts=odd:4M@0x%llx 2>/dev/null",
 		      (unsigned long long)carve + 0x800) != 0 &&
-		  run("dmesg | grep -q 'carveout odd: .* is not a page-aligned range'") == 0,
+		  guest_run("dmesg | grep -q 'carveout odd: .* is not a page-aligned range'") == 0,
 		  "a carveout that is not page-aligned is refused");
-	tap_check(run("insmod /hpfn/modules/hugepfn.ko carveouts=nonsense 2>/dev/null") != 0 &&
-		  run("dmesg | grep -q \"cannot parse 'nonsense'\"") == 0, "a malformed carveouts= is refused");
-	tap_check(run("insmod /hpfn/modules/hugepfn.ko carveouts=a:4M@0x%llx,b:4M@0x%llx 2>/dev/null",
+	tap_check(guest_run("insmod /hpfn/modules/hugepfn.ko carveouts=nonsense 2>/dev/null") != 0 &&
+		  guest_run("dmesg | grep -q \"cannot parse 'nonsense'\"") == 0, "a malformed carveouts= is refused");
+	tap_check(guest_run("insmod /hpfn/modules/hugepfn.ko carveouts=a:4M@0x%llx,b:4M@0x%llx 2>/dev/null",
 		      (unsigned long long)carve, (unsigned long long)carve + 2 * SZ_1M) != 0 &&
-		  run("dmesg | grep -q 'carveout b: .* is claimed by another driver'") == 0 &&
-		  run("grep -q hugepfn /proc/iomem") != 0,
+		  guest_run("dmesg | grep -q 'carveout b: .* is claimed by another driver'") == 0 &&
+		  guest_run("grep -q hugepfn /proc/iomem") != 0,
 		  "overlapping carveouts are refused and nothing stays claimed");
 	tap_check(load_driver() == 0 && bind(&big) == 0, "reload with the good carveout and rebind");
 }
@@ -390,7 +367,7 @@ static void test_unbind(void)
 	if (!tap_check(p != NULL, "unbind: mapped"))
 		return;
 	fill(p, 64 * SZ_1M, 0x55);
-	tap_check(run("rmmod hugepfn 2>/dev/null") != 0, "rmmod is refused while the node is open and mapped");
+	tap_check(guest_run("rmmod hugepfn 2>/dev/null") != 0, "rmmod is refused while the node is open and mapped");
 	tap_check(unbind(&big) == 0, "unbind %s while mapped", big.bdf);
 	tap_check(guest_read_faults((uint64_t *)p) && guest_read_faults((uint64_t *)(p + 63 * SZ_1M)),
 		  "unbind: the mapping was revoked, accesses fault");
@@ -428,7 +405,7 @@ static int page_tables_kb(void)
 	char line[128];
 	int v = -1;
 
-	write_str("/proc/sys/vm/stat_refresh", "1");
+	guest_write_file("/proc/sys/vm/stat_refresh", "1");
 	f = fopen("/proc/meminfo", "re");
 	while (f && fgets(line, sizeof(line), f))
 		if (sscanf(line, "PageTables: %d", &v) == 1)
@@ -450,7 +427,7 @@ static void test_reload(void)
 		uint8_t *p, *c;
 
 		ok &= unbind(&big) == 0 && unload_driver() == 0;
-		ok &= run("grep -q hugepfn /proc/iomem") != 0;
+		ok &= guest_run("grep -q hugepfn /proc/iomem") != 0;
 		ok &= load_driver() == 0 && bind(&big) == 0;
 		fd = open_node(node);
 		cfd = open_node("carveout-carve");
@@ -480,7 +457,7 @@ static void test_reload(void)
 	tap_check(ok, "100 unload/load cycles with mappings made and dropped in between (%d done)", i);
 	tap_check(after <= base, "PageTables after the cycles: %d kB -> %d kB", base, after);
 	ok = unbind(&big) == 0 && unload_driver() == 0;
-	tap_check(ok && run("grep -q hugepfn /proc/iomem") != 0 && access("/dev/hugepfn", F_OK) != 0,
+	tap_check(ok && guest_run("grep -q hugepfn /proc/iomem") != 0 && access("/dev/hugepfn", F_OK) != 0,
 		  "after the last unload nothing is claimed in /proc/iomem and no node is left");
 	tap_check(load_driver() == 0, "load again for the hot-unplug check");
 }
@@ -539,7 +516,7 @@ static void test_uio(void)
 	FILE *f;
 
 	tap_check(unbind(&big) == 0 && unload_driver() == 0 &&
-		  run("insmod /hpfn/modules/hugepfn.ko uio=1 %s", modparam) == 0 && bind(&big) == 0,
+		  guest_run("insmod /hpfn/modules/hugepfn.ko uio=1 %s", modparam) == 0 && bind(&big) == 0,
 		  "reload with uio=1 and bind %s", big.bdf);
 	for (n = 0; n < 8 && found < 0; n++) {
 		snprintf(path, sizeof(path), "/sys/class/uio/uio%d/name", n);
@@ -582,7 +559,7 @@ static void cleanup(void)
 
 	unbind(&big);
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", big.bdf);
-	write_str(path, "\n");
+	guest_write_file(path, "\n");
 	tap_check(unload_driver() == 0, "cleanup: driver unloaded, %s back to no driver", big.bdf);
 }
 
@@ -604,7 +581,7 @@ int main(void)
 		 (unsigned long long)carve_size >> 20, (unsigned long long)carve);
 
 	if (!tap_check(load_driver() == 0, "insmod hugepfn.ko %s", modparam)) {
-		run("sed 's/^/# /' /tmp/insmod.err");
+		guest_run("sed 's/^/# /' /tmp/insmod.err");
 		return tap_exit();
 	}
 	test_nodes();

@@ -31,19 +31,6 @@ static uint64_t carve, carve_size;
 static int pmd_remap;
 static uint64_t huge_size;
 
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[600];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static uint64_t level_bytes(enum hpfn_pt_level l)
 {
@@ -224,8 +211,8 @@ static void test_vfio_backend(void)
 	iommu = access(path, F_OK) == 0;
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", big.bdf);
 	/* an emulated IOMMU (stock kernel) or no-IOMMU mode (patched kernel) */
-	tap_check((iommu || run("echo 1 > /sys/module/vfio/parameters/enable_unsafe_noiommu_mode") == 0) &&
-		  run("echo vfio-pci > %s && echo %s > /sys/bus/pci/drivers/vfio-pci/bind", path, big.bdf) == 0,
+	tap_check((iommu || guest_run("echo 1 > /sys/module/vfio/parameters/enable_unsafe_noiommu_mode") == 0) &&
+		  guest_run("echo vfio-pci > %s && echo %s > /sys/bus/pci/drivers/vfio-pci/bind", path, big.bdf) == 0,
 		  "vfio: bind %s to vfio-pci (%s)", big.bdf, iommu ? "behind the emulated IOMMU" : "no-IOMMU mode");
 	ret = hugepfn_open(ctx, big.bdf, HUGEPFN_BACKEND_AUTO, &dev);
 	if (ret) {
@@ -270,39 +257,39 @@ static void test_vfio_backend(void)
 		}
 	}
 	hugepfn_close(dev);
-	tap_check(run("echo %s > /sys/bus/pci/drivers/vfio-pci/unbind && echo > %s", big.bdf, path) == 0,
+	tap_check(guest_run("echo %s > /sys/bus/pci/drivers/vfio-pci/unbind && echo > %s", big.bdf, path) == 0,
 		  "vfio: unbind");
 }
 
 static void test_tool(void)
 {
-	tap_check(run("/hpfn/bin/hugepfn list | grep -q '^%s '", big.bdf) == 0, "tool: list shows %s", big.bdf);
-	tap_check(run("/hpfn/bin/hugepfn --json list | grep -q '\"device\":\"%s\"'", big.bdf) == 0,
+	tap_check(guest_run("/hpfn/bin/hugepfn list | grep -q '^%s '", big.bdf) == 0, "tool: list shows %s", big.bdf);
+	tap_check(guest_run("/hpfn/bin/hugepfn --json list | grep -q '\"device\":\"%s\"'", big.bdf) == 0,
 		  "tool: list --json");
-	tap_check(run("/hpfn/bin/hugepfn list | grep -q '^carveout:carve .*0x0*%llx 64M'",
+	tap_check(guest_run("/hpfn/bin/hugepfn list | grep -q '^carveout:carve .*0x0*%llx 64M'",
 		      (unsigned long long)carve) == 0 &&
-		  run("/hpfn/bin/hugepfn --json list | grep -q '\"carveouts\":\\[{\"name\":\"carve\"'") == 0,
+		  guest_run("/hpfn/bin/hugepfn --json list | grep -q '\"carveouts\":\\[{\"name\":\"carve\"'") == 0,
 		  "tool: list shows the driver's carveout, with its address and size");
-	tap_check(run("/hpfn/bin/hugepfn info %s | grep -q 'through hugepfn'", big.bdf) == 0, "tool: info");
-	tap_check(run("/hpfn/bin/hugepfn --json map %s 2 --length 64M > /tmp/map.json", big.bdf) == 0 &&
-		  run("grep -q '\"page_size\":%" PRIu64 "' /tmp/map.json", huge_size) == 0,
+	tap_check(guest_run("/hpfn/bin/hugepfn info %s | grep -q 'through hugepfn'", big.bdf) == 0, "tool: info");
+	tap_check(guest_run("/hpfn/bin/hugepfn --json map %s 2 --length 64M > /tmp/map.json", big.bdf) == 0 &&
+		  guest_run("grep -q '\"page_size\":%" PRIu64 "' /tmp/map.json", huge_size) == 0,
 		  "tool: map --json reports %" PRIu64 "-byte pages", huge_size);
-	run("sed 's/^/# /' /tmp/map.json");
-	tap_check(run("/hpfn/bin/hugepfn map %s 2 --length 64M --4k | grep -q ' 4K$'", big.bdf) == 0,
+	guest_run("sed 's/^/# /' /tmp/map.json");
+	tap_check(guest_run("/hpfn/bin/hugepfn map %s 2 --length 64M --4k | grep -q ' 4K$'", big.bdf) == 0,
 		  "tool: map --4k shows 4K pages");
-	tap_check(run("/hpfn/bin/hugepfn map %s 9 2>/dev/null", big.bdf) == 1, "tool: a device error exits 1");
-	tap_check(run("/hpfn/bin/hugepfn map 2>/dev/null") == 2, "tool: bad usage exits 2");
-	tap_check(run("/hpfn/bin/hugepfn map --help | grep -q Usage") == 0, "tool: map --help");
-	tap_check(run("/hpfn/bin/hugepfn poke %s 2 0x3000 0xdeadbeef", big.bdf) == 0 &&
-		  run("/hpfn/bin/hugepfn peek %s 2 0x3000 | grep -qx 0xdeadbeef", big.bdf) == 0,
+	tap_check(guest_run("/hpfn/bin/hugepfn map %s 9 2>/dev/null", big.bdf) == 1, "tool: a device error exits 1");
+	tap_check(guest_run("/hpfn/bin/hugepfn map 2>/dev/null") == 2, "tool: bad usage exits 2");
+	tap_check(guest_run("/hpfn/bin/hugepfn map --help | grep -q Usage") == 0, "tool: map --help");
+	tap_check(guest_run("/hpfn/bin/hugepfn poke %s 2 0x3000 0xdeadbeef", big.bdf) == 0 &&
+		  guest_run("/hpfn/bin/hugepfn peek %s 2 0x3000 | grep -qx 0xdeadbeef", big.bdf) == 0,
 		  "tool: poke then peek a 32-bit word");
-	tap_check(run("/hpfn/bin/hugepfn poke %s 2 0x3008 0x0123456789abcdef --width 64", big.bdf) == 0 &&
-		  run("/hpfn/bin/hugepfn peek %s 2 0x3008 --width 64 | grep -qx 0x0123456789abcdef", big.bdf) == 0 &&
-		  run("/hpfn/bin/hugepfn peek %s 2 0x3008 --width 16 | grep -qx 0xcdef", big.bdf) == 0 &&
-		  run("/hpfn/bin/hugepfn --json peek %s 2 0x300f --width 8 | grep -q '\"value\":1}'", big.bdf) == 0,
+	tap_check(guest_run("/hpfn/bin/hugepfn poke %s 2 0x3008 0x0123456789abcdef --width 64", big.bdf) == 0 &&
+		  guest_run("/hpfn/bin/hugepfn peek %s 2 0x3008 --width 64 | grep -qx 0x0123456789abcdef", big.bdf) == 0 &&
+		  guest_run("/hpfn/bin/hugepfn peek %s 2 0x3008 --width 16 | grep -qx 0xcdef", big.bdf) == 0 &&
+		  guest_run("/hpfn/bin/hugepfn --json peek %s 2 0x300f --width 8 | grep -q '\"value\":1}'", big.bdf) == 0,
 		  "tool: 64-, 16- and 8-bit accesses");
-	tap_check(run("/hpfn/bin/hugepfn peek %s 2 0x3001 --width 32 2>/dev/null", big.bdf) == 2 &&
-		  run("/hpfn/bin/hugepfn peek %s 2 0x40000000 2>/dev/null", big.bdf) == 1,
+	tap_check(guest_run("/hpfn/bin/hugepfn peek %s 2 0x3001 --width 32 2>/dev/null", big.bdf) == 2 &&
+		  guest_run("/hpfn/bin/hugepfn peek %s 2 0x40000000 2>/dev/null", big.bdf) == 1,
 		  "tool: a misaligned offset is bad usage (2), one past the region a device error (1)");
 }
 
@@ -324,19 +311,19 @@ int main(void)
 		 (unsigned long long)carve_size >> 20, (unsigned long long)carve);
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", big.bdf);
 
-	tap_check(run("/hpfn/bin/hugepfn bind %s 2>/tmp/bind.err", big.bdf) == 1 &&
-		  run("grep -q 'driver hugepfn is not loaded' /tmp/bind.err") == 0,
+	tap_check(guest_run("/hpfn/bin/hugepfn bind %s 2>/tmp/bind.err", big.bdf) == 1 &&
+		  guest_run("grep -q 'driver hugepfn is not loaded' /tmp/bind.err") == 0,
 		  "tool: bind before the driver is loaded exits 1 and says what to do");
-	tap_check(run("insmod /hpfn/modules/hugepfn.ko uio=1 %s", modparam) == 0 &&
-		  run("/hpfn/bin/hugepfn bind %s >/dev/null", big.bdf) == 0 &&
-		  run("readlink /sys/bus/pci/devices/%s/driver | grep -q '/hugepfn$'", big.bdf) == 0,
+	tap_check(guest_run("insmod /hpfn/modules/hugepfn.ko uio=1 %s", modparam) == 0 &&
+		  guest_run("/hpfn/bin/hugepfn bind %s >/dev/null", big.bdf) == 0 &&
+		  guest_run("readlink /sys/bus/pci/devices/%s/driver | grep -q '/hugepfn$'", big.bdf) == 0,
 		  "load hugepfn.ko (uio=1); 'hugepfn bind %s' binds it", big.bdf);
 	test_driver_backend();
 	test_uio_backend();
 	test_tool();
-	tap_check(run("/hpfn/bin/hugepfn unbind %s >/dev/null && rmmod hugepfn", big.bdf) == 0 &&
-		  run("test -e /sys/bus/pci/devices/%s/driver", big.bdf) != 0 &&
-		  run("grep -q '(null)' %s", path) == 0,
+	tap_check(guest_run("/hpfn/bin/hugepfn unbind %s >/dev/null && rmmod hugepfn", big.bdf) == 0 &&
+		  guest_run("test -e /sys/bus/pci/devices/%s/driver", big.bdf) != 0 &&
+		  guest_run("grep -q '(null)' %s", path) == 0,
 		  "tool: 'hugepfn unbind' unbinds and clears driver_override; the driver unloads");
 	test_sysfs_backend();
 	test_vfio_backend();

@@ -37,8 +37,6 @@
 #define MAX_RUNS 2048
 #define SZ_1M 0x100000ULL
 
-static int write_file(const char *path, const char *val);
-
 static struct hpfn_pt_run runs[MAX_RUNS];
 static struct guest_bar bar;
 static enum hpfn_pt_level huge;	/* what an eligible 2 MiB block gets */
@@ -439,7 +437,7 @@ static void test_proc_mem(int fd, uint64_t off)
  */
 static long long page_tables_kb(void)
 {
-	write_file("/proc/sys/vm/stat_refresh", "1");
+	guest_write_file("/proc/sys/vm/stat_refresh", "1");
 	return guest_meminfo("PageTables");
 }
 
@@ -458,16 +456,6 @@ static long long vmpte_kb(void)
 	return v;
 }
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
-
-	if (fd < 0)
-		return -errno;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -EIO;
-}
 
 /* smaps, ptrace peeks and a core dump walk or read the PMD-mapped VMA. */
 static void test_walkers(int fd, uint64_t off)
@@ -518,7 +506,7 @@ static void test_walkers(int fd, uint64_t off)
 	}
 
 	/* a core dump of a process holding the mapping (VM_DONTDUMP skips it) */
-	if (write_file("/proc/sys/kernel/core_pattern", "/tmp/core.%p")) {
+	if (guest_write_file("/proc/sys/kernel/core_pattern", "/tmp/core.%p")) {
 		tap_check(0, "walkers: set core_pattern");
 	} else {
 		pid = fork();
@@ -645,7 +633,7 @@ static void test_alloc_failure(int fd, uint64_t off)
 	*anchor = 1;
 	for (size_t i = 0; i < sizeof(fail_attrs) / sizeof(fail_attrs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", d, fail_attrs[i][0]);
-		ok &= write_file(path, fail_attrs[i][1]) == 0;
+		ok &= guest_write_file(path, fail_attrs[i][1]) == 0;
 	}
 	if (!tap_check(ok, "allocation failure: fail_page_alloc configured"))
 		return;
@@ -659,13 +647,13 @@ static void test_alloc_failure(int fd, uint64_t off)
 		char marker[64];
 
 		snprintf(marker, sizeof(marker), "hpfn-alloc-failure-attempt-%d", attempt);
-		write_file("/dev/kmsg", marker);
+		guest_write_file("/dev/kmsg", marker);
 		snprintf(path, sizeof(path), "%s/times", d);
-		write_file(path, "1");
-		tf = write_file("/proc/self/make-it-fail", "1");
+		guest_write_file(path, "1");
+		tf = guest_write_file("/proc/self/make-it-fail", "1");
 		p = mmap(anchor + SZ_2M, SZ_2M, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, off);
-		write_file("/proc/self/make-it-fail", "0");
-		write_file(path, "0");
+		guest_write_file("/proc/self/make-it-fail", "0");
+		guest_write_file(path, "0");
 		/* remap_try_pmd_leaf() is inlined: its pte_alloc_one() call sits
 		 * in the remap walk, while the PTE path's goes through __pte_alloc */
 		hit = tf == 0 && kmsg_after_has(marker, "pte_alloc_one");

@@ -27,100 +27,28 @@
 #define IORESOURCE_MEM_64 0x00100000UL
 #define MAX_RUNS 4096
 
-static struct hpfn_pt_run mod_runs[MAX_RUNS], dump_runs[MAX_RUNS];
-
-static int all_level(const struct hpfn_pt_run *runs, int n,
-		     enum hpfn_pt_level level)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (runs[i].level != level)
-			return 0;
-	return n > 0;
-}
-
-static int all_flags(const struct hpfn_pt_run *runs, int n, unsigned int set,
-		     unsigned int clear)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		if ((runs[i].flags & set) != set || (runs[i].flags & clear))
-			return 0;
-	return n > 0;
-}
-
-#define CMP_FLAGS (HPFN_PTF_PRESENT | HPFN_PTF_USER | HPFN_PTF_RW | HPFN_PTF_PWT | \
-		   HPFN_PTF_PCD | HPFN_PTF_PAT)
+static struct hpfn_pt_run mod_runs[MAX_RUNS];
 
 /*
- * Keep only the flags both oracles see and merge the runs that then look
- * alike: the dump also splits runs on accessed/dirty bits, which the
- * module's runs do not carry.
+ * guest_levels() reads the module oracle and, where the kernel has the
+ * debugfs dump, requires the dump to agree with it (a failed check if not).
  */
-static int normalize_runs(struct hpfn_pt_run *runs, int n)
-{
-	int i, out = 0;
-
-	for (i = 0; i < n; i++) {
-		runs[i].flags &= CMP_FLAGS;
-		if (out && runs[out - 1].level == runs[i].level &&
-		    runs[out - 1].flags == runs[i].flags &&
-		    runs[out - 1].end == runs[i].start)
-			runs[out - 1].end = runs[i].end;
-		else
-			runs[out++] = runs[i];
-	}
-	return out;
-}
-
-/* Both oracles must describe the same runs. */
-static int runs_agree(struct hpfn_pt_run *a, int na, struct hpfn_pt_run *b, int nb)
-{
-	const unsigned int cmp = CMP_FLAGS;
-	int i;
-
-	na = normalize_runs(a, na);
-	nb = normalize_runs(b, nb);
-	if (na != nb)
-		return 0;
-	for (i = 0; i < na; i++)
-		if (a[i].start != b[i].start || a[i].end != b[i].end ||
-		    a[i].level != b[i].level ||
-		    (a[i].flags & cmp) != (b[i].flags & cmp))
-			return 0;
-	return 1;
-}
-
 static void check_mapping(const char *what, uint8_t *map, uint64_t len,
 			  enum hpfn_pt_level want)
 {
-	uint64_t addr = (uintptr_t)map;
-	int nm, nd;
+	int n = guest_levels(what, (uintptr_t)map, len, mod_runs, MAX_RUNS);
 
-	nm = guest_module_levels(addr, len, mod_runs, MAX_RUNS);
-	if (!tap_check(nm > 0 && nm <= MAX_RUNS, "%s: module oracle read the levels (%d runs)", what, nm))
+	if (!tap_check(n > 0, "%s: read the levels (%d runs)", what, n))
 		return;
-	guest_print_runs(mod_runs, nm);
-	tap_check(all_level(mod_runs, nm, want), "%s: every page mapped at %s level (module oracle)",
-		  what, hpfn_pt_level_name(want));
-	tap_check(all_flags(mod_runs, nm, HPFN_PTF_PRESENT | HPFN_PTF_USER | HPFN_PTF_RW | HPFN_PTF_PCD,
-			    HPFN_PTF_PAT),
-		  "%s: entries are user, writable, UC- (PCD), no PAT bit (module oracle)", what);
-	if (!guest_have_ptdump()) {
+	guest_print_runs(mod_runs, n);
+	tap_check(guest_all_level(mod_runs, n, want), "%s: every page mapped at %s level", what,
+		  hpfn_pt_level_name(want));
+	tap_check(guest_all_flags(mod_runs, n, HPFN_PTF_PRESENT | HPFN_PTF_USER | HPFN_PTF_RW | HPFN_PTF_PCD,
+				  HPFN_PTF_PAT),
+		  "%s: entries are user, writable, UC- (PCD), no PAT bit", what);
+	if (!guest_have_ptdump())
 		tap_skip("%s: %s has no debugfs page-table dump; module oracle only", what,
 			 guest_kernel_kind());
-		return;
-	}
-	nd = hpfn_ptdump_read(addr, len, dump_runs, MAX_RUNS);
-	if (!tap_check(nd > 0 && nd <= MAX_RUNS, "%s: page-table dump read (%d runs)", what, nd))
-		return;
-	tap_check(all_level(dump_runs, nd, want), "%s: every page mapped at %s level (page-table dump)",
-		  what, hpfn_pt_level_name(want));
-	if (!tap_check(runs_agree(mod_runs, nm, dump_runs, nd),
-		       "%s: page-table dump and module oracle agree", what))
-		guest_print_runs(dump_runs, nd);
 }
 
 int main(void)
