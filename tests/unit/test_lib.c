@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,56 @@ static void test_open_and_map(void)
 	hugepfn_close(dev);
 }
 
+struct thread_arg {
+	struct hugepfn_dev *dev;
+	int failures;
+};
+
+static void *map_loop(void *p)
+{
+	struct thread_arg *a = p;
+	struct hugepfn_map *map;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		unsigned int flags = (i & 1) ? HUGEPFN_MAP_WC : 0;
+
+		if (hugepfn_map(a->dev, 0, (uint64_t)(i % 4) * 0x100000, 0x100000, flags, &map)) {
+			a->failures++;
+			continue;
+		}
+		((volatile char *)hugepfn_map_addr(map))[0] = (char)i;
+		if (hugepfn_unmap(map))
+			a->failures++;
+	}
+	return NULL;
+}
+
+/* One handle, four threads mapping and unmapping through it at once. */
+static void test_threads(void)
+{
+	struct thread_arg args[4];
+	pthread_t th[4];
+	struct hugepfn_dev *dev;
+	int i, failures = 0;
+
+	if (hugepfn_open(ctx, "0000:00:05.0", HUGEPFN_BACKEND_AUTO, &dev)) {
+		CHECK(0, "threads: open");
+		hugepfn_close(dev);
+		return;
+	}
+	for (i = 0; i < 4; i++) {
+		args[i] = (struct thread_arg){ dev, 0 };
+		pthread_create(&th[i], NULL, map_loop, &args[i]);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		failures += args[i].failures;
+	}
+	CHECK(failures == 0, "4 threads x 200 maps and unmaps through one handle: %d failures", failures);
+	hugepfn_close(dev);
+}
+
 static void test_backend_choice(void)
 {
 	struct hugepfn_dev *dev;
@@ -289,6 +340,7 @@ int main(void)
 	CHECK(hugepfn_ctx_new(&opts, &ctx) == 0, "context on the fake tree");
 	test_discovery();
 	test_open_and_map();
+	test_threads();
 	test_backend_choice();
 	test_carveouts_and_permissions();
 	test_truncated_resource();
