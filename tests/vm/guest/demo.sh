@@ -32,7 +32,7 @@ show hugepfn info carveout:demo
 show hugepfn map "$big" 2
 show hugepfn map carveout:demo 0
 show hugepfn map "$big" 2 --length 64M --4k
-step hugepfn map "$big" 2 --huge-required
+show hugepfn map "$big" 2 --length 64M --huge-required
 show hugepfn unbind "$big"
 if [ -e /sys/module/vfio/parameters/enable_unsafe_noiommu_mode ]; then
 	echo 1 > /sys/module/vfio/parameters/enable_unsafe_noiommu_mode
