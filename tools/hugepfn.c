@@ -14,16 +14,14 @@
 #include <time.h>
 
 #include "hugepfn.h"
+#include "tool.h"
 
-#define EXIT_DEVICE 1
-#define EXIT_USAGE 2
-
-static int json;
+int json_output;
 
 static void usage_main(FILE *f)
 {
 	fprintf(f,
-		"Usage: hugepfn [--json] COMMAND [ARGS]\n"
+		"Usage: hugepfn [--json_output] COMMAND [ARGS]\n"
 		"\n"
 		"Commands:\n"
 		"  list                 PCI devices with their driver and memory BARs, and carveouts\n"
@@ -31,11 +29,12 @@ static void usage_main(FILE *f)
 		"  map DEV REGION       map a region huge-aligned, touch it, show the page sizes\n"
 		"  bind BDF [DRIVER]    hand a PCI device to hugepfn (default) or vfio-pci\n"
 		"  unbind BDF           give it back to its usual driver\n"
+		"  bench DEV REGION     4K vs huge: load latency, memcpy, mapping cost (--host: anonymous memory)\n"
 		"  peek DEV REGION OFFSET [--width 8|16|32|64]\n"
 		"  poke DEV REGION OFFSET VALUE [--width 8|16|32|64]\n"
 		"                       read or write one register\n"
 		"\n"
-		"  --json               machine-readable output\n"
+		"  --json_output               machine-readable output\n"
 		"  -h, --help           this text; 'hugepfn COMMAND --help' for a command\n"
 		"\n"
 		"Exit status: 0 success, 1 device or kernel error, 2 bad usage.\n");
@@ -63,7 +62,7 @@ static const char *page_str(uint64_t ps, char *buf, size_t n)
 	return size_str(ps, buf, n);
 }
 
-static int fail(struct hugepfn_dev *dev, int err, const char *what)
+int tool_fail(struct hugepfn_dev *dev, int err, const char *what)
 {
 	char detail[1024] = "";
 
@@ -82,20 +81,20 @@ static int list_carveouts(struct hugepfn_ctx *ctx)
 	char sz[32];
 
 	if (n < 0)
-		return fail(NULL, n, "list carveouts");
-	if (json)
+		return tool_fail(NULL, n, "list carveouts");
+	if (json_output)
 		printf("],\"carveouts\":[");
 	else if (n)
 		printf("\n%-20s %-18s %s\n", "CARVEOUT", "PHYS", "SIZE");
 	for (i = 0; i < n && i < 16; i++) {
-		if (json)
+		if (json_output)
 			printf("%s{\"name\":\"%s\",\"phys\":\"0x%" PRIx64 "\",\"size\":%" PRIu64 "}", i ? "," : "",
 			       cv[i].name, cv[i].phys, cv[i].size);
 		else
 			printf("carveout:%-11s 0x%016" PRIx64 " %s\n", cv[i].name, cv[i].phys,
 			       cv[i].size ? size_str(cv[i].size, sz, sizeof(sz)) : "? (no access to the node)");
 	}
-	if (json)
+	if (json_output)
 		printf("]}\n");
 	return 0;
 }
@@ -107,7 +106,7 @@ static int cmd_list(struct hugepfn_ctx *ctx, int argc, char **argv)
 	char s[32];
 
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("Usage: hugepfn [--json] list\n\nPCI devices (address, IDs, class, driver, IOMMU group, NUMA node, memory BARs)\n"
+		printf("Usage: hugepfn [--json_output] list\n\nPCI devices (address, IDs, class, driver, IOMMU group, NUMA node, memory BARs)\n"
 		       "and the carveouts of hugepfn.ko.\n");
 		return 0;
 	}
@@ -117,16 +116,16 @@ static int cmd_list(struct hugepfn_ctx *ctx, int argc, char **argv)
 	}
 	n = hugepfn_pci_list(ctx, NULL, 0);
 	if (n < 0)
-		return fail(NULL, n, "list PCI devices");
+		return tool_fail(NULL, n, "list PCI devices");
 	devs = calloc(n ? n : 1, sizeof(*devs));
 	if (!devs)
-		return fail(NULL, -ENOMEM, "list PCI devices");
+		return tool_fail(NULL, -ENOMEM, "list PCI devices");
 	n = hugepfn_pci_list(ctx, devs, n);
 	if (n < 0) {
 		free(devs);
-		return fail(NULL, n, "list PCI devices");
+		return tool_fail(NULL, n, "list PCI devices");
 	}
-	if (json)
+	if (json_output)
 		printf("{\"pci\":[");
 	else
 		printf("%-12s %-9s %-6s %-12s %5s %4s  %s\n", "DEVICE", "ID", "CLASS", "DRIVER", "IOMMU", "NUMA",
@@ -134,7 +133,7 @@ static int cmd_list(struct hugepfn_ctx *ctx, int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		struct hugepfn_pci_info *d = &devs[i];
 
-		if (json) {
+		if (json_output) {
 			printf("%s{\"device\":\"%s\",\"vendor\":\"%04x\",\"device_id\":\"%04x\",\"class\":\"%06x\","
 			       "\"driver\":\"%s\",\"iommu_group\":%d,\"numa_node\":%d,\"bars\":[",
 			       i ? "," : "", d->bdf, d->vendor, d->device, d->class_code, d->driver,
@@ -166,7 +165,7 @@ static int cmd_list(struct hugepfn_ctx *ctx, int argc, char **argv)
 	return list_carveouts(ctx);
 }
 
-static int open_dev(struct hugepfn_ctx *ctx, const char *spec, struct hugepfn_dev **dev)
+int tool_open_dev(struct hugepfn_ctx *ctx, const char *spec, struct hugepfn_dev **dev)
 {
 	int ret = hugepfn_open(ctx, spec, HUGEPFN_BACKEND_AUTO, dev);
 
@@ -174,7 +173,7 @@ static int open_dev(struct hugepfn_ctx *ctx, const char *spec, struct hugepfn_de
 		char what[300];
 
 		snprintf(what, sizeof(what), "open %s", spec);
-		fail(*dev, ret, what);
+		tool_fail(*dev, ret, what);
 		hugepfn_close(*dev);
 		*dev = NULL;
 	}
@@ -189,14 +188,14 @@ static int cmd_info(struct hugepfn_ctx *ctx, int argc, char **argv)
 	if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		FILE *f = argc == 2 ? stdout : stderr;
 
-		fprintf(f, "Usage: hugepfn [--json] info DEV\n\nDEV: DDDD:BB:DD.F, carveout:NAME or a device node.\n"
+		fprintf(f, "Usage: hugepfn [--json_output] info DEV\n\nDEV: DDDD:BB:DD.F, carveout:NAME or a device node.\n"
 			   "Shows the backend the device opens through and its regions.\n");
 		return argc == 2 ? 0 : EXIT_USAGE;
 	}
-	if (open_dev(ctx, argv[1], &dev))
+	if (tool_open_dev(ctx, argv[1], &dev))
 		return EXIT_DEVICE;
 	n = hugepfn_region_count(dev);
-	if (json)
+	if (json_output)
 		printf("{\"device\":\"%s\",\"backend\":\"%s\",\"regions\":[", argv[1],
 		       hugepfn_backend_name(hugepfn_dev_backend(dev)));
 	else
@@ -207,7 +206,7 @@ static int cmd_info(struct hugepfn_ctx *ctx, int argc, char **argv)
 		char sz[32];
 
 		hugepfn_region_info(dev, i, &r);
-		if (json) {
+		if (json_output) {
 			printf("%s{\"index\":%u,\"size\":%" PRIu64 ",\"phys\":\"0x%" PRIx64 "\",\"mappable\":%s,"
 			       "\"prefetchable\":%s,\"mem64\":%s,\"wc\":%s,\"carveout\":%s,\"io\":%s}",
 			       i ? "," : "", r.index, r.size, r.phys,
@@ -227,13 +226,13 @@ static int cmd_info(struct hugepfn_ctx *ctx, int argc, char **argv)
 		       r.flags & HUGEPFN_RGN_MEM64 ? " 64-bit" : "", r.flags & HUGEPFN_RGN_WC ? " wc" : "",
 		       r.flags & HUGEPFN_RGN_CARVEOUT ? " carveout" : "", r.flags & HUGEPFN_RGN_IO ? " io" : "");
 	}
-	if (json)
+	if (json_output)
 		printf("]}\n");
 	hugepfn_close(dev);
 	return 0;
 }
 
-static int parse_u64(const char *s, uint64_t *v)
+int tool_parse_u64(const char *s, uint64_t *v)
 {
 	char *end;
 
@@ -282,18 +281,18 @@ static int cmd_map(struct hugepfn_ctx *ctx, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			if (parse_u64(optarg, &offset))
+			if (tool_parse_u64(optarg, &offset))
 				goto bad_number;
 			break;
 		case 'l':
-			if (parse_u64(optarg, &length))
+			if (tool_parse_u64(optarg, &length))
 				goto bad_number;
 			break;
 		case 'w': flags |= HUGEPFN_MAP_WC; break;
 		case '4': flags |= HUGEPFN_MAP_4K; break;
 		case 'H': flags |= HUGEPFN_MAP_HUGE_REQUIRED; break;
 		case 'h':
-			printf("Usage: hugepfn [--json] map DEV REGION [--offset N] [--length N] [--wc] [--4k] [--huge-required]\n\n"
+			printf("Usage: hugepfn [--json_output] map DEV REGION [--offset N] [--length N] [--wc] [--4k] [--huge-required]\n\n"
 			       "Maps REGION of DEV (length 0 or none: to its end; N takes K/M/G) at a huge-aligned\n"
 			       "address, touches every page, and prints the page size of every run and the time taken.\n"
 			       "  --wc             write-combining\n"
@@ -308,17 +307,17 @@ static int cmd_map(struct hugepfn_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "hugepfn map: need DEV and REGION (try --help)\n");
 		return EXIT_USAGE;
 	}
-	if (parse_u64(argv[optind + 1], &region) || region > 255) {
+	if (tool_parse_u64(argv[optind + 1], &region) || region > 255) {
 		fprintf(stderr, "hugepfn map: REGION '%s' is not a region number\n", argv[optind + 1]);
 		return EXIT_USAGE;
 	}
-	if (open_dev(ctx, argv[optind], &dev))
+	if (tool_open_dev(ctx, argv[optind], &dev))
 		return EXIT_DEVICE;
 	t0 = now_ns();
 	ret = hugepfn_map(dev, (unsigned int)region, offset, length, flags, &map);
 	t1 = now_ns();
 	if (ret) {
-		fail(dev, ret, "map");
+		tool_fail(dev, ret, "map");
 		hugepfn_close(dev);
 		return EXIT_DEVICE;
 	}
@@ -328,7 +327,7 @@ static int cmd_map(struct hugepfn_ctx *ctx, int argc, char **argv)
 	t2 = now_ns();
 	n = hugepfn_map_runs(map, runs, 256);
 	pt = hugepfn_map_pt_pages(map);
-	if (json) {
+	if (json_output) {
 		printf("{\"device\":\"%s\",\"backend\":\"%s\",\"region\":%u,\"offset\":%" PRIu64 ",\"address\":\"%p\","
 		       "\"length\":%" PRIu64 ",\"alignment\":%" PRIu64 ",\"mmap_us\":%" PRIu64 ",\"touch_us\":%" PRIu64
 		       ",\"page_table_pages\":%" PRId64 ",\"runs\":[",
@@ -386,7 +385,7 @@ static int cmd_bind(struct hugepfn_ctx *ctx, int argc, char **argv, int bind)
 	else if (ret)
 		fprintf(stderr, "hugepfn %s %s: %s%s\n", argv[0], argv[1], hugepfn_strerror(ret),
 			ret == -EACCES || ret == -EPERM ? " (run as root)" : "");
-	else if (!json)
+	else if (!json_output)
 		printf("%s %s %s\n", argv[1], bind ? "bound to" : "unbound from the override;", bind ? driver : "back to its usual driver");
 	else
 		printf("{\"device\":\"%s\",\"driver\":\"%s\"}\n", argv[1], bind ? driver : "");
@@ -411,7 +410,7 @@ static int cmd_access(struct hugepfn_ctx *ctx, int argc, char **argv, int write)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'w':
-			if (parse_u64(optarg, &width) || (width != 8 && width != 16 && width != 32 && width != 64)) {
+			if (tool_parse_u64(optarg, &width) || (width != 8 && width != 16 && width != 32 && width != 64)) {
 				fprintf(stderr, "hugepfn %s: --width must be 8, 16, 32 or 64\n", argv[0]);
 				return EXIT_USAGE;
 			}
@@ -429,8 +428,8 @@ static int cmd_access(struct hugepfn_ctx *ctx, int argc, char **argv, int write)
 		fprintf(stderr, "hugepfn %s: need DEV REGION OFFSET%s (try --help)\n", argv[0], write ? " VALUE" : "");
 		return EXIT_USAGE;
 	}
-	if (parse_u64(argv[optind + 1], &region) || region > 255 || parse_u64(argv[optind + 2], &offset) ||
-	    (write && parse_u64(argv[optind + 3], &value))) {
+	if (tool_parse_u64(argv[optind + 1], &region) || region > 255 || tool_parse_u64(argv[optind + 2], &offset) ||
+	    (write && tool_parse_u64(argv[optind + 3], &value))) {
 		fprintf(stderr, "hugepfn %s: REGION, OFFSET%s must be numbers\n", argv[0], write ? " and VALUE" : "");
 		return EXIT_USAGE;
 	}
@@ -444,12 +443,12 @@ static int cmd_access(struct hugepfn_ctx *ctx, int argc, char **argv, int write)
 		fprintf(stderr, "hugepfn poke: VALUE %#" PRIx64 " does not fit in %" PRIu64 " bits\n", value, width);
 		return EXIT_USAGE;
 	}
-	if (open_dev(ctx, argv[optind], &dev))
+	if (tool_open_dev(ctx, argv[optind], &dev))
 		return EXIT_DEVICE;
 	ret = hugepfn_map(dev, (unsigned int)region, offset & ~(page - 1), page,
 			  HUGEPFN_MAP_4K | (write ? 0 : HUGEPFN_MAP_READONLY), &map);
 	if (ret) {
-		fail(dev, ret, argv[0]);
+		tool_fail(dev, ret, argv[0]);
 		hugepfn_close(dev);
 		return EXIT_DEVICE;
 	}
@@ -468,7 +467,7 @@ static int cmd_access(struct hugepfn_ctx *ctx, int argc, char **argv, int write)
 		case 32: value = *(volatile uint32_t *)p; break;
 		default: value = *(volatile uint64_t *)p; break;
 		}
-		if (json)
+		if (json_output)
 			printf("{\"region\":%" PRIu64 ",\"offset\":%" PRIu64 ",\"width\":%" PRIu64 ",\"value\":%" PRIu64 "}\n",
 			       region, offset, width, value);
 		else
@@ -486,7 +485,7 @@ int main(int argc, char **argv)
 
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "--json")) {
-			json = 1;
+			json_output = 1;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage_main(stdout);
 			return 0;
@@ -503,13 +502,15 @@ int main(int argc, char **argv)
 	}
 	ret = hugepfn_ctx_new(NULL, &ctx);
 	if (ret)
-		return fail(NULL, ret, "create a context");
+		return tool_fail(NULL, ret, "create a context");
 	if (!strcmp(argv[i], "list"))
 		ret = cmd_list(ctx, argc - i, argv + i);
 	else if (!strcmp(argv[i], "info"))
 		ret = cmd_info(ctx, argc - i, argv + i);
 	else if (!strcmp(argv[i], "map"))
 		ret = cmd_map(ctx, argc - i, argv + i);
+	else if (!strcmp(argv[i], "bench"))
+		ret = cmd_bench(ctx, argc - i, argv + i);
 	else if (!strcmp(argv[i], "bind") || !strcmp(argv[i], "unbind"))
 		ret = cmd_bind(ctx, argc - i, argv + i, argv[i][0] == 'b');
 	else if (!strcmp(argv[i], "peek") || !strcmp(argv[i], "poke"))
