@@ -60,6 +60,7 @@ for t in "$HUGEPFN_ROOT"/tests/vm/guest/t_*.c; do
 	copy_with_libs "$HUGEPFN_BUILD/tests/vm/guest/$t" "$stage/hpfn/tests/"
 done
 copy_with_libs "$HUGEPFN_BUILD/tools/hugepfn" "$stage/hpfn/bin/"
+copy_with_libs "$HUGEPFN_BUILD/examples/bar-access" "$stage/hpfn/bin/"
 [ -e "$stage/lib64" ] || ln -s lib "$stage/lib64" 2>/dev/null || true
 for s in "$HUGEPFN_ROOT"/tests/vm/guest/*.sh; do
 	[ "$(basename "$s")" != init.sh ] || continue

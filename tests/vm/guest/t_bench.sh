@@ -29,6 +29,11 @@ for key in mmap_ms touch_ms fork_ms munmap_ms mprotect_4k_us page_table_pages; d
 done
 check "the human-readable table has the three sections" \
 	"hugepfn bench $big 2 --sizes 8M --reps 1 --copy-size 4M | grep -q 'ns/load' && hugepfn bench $big 2 --sizes 8M --reps 1 --copy-size 4M | grep -q 'mapping cost'"
+check "bar-access streams 32 MiB in write-combining and reads it back intact" \
+	"bar-access $big 2 --bytes 32M --json > /tmp/bar.json && grep -q '\"verified\":true' /tmp/bar.json && grep -q '\"write_combining\":true' /tmp/bar.json"
+sed 's/^/# /' /tmp/bar.json
+check "bar-access refuses a size past the region (exit 1) and bad usage (exit 2)" \
+	"bar-access $big 2 --bytes 2048M 2>/dev/null; [ \$? -eq 1 ] && bar-access $big 2>/dev/null; [ \$? -eq 2 ]"
 hugepfn unbind "$big" >/dev/null
 rmmod hugepfn
 exit $rc
