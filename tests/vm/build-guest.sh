@@ -62,8 +62,9 @@ done
 copy_with_libs "$HUGEPFN_BUILD/tools/hugepfn" "$stage/hpfn/bin/"
 copy_with_libs "$HUGEPFN_BUILD/examples/bar-access" "$stage/hpfn/bin/"
 [ -e "$stage/lib64" ] || ln -s lib "$stage/lib64" 2>/dev/null || true
+install -m 644 "$HUGEPFN_ROOT/tests/vm/guest/lib.sh" "$stage/hpfn/lib.sh"
 for s in "$HUGEPFN_ROOT"/tests/vm/guest/*.sh; do
-	[ "$(basename "$s")" != init.sh ] || continue
+	case "$(basename "$s")" in init.sh|lib.sh) continue ;; esac
 	install -m 755 "$s" "$stage/hpfn/tests/$(basename "$s" .sh)"
 done
 # The series' kselftest, from the patched tree (the stock kernel has none).

@@ -3,12 +3,8 @@
 # BAR and the carveout through the hugepfn driver, then the BAR through
 # vfio-pci and through sysfs, and shows what the kernel gave each time.
 # Everything is printed as TAP diagnostics for the host to show.
-big=
-for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/device")" = 0x1110 ] || continue
-	set -- $(sed -n 3p "$d/resource")
-	[ $(($2 - $1 + 1)) -ge 1073741824 ] && big=${d##*/} && break
-done
+. /hpfn/lib.sh
+big=$(big_ivshmem)
 if [ -z "$big" ]; then
 	echo "not ok - no ivshmem device with a 1 GiB BAR2"
 	exit 1

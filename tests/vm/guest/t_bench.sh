@@ -2,12 +2,8 @@
 # A small benchmark run through the hugepfn driver: it must complete and
 # report sane, non-zero figures. (Under TCG the numbers themselves say
 # nothing about hardware; the full runs are documented commands.)
-big=
-for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/device")" = 0x1110 ] || continue
-	set -- $(sed -n 3p "$d/resource")
-	[ $(($2 - $1 + 1)) -ge 1073741824 ] && big=${d##*/} && break
-done
+. /hpfn/lib.sh
+big=$(big_ivshmem)
 [ -n "$big" ] || { echo "not ok - no ivshmem device with a 1 GiB BAR2"; exit 1; }
 rc=0
 check() {

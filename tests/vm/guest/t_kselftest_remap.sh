@@ -6,12 +6,9 @@ if [ ! -x "$ks" ]; then
 	echo "ok - # SKIP the series' kselftest exists only on the patched kernel"
 	exit 0
 fi
-bar=
-for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/device")" = 0x1110 ] || continue
-	set -- $(sed -n 3p "$d/resource")
-	[ $(($2 - $1 + 1)) -ge 1073741824 ] && bar=$d && break
-done
+. /hpfn/lib.sh
+bar=$(big_ivshmem)
+[ -n "$bar" ] && bar=/sys/bus/pci/devices/$bar
 if [ -z "$bar" ]; then
 	echo "not ok - no ivshmem device with a 1 GiB BAR2"
 	exit 1

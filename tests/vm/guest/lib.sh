@@ -1,0 +1,14 @@
+# Shell helpers for the guest's shell tests (installed as /hpfn/lib.sh).
+
+# big_ivshmem: print the PCI address of the ivshmem device whose BAR2 is
+# at least 1 GiB (the test bed's big device), or nothing.
+big_ivshmem() {
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/device")" = 0x1110 ] || continue
+		set -- $(sed -n 3p "$d/resource")
+		if [ $(($2 - $1 + 1)) -ge 1073741824 ]; then
+			echo "${d##*/}"
+			return
+		fi
+	done
+}
