@@ -4,7 +4,7 @@
 # tinyconfig. Built kernels are cached by a hash of (source version, patches,
 # config fragments, this script), so unchanged inputs are never rebuilt.
 #
-# Usage: kernel/build.sh [--tree] [--prefixes] [--print-dir] [--help]
+# Usage: kernel/build.sh [--tree] [--prefixes] [--uapi] [--print-dir] [--help]
 set -euo pipefail
 . "$(dirname "$0")/../tests/vm/common.sh"
 
@@ -19,6 +19,9 @@ directory holding bzImage, .config and the build tree for out-of-tree modules.
                path; edit it, then regenerate the series (see kernel/README.md)
   --prefixes   build every prefix of the series (0..N patches) with the test
                config, to prove each patch builds on its own
+  --uapi       install the source's uAPI headers (make headers_install) into
+               the cache and print the directory, for -Dkernel_uapi= (Debian
+               12's own headers are 6.1: no VFIO device cdev)
   --print-dir  print the kernel directory without progress output
   -h, --help   this text
 
@@ -32,6 +35,7 @@ case "${1:-}" in
 	"") ;;
 	--tree) mode=tree ;;
 	--prefixes) mode=prefixes ;;
+	--uapi) mode=uapi ;;
 	--print-dir) quiet=1 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; die "unknown option '$1'" ;;
@@ -186,6 +190,19 @@ build_inputs_hash() {
 unpack_source
 
 case $mode in
+uapi)
+	# The series changes no uAPI header: the pristine source's are the ones.
+	dir=$HUGEPFN_CACHE/uapi/$src_version
+	if [ ! -f "$dir/include/linux/vfio.h" ]; then
+		say "installing the uAPI headers of linux-source-6.12 $src_version"
+		rm -rf "$dir" "$HUGEPFN_CACHE/uapi-obj"
+		make -s -C "$SRC" O="$HUGEPFN_CACHE/uapi-obj" INSTALL_HDR_PATH="$dir" headers_install >&2 ||
+			die "make headers_install failed"
+		rm -rf "$HUGEPFN_CACHE/uapi-obj"
+	fi
+	echo "$dir"
+	exit 0
+	;;
 tree)
 	apply_series
 	echo "$SRC"

@@ -6,7 +6,8 @@
  * addresses from sysfs (VFIO does not tell them). vfio-pci maps BARs at
  * fault time, with PMD/PUD leaves where the virtual and physical addresses
  * agree, so the huge-aligned address hugepfn_map() picks is what makes
- * them huge.
+ * them huge. The cdev/iommufd interface is in backend_vfio_cdev.c; the
+ * region table is common to both.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,12 +45,121 @@ static int group_of(struct hugepfn_dev *dev, const char *bdf, char *node, size_t
 			base, bdf);
 }
 
+/*
+ * VFIO_DEVICE_GET_REGION_INFO for region @index, with its capability chain:
+ * the fixed part first, then again with the size the kernel asked for.
+ * Returns a buffer to free(), or NULL with the error recorded.
+ */
+static struct vfio_region_info *region_info(struct hugepfn_dev *dev, unsigned int index, int *err)
+{
+	struct vfio_region_info *ri = calloc(1, sizeof(*ri)), *bigger;
+	uint32_t argsz;
+
+	if (!ri) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*ri = (struct vfio_region_info){ .argsz = sizeof(*ri), .index = index };
+	if (ioctl(dev->fd, VFIO_DEVICE_GET_REGION_INFO, ri)) {
+		*err = hpfn_err(dev, -errno, "VFIO_DEVICE_GET_REGION_INFO %u: %s", index, strerror(errno));
+		free(ri);
+		return NULL;
+	}
+	argsz = ri->argsz;
+	if (argsz <= sizeof(*ri))
+		return ri;
+	/* a capability chain follows; no real one comes near 64 KiB */
+	if (argsz > 65536) {
+		*err = hpfn_err(dev, -EPROTO, "VFIO region %u: capability chain of %u bytes", index, argsz);
+		free(ri);
+		return NULL;
+	}
+	bigger = realloc(ri, argsz);
+	if (!bigger) {
+		free(ri);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	ri = bigger;
+	memset(ri, 0, argsz);
+	*ri = (struct vfio_region_info){ .argsz = argsz, .index = index };
+	if (ioctl(dev->fd, VFIO_DEVICE_GET_REGION_INFO, ri)) {
+		*err = hpfn_err(dev, -errno, "VFIO_DEVICE_GET_REGION_INFO %u (%u bytes): %s", index, argsz,
+				strerror(errno));
+		free(ri);
+		return NULL;
+	}
+	if (ri->argsz > argsz) {
+		*err = hpfn_err(dev, -EPROTO, "VFIO region %u: capability chain grew from %u to %u bytes",
+				index, argsz, ri->argsz);
+		free(ri);
+		return NULL;
+	}
+	return ri;
+}
+
+int hpfn_vfio_read_regions(struct hugepfn_dev *dev)
+{
+	struct hugepfn_bar bars[HPFN_MAX_REGIONS];
+	char path[HPFN_PATH_MAX], text[1024];
+	int nbars, i, err = 0;
+
+	/* Physical addresses for the alignment: sysfs, as VFIO keeps them. */
+	memset(bars, 0, sizeof(bars));
+	hpfn_sysfs_path(dev->ctx, path, sizeof(path), "bus/pci/devices/%s/resource", dev->bdf);
+	nbars = hpfn_read_text(path, text, sizeof(text));
+	if (nbars > 0)
+		hpfn_parse_resource(text, nbars, bars, HPFN_MAX_REGIONS);
+	dev->nr_regions = HPFN_MAX_REGIONS;
+	for (i = 0; i < HPFN_MAX_REGIONS; i++) {
+		struct hugepfn_region *r = &dev->regions[i];
+		struct vfio_region_info *ri;
+		uint32_t flags;
+		int sparse, nr;
+
+		ri = region_info(dev, VFIO_PCI_BAR0_REGION_INDEX + i, &err);
+		if (!ri)
+			return err;
+		memset(r, 0, sizeof(*r));
+		r->index = i;
+		r->size = ri->size;
+		r->phys = bars[i].phys;
+		dev->map_offset[i] = ri->offset;
+		if (bars[i].flags & HUGEPFN_BAR_IO)
+			r->flags |= HUGEPFN_RGN_IO;
+		if (bars[i].flags & HUGEPFN_BAR_MEM64)
+			r->flags |= HUGEPFN_RGN_MEM64;
+		if (bars[i].flags & HUGEPFN_BAR_PREFETCH)
+			r->flags |= HUGEPFN_RGN_PREFETCH;
+		flags = ri->flags;
+		nr = hpfn_parse_vfio_region_caps(ri, ri->argsz, ri->size, dev->areas[i],
+						 HPFN_MAX_AREAS, &sparse);
+		free(ri);
+		if (nr < 0)
+			return hpfn_err(dev, nr, "VFIO region %d of %s: malformed capability chain", i,
+					dev->bdf);
+		if (!(flags & VFIO_REGION_INFO_FLAG_MMAP))
+			continue;
+		r->flags |= HUGEPFN_RGN_MAPPABLE;
+		/*
+		 * A BAR holding an MSI-X table on an older kernel, or a device
+		 * whose driver (nvgrace-gpu, mdev) exposes only parts: the
+		 * areas are what may be mapped. More than HPFN_MAX_AREAS is
+		 * unheard of; the first ones are kept.
+		 */
+		if (sparse) {
+			r->flags |= HUGEPFN_RGN_SPARSE;
+			dev->nr_areas[i] = nr < HPFN_MAX_AREAS ? (unsigned int)nr : HPFN_MAX_AREAS;
+		}
+	}
+	return 0;
+}
+
 static int vfio_open(struct hugepfn_dev *dev, const char *bdf)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
-	struct hugepfn_bar bars[HPFN_MAX_REGIONS];
-	char group[HPFN_PATH_MAX], path[HPFN_PATH_MAX], text[1024];
-	int noiommu, nbars, i, iommu;
+	char group[HPFN_PATH_MAX], path[HPFN_PATH_MAX];
+	int noiommu, iommu;
 
 	snprintf(dev->bdf, sizeof(dev->bdf), "%s", bdf);
 	if (group_of(dev, bdf, group, sizeof(group)))
@@ -62,7 +172,7 @@ static int vfio_open(struct hugepfn_dev *dev, const char *bdf)
 	dev->vfio_group = open(group, O_RDWR | O_CLOEXEC);
 	if (dev->vfio_group < 0)
 		return hpfn_err(dev, -errno, "open %s: %s%s", group, strerror(errno),
-				errno == EBUSY ? " (another process holds the group)" : "");
+				errno == EBUSY ? " (another process holds the group, or the device is open through its VFIO cdev)" : "");
 	if (ioctl(dev->vfio_group, VFIO_GROUP_GET_STATUS, &status))
 		return hpfn_err(dev, -errno, "VFIO_GROUP_GET_STATUS on %s: %s", group, strerror(errno));
 	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
@@ -78,39 +188,7 @@ static int vfio_open(struct hugepfn_dev *dev, const char *bdf)
 	if (dev->fd < 0)
 		return hpfn_err(dev, -errno, "VFIO_GROUP_GET_DEVICE_FD %s: %s", bdf, strerror(errno));
 
-	/* Physical addresses for the alignment: sysfs, as VFIO keeps them. */
-	memset(bars, 0, sizeof(bars));
-	hpfn_sysfs_path(dev->ctx, path, sizeof(path), "bus/pci/devices/%s/resource", bdf);
-	nbars = hpfn_read_text(path, text, sizeof(text));
-	if (nbars > 0)
-		hpfn_parse_resource(text, nbars, bars, HPFN_MAX_REGIONS);
-	dev->nr_regions = HPFN_MAX_REGIONS;
-	for (i = 0; i < HPFN_MAX_REGIONS; i++) {
-		struct vfio_region_info ri = { .argsz = sizeof(ri), .index = VFIO_PCI_BAR0_REGION_INDEX + i };
-		struct hugepfn_region *r = &dev->regions[i];
-
-		if (ioctl(dev->fd, VFIO_DEVICE_GET_REGION_INFO, &ri))
-			return hpfn_err(dev, -errno, "VFIO_DEVICE_GET_REGION_INFO %d: %s", i, strerror(errno));
-		memset(r, 0, sizeof(*r));
-		r->index = i;
-		r->size = ri.size;
-		r->phys = bars[i].phys;
-		dev->map_offset[i] = ri.offset;
-		if (bars[i].flags & HUGEPFN_BAR_IO)
-			r->flags |= HUGEPFN_RGN_IO;
-		if (bars[i].flags & HUGEPFN_BAR_MEM64)
-			r->flags |= HUGEPFN_RGN_MEM64;
-		if (bars[i].flags & HUGEPFN_BAR_PREFETCH)
-			r->flags |= HUGEPFN_RGN_PREFETCH;
-		/*
-		 * A sparse-mmap capability (ri.flags & VFIO_REGION_INFO_FLAG_CAPS)
-		 * would limit the mappable parts; it only matters for BARs with
-		 * MSI-X tables, which this library maps whole or refuses.
-		 */
-		if ((ri.flags & VFIO_REGION_INFO_FLAG_MMAP) && !(ri.flags & VFIO_REGION_INFO_FLAG_CAPS))
-			r->flags |= HUGEPFN_RGN_MAPPABLE;
-	}
-	return 0;
+	return hpfn_vfio_read_regions(dev);
 }
 
 static void vfio_close(struct hugepfn_dev *dev)
@@ -124,8 +202,8 @@ static void vfio_close(struct hugepfn_dev *dev)
 	dev->fd = dev->vfio_group = dev->vfio_container = -1;
 }
 
-static int vfio_map_target(struct hugepfn_dev *dev, unsigned int region, int wc, int *fd,
-			   uint64_t *offset)
+int hpfn_vfio_map_target(struct hugepfn_dev *dev, unsigned int region, int wc, int *fd,
+			 uint64_t *offset)
 {
 	if (wc)
 		return hpfn_err(dev, -EOPNOTSUPP, "vfio-pci does not map write-combining");
@@ -138,5 +216,5 @@ const struct hpfn_backend_ops hpfn_backend_vfio = {
 	.kind = HUGEPFN_BACKEND_VFIO,
 	.open = vfio_open,
 	.close = vfio_close,
-	.map_target = vfio_map_target,
+	.map_target = hpfn_vfio_map_target,
 };

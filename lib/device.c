@@ -17,6 +17,7 @@ HUGEPFN_API const char *hugepfn_backend_name(enum hugepfn_backend backend)
 	case HUGEPFN_BACKEND_UIO: return "uio";
 	case HUGEPFN_BACKEND_SYSFS: return "sysfs";
 	case HUGEPFN_BACKEND_VFIO: return "vfio";
+	case HUGEPFN_BACKEND_VFIO_CDEV: return "vfio-cdev";
 	}
 	return "unknown";
 }
@@ -29,7 +30,7 @@ static struct hugepfn_dev *dev_alloc(struct hugepfn_ctx *ctx)
 	if (!dev)
 		return NULL;
 	dev->ctx = ctx;
-	dev->fd = dev->vfio_container = dev->vfio_group = -1;
+	dev->fd = dev->vfio_container = dev->vfio_group = dev->iommufd = -1;
 	for (i = 0; i < HPFN_MAX_REGIONS; i++)
 		dev->res_fd[i][0] = dev->res_fd[i][1] = -1;
 	pthread_mutex_init(&dev->lock, NULL);
@@ -78,7 +79,8 @@ static int choose(struct hugepfn_dev *dev, const char *spec, enum hugepfn_backen
 		if (!strcmp(driver, "hugepfn"))
 			backend = HUGEPFN_BACKEND_DRIVER;
 		else if (!strcmp(driver, "vfio-pci"))
-			backend = HUGEPFN_BACKEND_VFIO;
+			backend = hpfn_vfio_cdev_usable(dev->ctx, bdf) ? HUGEPFN_BACKEND_VFIO_CDEV :
+									 HUGEPFN_BACKEND_VFIO;
 		else if (!strncmp(driver, "uio", 3))
 			backend = HUGEPFN_BACKEND_UIO;
 		else if (!driver[0])
@@ -105,6 +107,10 @@ static int choose(struct hugepfn_dev *dev, const char *spec, enum hugepfn_backen
 		*ops = &hpfn_backend_vfio;
 		snprintf(target, size, "%s", bdf);
 		return 0;
+	case HUGEPFN_BACKEND_VFIO_CDEV:
+		*ops = &hpfn_backend_vfio_cdev;
+		snprintf(target, size, "%s", bdf);
+		return 0;
 	default:
 		return hpfn_err(dev, -EINVAL, "unknown backend %d", backend);
 	}
@@ -118,9 +124,10 @@ HUGEPFN_API int hugepfn_open(struct hugepfn_ctx *ctx, const char *spec,
 	struct hugepfn_dev *dev;
 	int ret;
 
-	if (!ctx || !spec || !out || backend > HUGEPFN_BACKEND_VFIO)
+	if (out)
+		*out = NULL;	/* hugepfn_close() is safe on every failure */
+	if (!ctx || !spec || !out || backend > HUGEPFN_BACKEND_VFIO_CDEV)
 		return -EINVAL;
-	*out = NULL;
 	dev = dev_alloc(ctx);
 	if (!dev)
 		return -ENOMEM;
@@ -167,6 +174,29 @@ HUGEPFN_API int hugepfn_region_info(struct hugepfn_dev *dev, unsigned int index,
 		return hpfn_err(dev, -ERANGE, "region %u: the device has %u", index, dev->nr_regions);
 	*out = dev->regions[index];
 	return 0;
+}
+
+HUGEPFN_API int hugepfn_region_areas(struct hugepfn_dev *dev, unsigned int index,
+				     struct hugepfn_area *out, size_t max)
+{
+	const struct hugepfn_region *r;
+	unsigned int i;
+
+	if (!dev || !dev->ops || (!out && max))
+		return -EINVAL;
+	if (index >= dev->nr_regions)
+		return hpfn_err(dev, -ERANGE, "region %u: the device has %u", index, dev->nr_regions);
+	r = &dev->regions[index];
+	if (!(r->flags & HUGEPFN_RGN_MAPPABLE))
+		return 0;
+	if (!(r->flags & HUGEPFN_RGN_SPARSE)) {
+		if (max)
+			out[0] = (struct hugepfn_area){ 0, r->size };
+		return 1;
+	}
+	for (i = 0; i < dev->nr_areas[index] && i < max; i++)
+		out[i] = dev->areas[index][i];
+	return (int)dev->nr_areas[index];
 }
 
 HUGEPFN_API int hugepfn_carveout_list(struct hugepfn_ctx *ctx, struct hugepfn_carveout_info *out,

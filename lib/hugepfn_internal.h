@@ -10,6 +10,7 @@
 
 #define HPFN_MAX_REGIONS 6
 #define HPFN_PATH_MAX 512
+#define HPFN_MAX_AREAS 16	/* sparse-mmap areas kept per region */
 
 struct hugepfn_ctx {
 	char sysfs_root[256];
@@ -26,11 +27,15 @@ struct hugepfn_dev {
 	char bdf[16];			/* PCI devices */
 	char node[HPFN_PATH_MAX];	/* driver or UIO node */
 	int fd;				/* driver/UIO node or VFIO device, -1 otherwise */
-	int vfio_container, vfio_group;
+	int vfio_container, vfio_group;	/* legacy VFIO */
+	int iommufd;			/* VFIO cdev: /dev/iommu */
 	int res_fd[HPFN_MAX_REGIONS][2];	/* sysfs resourceN, resourceN_wc */
 	unsigned int nr_regions;
 	struct hugepfn_region regions[HPFN_MAX_REGIONS];
-	uint64_t map_offset[HPFN_MAX_REGIONS];	/* UIO: mmap offset of map i */
+	uint64_t map_offset[HPFN_MAX_REGIONS];	/* UIO, VFIO: mmap offset of region i */
+	/* HUGEPFN_RGN_SPARSE regions: the areas that may be mapped */
+	unsigned int nr_areas[HPFN_MAX_REGIONS];
+	struct hugepfn_area areas[HPFN_MAX_REGIONS][HPFN_MAX_AREAS];
 };
 
 struct hugepfn_map {
@@ -60,6 +65,20 @@ extern const struct hpfn_backend_ops hpfn_backend_driver;
 extern const struct hpfn_backend_ops hpfn_backend_uio;
 extern const struct hpfn_backend_ops hpfn_backend_sysfs;
 extern const struct hpfn_backend_ops hpfn_backend_vfio;
+extern const struct hpfn_backend_ops hpfn_backend_vfio_cdev;
+
+/* VFIO, both interfaces: the region table of the open device fd, and mmap. */
+int hpfn_vfio_read_regions(struct hugepfn_dev *dev);
+int hpfn_vfio_map_target(struct hugepfn_dev *dev, unsigned int region, int wc, int *fd,
+			 uint64_t *offset);
+/* Whether AUTO should open @bdf (bound to vfio-pci) through its cdev. */
+int hpfn_vfio_cdev_usable(const struct hugepfn_ctx *ctx, const char *bdf);
+/* VFIO_DEVICE_GET_REGION_INFO's capability chain (fuzzed). */
+int hpfn_parse_vfio_region_caps(const void *info, size_t len, uint64_t region_size,
+				struct hugepfn_area *areas, size_t max, int *sparse);
+/* Whether [@offset, @end) lies inside one of the @nr areas. */
+int hpfn_areas_contain(const struct hugepfn_area *areas, unsigned int nr, uint64_t offset,
+		       uint64_t end);
 
 /* Record the detail of a failure on @dev and return @err (negative). */
 int hpfn_err(struct hugepfn_dev *dev, int err, const char *fmt, ...)

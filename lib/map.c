@@ -14,6 +14,30 @@
 #define SZ_2M (2ULL << 20)
 #define SZ_1G (1ULL << 30)
 
+/* A sparse region maps only inside one of its areas. */
+static int hpfn_check_sparse(struct hugepfn_dev *dev, unsigned int region, uint64_t offset,
+			     uint64_t end)
+{
+	char list[256] = "";
+	size_t used = 0;
+	unsigned int i;
+
+	if (hpfn_areas_contain(dev->areas[region], dev->nr_areas[region], offset, end))
+		return 0;
+	for (i = 0; i < dev->nr_areas[region]; i++) {
+		const struct hugepfn_area *a = &dev->areas[region][i];
+
+		if (used < sizeof(list))
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s[%#llx, +%#llx)",
+						 i ? " " : "", (unsigned long long)a->offset,
+						 (unsigned long long)a->size);
+	}
+	return hpfn_err(dev, -EINVAL,
+			"[%#llx, %#llx) of region %u is not inside one mappable area; VFIO allows only: %s",
+			(unsigned long long)offset, (unsigned long long)end, region,
+			dev->nr_areas[region] ? list : "none");
+}
+
 HUGEPFN_API int hugepfn_map(struct hugepfn_dev *dev, unsigned int region, uint64_t offset,
 			    uint64_t length, unsigned int flags, struct hugepfn_map **out)
 {
@@ -52,6 +76,11 @@ HUGEPFN_API int hugepfn_map(struct hugepfn_dev *dev, unsigned int region, uint64
 	if ((offset | length) & (page - 1))
 		return hpfn_err(dev, -EINVAL, "offset and length must be multiples of the page size (%llu)",
 				(unsigned long long)page);
+	if (r->flags & HUGEPFN_RGN_SPARSE) {
+		ret = hpfn_check_sparse(dev, region, offset, end);
+		if (ret)
+			return ret;
+	}
 	if (dev->ops == &hpfn_backend_uio && offset)
 		return hpfn_err(dev, -EINVAL, "UIO maps a region from its start only: offset must be 0");
 

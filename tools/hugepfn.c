@@ -17,11 +17,12 @@
 #include "tool.h"
 
 int json_output;
+static enum hugepfn_backend backend = HUGEPFN_BACKEND_AUTO;	/* --backend */
 
 static void usage_main(FILE *f)
 {
 	fprintf(f,
-		"Usage: hugepfn [--json_output] COMMAND [ARGS]\n"
+		"Usage: hugepfn [--json] [--backend NAME] COMMAND [ARGS]\n"
 		"\n"
 		"Commands:\n"
 		"  list                 PCI devices with their driver and memory BARs, and carveouts\n"
@@ -34,7 +35,9 @@ static void usage_main(FILE *f)
 		"  poke DEV REGION OFFSET VALUE [--width 8|16|32|64]\n"
 		"                       read or write one register\n"
 		"\n"
-		"  --json_output               machine-readable output\n"
+		"  --json               machine-readable output\n"
+		"  --backend NAME       open devices through NAME: auto (default), hugepfn, uio,\n"
+		"                       sysfs, vfio (group/container) or vfio-cdev (iommufd)\n"
 		"  -h, --help           this text; 'hugepfn COMMAND --help' for a command\n"
 		"\n"
 		"Exit status: 0 success, 1 device or kernel error, 2 bad usage.\n");
@@ -106,7 +109,7 @@ static int cmd_list(struct hugepfn_ctx *ctx, int argc, char **argv)
 	char s[32];
 
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("Usage: hugepfn [--json_output] list\n\nPCI devices (address, IDs, class, driver, IOMMU group, NUMA node, memory BARs)\n"
+		printf("Usage: hugepfn [--json] [--backend NAME] list\n\nPCI devices (address, IDs, class, driver, IOMMU group, NUMA node, memory BARs)\n"
 		       "and the carveouts of hugepfn.ko.\n");
 		return 0;
 	}
@@ -167,7 +170,7 @@ static int cmd_list(struct hugepfn_ctx *ctx, int argc, char **argv)
 
 int tool_open_dev(struct hugepfn_ctx *ctx, const char *spec, struct hugepfn_dev **dev)
 {
-	int ret = hugepfn_open(ctx, spec, HUGEPFN_BACKEND_AUTO, dev);
+	int ret = hugepfn_open(ctx, spec, backend, dev);
 
 	if (ret) {
 		char what[300];
@@ -180,6 +183,34 @@ int tool_open_dev(struct hugepfn_ctx *ctx, const char *spec, struct hugepfn_dev 
 	return ret;
 }
 
+/* The mappable areas of a sparse region: a JSON member or indented lines. */
+static void print_areas(struct hugepfn_dev *dev, const struct hugepfn_region *r)
+{
+	struct hugepfn_area areas[16];
+	int n, i;
+
+	if (!(r->flags & HUGEPFN_RGN_SPARSE)) {
+		if (json_output)
+			printf(",\"sparse\":false");
+		return;
+	}
+	n = hugepfn_region_areas(dev, r->index, areas, 16);
+	if (json_output)
+		printf(",\"sparse\":true,\"areas\":[");
+	for (i = 0; i < n && i < 16; i++) {
+		if (json_output)
+			printf("%s{\"offset\":%" PRIu64 ",\"size\":%" PRIu64 "}", i ? "," : "",
+			       areas[i].offset, areas[i].size);
+		else
+			printf("       mappable area [0x%" PRIx64 ", +0x%" PRIx64 ")\n", areas[i].offset,
+			       areas[i].size);
+	}
+	if (json_output)
+		printf("]");
+	else if (n <= 0)
+		printf("       sparse, no mappable area\n");
+}
+
 static int cmd_info(struct hugepfn_ctx *ctx, int argc, char **argv)
 {
 	struct hugepfn_dev *dev;
@@ -188,7 +219,7 @@ static int cmd_info(struct hugepfn_ctx *ctx, int argc, char **argv)
 	if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		FILE *f = argc == 2 ? stdout : stderr;
 
-		fprintf(f, "Usage: hugepfn [--json_output] info DEV\n\nDEV: DDDD:BB:DD.F, carveout:NAME or a device node.\n"
+		fprintf(f, "Usage: hugepfn [--json] [--backend NAME] info DEV\n\nDEV: DDDD:BB:DD.F, carveout:NAME or a device node.\n"
 			   "Shows the backend the device opens through and its regions.\n");
 		return argc == 2 ? 0 : EXIT_USAGE;
 	}
@@ -208,7 +239,7 @@ static int cmd_info(struct hugepfn_ctx *ctx, int argc, char **argv)
 		hugepfn_region_info(dev, i, &r);
 		if (json_output) {
 			printf("%s{\"index\":%u,\"size\":%" PRIu64 ",\"phys\":\"0x%" PRIx64 "\",\"mappable\":%s,"
-			       "\"prefetchable\":%s,\"mem64\":%s,\"wc\":%s,\"carveout\":%s,\"io\":%s}",
+			       "\"prefetchable\":%s,\"mem64\":%s,\"wc\":%s,\"carveout\":%s,\"io\":%s",
 			       i ? "," : "", r.index, r.size, r.phys,
 			       r.flags & HUGEPFN_RGN_MAPPABLE ? "true" : "false",
 			       r.flags & HUGEPFN_RGN_PREFETCH ? "true" : "false",
@@ -216,15 +247,19 @@ static int cmd_info(struct hugepfn_ctx *ctx, int argc, char **argv)
 			       r.flags & HUGEPFN_RGN_WC ? "true" : "false",
 			       r.flags & HUGEPFN_RGN_CARVEOUT ? "true" : "false",
 			       r.flags & HUGEPFN_RGN_IO ? "true" : "false");
+			print_areas(dev, &r);
+			printf("}");
 			continue;
 		}
 		if (!r.size)
 			continue;
-		printf("%-6u %-10s 0x%016" PRIx64 " %s%s%s%s%s%s\n", r.index, size_str(r.size, sz, sizeof(sz)),
+		printf("%-6u %-10s 0x%016" PRIx64 " %s%s%s%s%s%s%s\n", r.index, size_str(r.size, sz, sizeof(sz)),
 		       r.phys, r.flags & HUGEPFN_RGN_MAPPABLE ? "mappable" : "not-mappable",
 		       r.flags & HUGEPFN_RGN_PREFETCH ? " prefetchable" : "",
 		       r.flags & HUGEPFN_RGN_MEM64 ? " 64-bit" : "", r.flags & HUGEPFN_RGN_WC ? " wc" : "",
-		       r.flags & HUGEPFN_RGN_CARVEOUT ? " carveout" : "", r.flags & HUGEPFN_RGN_IO ? " io" : "");
+		       r.flags & HUGEPFN_RGN_CARVEOUT ? " carveout" : "", r.flags & HUGEPFN_RGN_IO ? " io" : "",
+		       r.flags & HUGEPFN_RGN_SPARSE ? " sparse" : "");
+		print_areas(dev, &r);
 	}
 	if (json_output)
 		printf("]}\n");
@@ -292,7 +327,7 @@ static int cmd_map(struct hugepfn_ctx *ctx, int argc, char **argv)
 		case '4': flags |= HUGEPFN_MAP_4K; break;
 		case 'H': flags |= HUGEPFN_MAP_HUGE_REQUIRED; break;
 		case 'h':
-			printf("Usage: hugepfn [--json_output] map DEV REGION [--offset N] [--length N] [--wc] [--4k] [--huge-required]\n\n"
+			printf("Usage: hugepfn [--json] [--backend NAME] map DEV REGION [--offset N] [--length N] [--wc] [--4k] [--huge-required]\n\n"
 			       "Maps REGION of DEV (length 0 or none: to its end; N takes K/M/G) at a huge-aligned\n"
 			       "address, touches every page, and prints the page size of every run and the time taken.\n"
 			       "  --wc             write-combining\n"
@@ -478,6 +513,19 @@ static int cmd_access(struct hugepfn_ctx *ctx, int argc, char **argv, int write)
 	return 0;
 }
 
+static int parse_backend(const char *name, enum hugepfn_backend *out)
+{
+	enum hugepfn_backend b;
+
+	for (b = HUGEPFN_BACKEND_AUTO; b <= HUGEPFN_BACKEND_VFIO_CDEV; b++) {
+		if (!strcmp(name, hugepfn_backend_name(b))) {
+			*out = b;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct hugepfn_ctx *ctx;
@@ -486,6 +534,14 @@ int main(int argc, char **argv)
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "--json")) {
 			json_output = 1;
+		} else if (!strcmp(argv[i], "--backend")) {
+			if (i + 1 >= argc || parse_backend(argv[i + 1], &backend)) {
+				fprintf(stderr, "hugepfn: --backend wants auto, hugepfn, uio, sysfs, vfio or vfio-cdev%s%s%s\n",
+					i + 1 < argc ? ", not '" : "", i + 1 < argc ? argv[i + 1] : "",
+					i + 1 < argc ? "'" : "");
+				return EXIT_USAGE;
+			}
+			i++;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage_main(stdout);
 			return 0;

@@ -122,16 +122,21 @@ enum hugepfn_backend {
 	HUGEPFN_BACKEND_UIO,		/* /dev/uioN maps */
 	HUGEPFN_BACKEND_SYSFS,		/* /sys/bus/pci/devices/BDF/resourceN[_wc] */
 	HUGEPFN_BACKEND_VFIO,		/* vfio-pci: group/container, type1 or no-IOMMU */
+	HUGEPFN_BACKEND_VFIO_CDEV,	/* vfio-pci: /dev/vfio/devices/vfioN bound to iommufd */
 };
 
 /*
  * Open a device: "DDDD:BB:DD.F" (a PCI device), "carveout:NAME" (a
  * hugepfn.ko carveout) or a device node path ("/dev/hugepfn/...",
  * "/dev/uioN"). With HUGEPFN_BACKEND_AUTO a PCI device bound to hugepfn is
- * opened through the driver, one bound to vfio-pci through VFIO (the
- * legacy group/container interface; the iommufd cdev is not supported
- * yet), one bound to a UIO driver through UIO, and one bound to nothing
- * through sysfs; a device bound to any other driver is -EBUSY. On failure
+ * opened through the driver, one bound to a UIO driver through UIO, one
+ * bound to nothing through sysfs, and one bound to vfio-pci through VFIO:
+ * the device cdev bound to iommufd (HUGEPFN_BACKEND_VFIO_CDEV) when the
+ * device has a cdev, sits behind an IOMMU and /dev/iommu exists, else the
+ * legacy group/container interface (HUGEPFN_BACKEND_VFIO, which is also
+ * the only way to no-IOMMU mode on 6.12). A device bound to any other
+ * driver is -EBUSY. HUGEPFN_BACKEND_VFIO_CDEV returns -EOPNOTSUPP when
+ * the library was built against uAPI headers older than Linux 6.6. On failure
  * *out still holds a handle (or NULL when even that could not be
  * allocated) so that hugepfn_dev_error() can say what went wrong;
  * hugepfn_close() it either way.
@@ -160,6 +165,7 @@ HUGEPFN_API const char *hugepfn_strerror(int err);
 #define HUGEPFN_RGN_WC		(1u << 3)	/* can be mapped write-combining */
 #define HUGEPFN_RGN_CARVEOUT	(1u << 4)
 #define HUGEPFN_RGN_IO		(1u << 5)
+#define HUGEPFN_RGN_SPARSE	(1u << 6)	/* only some areas are mappable (VFIO sparse mmap) */
 
 struct hugepfn_region {
 	unsigned int index;
@@ -171,6 +177,22 @@ struct hugepfn_region {
 HUGEPFN_API int hugepfn_region_count(struct hugepfn_dev *dev);
 HUGEPFN_API int hugepfn_region_info(struct hugepfn_dev *dev, unsigned int index,
 				    struct hugepfn_region *out);
+
+/* A part of a region that can be mapped, in bytes from the region's start. */
+struct hugepfn_area {
+	uint64_t offset;
+	uint64_t size;
+};
+
+/*
+ * The mappable areas of a region: one area covering the whole region for
+ * an ordinary mappable region, none for an unmappable one, and the areas
+ * VFIO's sparse-mmap capability lists for a HUGEPFN_RGN_SPARSE region (a
+ * hugepfn_map() range must then lie inside one of them). Stores up to @max
+ * and returns how many there are.
+ */
+HUGEPFN_API int hugepfn_region_areas(struct hugepfn_dev *dev, unsigned int index,
+				     struct hugepfn_area *out, size_t max);
 
 /* ---- mapping -------------------------------------------------------------- */
 

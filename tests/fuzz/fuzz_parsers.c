@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libFuzzer target for every parser of kernel-provided text in libhugepfn:
- * the page-table dump (lines and whole dumps), PCI sysfs "resource" files
- * and PCI addresses. The first input byte picks the parser.
+ * the page-table dump (lines and whole dumps), PCI sysfs "resource" files,
+ * PCI addresses, and the binary capability chain of VFIO region info. The
+ * first input byte picks the parser.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -15,8 +16,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct hpfn_pt_run runs[16];
+	struct hugepfn_area areas[4];
 	struct hugepfn_bar bars[6];
 	char *text, bdf[16];
+	int sparse;
 
 	if (size < 1)
 		return 0;
@@ -25,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = '\0';
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0:
 		hpfn_ptdump_parse_line(text, &runs[0]);
 		break;
@@ -37,6 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 3:
 		hpfn_parse_bdf(text, bdf, sizeof(bdf));
+		break;
+	case 4:
+		hpfn_parse_vfio_region_caps(text, size - 1, 1 << 20, areas, 4, &sparse);
 		break;
 	}
 	free(text);

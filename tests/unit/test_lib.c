@@ -269,6 +269,110 @@ static void test_backend_choice(void)
 	CHECK(hugepfn_open(NULL, "0000:00:05.0", 0, &dev) == -EINVAL, "no context is -EINVAL");
 }
 
+/* A path under the fake /dev. */
+static void dev_put(const char *rel)
+{
+	char cmd[700];
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s/%s')\" && : > '%s/%s'", devroot, rel,
+		 devroot, rel);
+	if (system(cmd))
+		exit(1);
+}
+
+/*
+ * vfio-pci devices: AUTO takes the cdev when the device has one and an
+ * IOMMU group and /dev/iommu exists, the group interface otherwise.
+ */
+static void test_vfio_choice(void)
+{
+	char msg[1024], target[400], path[700];
+	struct hugepfn_dev *dev;
+	int ret;
+
+	fake_device("0000:00:09.0", 0x500000000ULL, "vfio-pci");
+	mkdirs("bus/pci/devices/0000:00:09.0/vfio-dev/vfio3");
+	mkdirs("kernel/iommu_groups/5");
+	snprintf(target, sizeof(target), "%s/kernel/iommu_groups/5", sysroot);
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:00:09.0/iommu_group", sysroot);
+	if (symlink(target, path))
+		exit(1);
+	dev_put("iommu");
+	fake_device("0000:00:0a.0", 0x600000000ULL, "vfio-pci");
+	mkdirs("bus/pci/devices/0000:00:0a.0/vfio-dev/vfio4");
+	/* no-IOMMU mode: a group named noiommu-N, and a cdev 6.12 cannot bind */
+	fake_device("0000:00:0b.0", 0x700000000ULL, "vfio-pci");
+	mkdirs("bus/pci/devices/0000:00:0b.0/vfio-dev/vfio5");
+	mkdirs("kernel/iommu_groups/6");
+	snprintf(target, sizeof(target), "%s/kernel/iommu_groups/6", sysroot);
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/0000:00:0b.0/iommu_group", sysroot);
+	if (symlink(target, path))
+		exit(1);
+	dev_put("vfio/noiommu-6");
+
+	ret = hugepfn_open(ctx, "0000:00:09.0", HUGEPFN_BACKEND_AUTO, &dev);
+	hugepfn_dev_error(dev, msg, sizeof(msg));
+#if HAVE_VFIO_CDEV
+	CHECK(ret == -ENOENT && hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_VFIO_CDEV &&
+	      strstr(msg, "/vfio/devices/vfio3"),
+	      "vfio-pci with a cdev, an IOMMU group and /dev/iommu: AUTO opens the cdev ('%s')", msg);
+#else
+	CHECK(ret == -ENODEV && hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_VFIO &&
+	      strstr(msg, "IOMMU group 5"),
+	      "built without cdev headers: AUTO opens vfio-pci devices through the group ('%s')", msg);
+#endif
+	hugepfn_close(dev);
+	ret = hugepfn_open(ctx, "0000:00:0a.0", HUGEPFN_BACKEND_AUTO, &dev);
+	hugepfn_dev_error(dev, msg, sizeof(msg));
+	CHECK(ret == -ENODEV && hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_VFIO &&
+	      strstr(msg, "no IOMMU group"),
+	      "vfio-pci without an IOMMU group (no-IOMMU): AUTO uses the group interface ('%s')", msg);
+	hugepfn_close(dev);
+	ret = hugepfn_open(ctx, "0000:00:0b.0", HUGEPFN_BACKEND_AUTO, &dev);
+	hugepfn_dev_error(dev, msg, sizeof(msg));
+	CHECK(ret != 0 && hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_VFIO && strstr(msg, "/dev/vfio/vfio"),
+	      "vfio-pci in no-IOMMU mode, cdev present: AUTO still uses the group interface ('%s')", msg);
+	hugepfn_close(dev);
+	ret = hugepfn_open(ctx, "0000:00:07.0", HUGEPFN_BACKEND_VFIO_CDEV, &dev);
+	hugepfn_dev_error(dev, msg, sizeof(msg));
+#if HAVE_VFIO_CDEV
+	CHECK(ret == -ENODEV && strstr(msg, "no VFIO device cdev") && strstr(msg, "backend vfio"),
+	      "the cdev backend on a device without a cdev: -ENODEV, and what to try ('%s')", msg);
+#else
+	CHECK(ret == -EOPNOTSUPP && strstr(msg, "kernel_uapi"),
+	      "the cdev backend built without the headers: -EOPNOTSUPP, and how to rebuild ('%s')", msg);
+#endif
+	hugepfn_close(dev);
+	CHECK(strcmp(hugepfn_backend_name(HUGEPFN_BACKEND_VFIO_CDEV), "vfio-cdev") == 0,
+	      "the cdev backend is called vfio-cdev");
+	CHECK(hugepfn_open(ctx, "0000:00:05.0", HUGEPFN_BACKEND_VFIO_CDEV + 1, &dev) == -EINVAL && !dev,
+	      "an unknown backend number is -EINVAL");
+}
+
+/* Every mappable region has areas: itself whole, unless VFIO says sparse. */
+static void test_region_areas(void)
+{
+	struct hugepfn_area areas[2];
+	struct hugepfn_dev *dev;
+	int ret;
+
+	ret = hugepfn_open(ctx, "0000:00:05.0", HUGEPFN_BACKEND_SYSFS, &dev);
+	CHECK(ret == 0, "open through sysfs for the areas");
+	if (ret) {
+		hugepfn_close(dev);
+		return;
+	}
+	memset(areas, 0xff, sizeof(areas));
+	ret = hugepfn_region_areas(dev, 0, areas, 2);
+	CHECK(ret == 1 && areas[0].offset == 0 && areas[0].size == 8 * 0x100000ULL,
+	      "an ordinary region is one area covering it (n=%d)", ret);
+	CHECK(hugepfn_region_areas(dev, 1, areas, 2) == 0, "an I/O BAR has no mappable area");
+	CHECK(hugepfn_region_areas(dev, 0, NULL, 0) == 1, "counting only, without a buffer");
+	CHECK(hugepfn_region_areas(dev, 9, areas, 2) == -ERANGE, "a region past the last is -ERANGE");
+	CHECK(hugepfn_region_areas(dev, 0, NULL, 2) == -EINVAL, "no buffer but room claimed is -EINVAL");
+	hugepfn_close(dev);
+}
+
 static void test_carveouts_and_permissions(void)
 {
 	struct hugepfn_carveout_info cv[4];
@@ -343,7 +447,9 @@ int main(void)
 	test_threads();
 	test_backend_choice();
 	test_carveouts_and_permissions();
-	test_truncated_resource();
+	test_vfio_choice();
+	test_region_areas();
+	test_truncated_resource();	/* breaks 0000:00:05.0: last */
 	hugepfn_ctx_free(ctx);
 	CHECK(strcmp(hugepfn_strerror(-EINVAL), "Invalid argument") == 0, "hugepfn_strerror");
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);

@@ -10,10 +10,11 @@ kind=$1 module_kdir=$2 release=$3
 out=$HUGEPFN_BUILD/vm/$kind
 stage=$out/root
 
-# Userspace: one Meson build directory for host tests and guest programs.
-if [ ! -f "$HUGEPFN_BUILD/build.ninja" ]; then
-	meson setup "$HUGEPFN_BUILD" "$HUGEPFN_ROOT" >/dev/null
-fi
+# Userspace: one Meson build directory for host tests and guest programs,
+# built against the 6.12 uAPI headers (the VFIO cdev backend needs them).
+HUGEPFN_KERNEL_UAPI=${HUGEPFN_KERNEL_UAPI:-$("$HUGEPFN_ROOT/kernel/build.sh" --uapi)}
+meson_setup_build || die "meson setup of $HUGEPFN_BUILD failed"
+
 ninja -C "$HUGEPFN_BUILD" >/dev/null || die "userspace build failed; run 'ninja -C $HUGEPFN_BUILD' to see why"
 
 # The test module, built out of tree against this kernel.

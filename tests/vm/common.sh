@@ -62,6 +62,20 @@ need_all_packages() {
 	need_packages "${HUGEPFN_PACKAGES[@]}"
 }
 
+# meson_setup_build: configure the Meson build directory once, against the
+# kernel uAPI headers in $HUGEPFN_KERNEL_UAPI when set (kernel/build.sh
+# --uapi), so that the VFIO cdev backend is built.
+meson_setup_build() {
+	local uapi=${HUGEPFN_KERNEL_UAPI:-}
+	if [ ! -f "$HUGEPFN_BUILD/build.ninja" ]; then
+		meson setup "$HUGEPFN_BUILD" "$HUGEPFN_ROOT" ${uapi:+-Dkernel_uapi="$uapi"} >/dev/null
+	elif [ -n "$uapi" ] &&
+		! grep -qxF -- "$uapi" < <(meson introspect --buildoptions "$HUGEPFN_BUILD" |
+			python3 -c 'import json,sys; print(next((o["value"] for o in json.load(sys.stdin) if o["name"] == "kernel_uapi"), ""))'); then
+		meson setup --reconfigure "$HUGEPFN_BUILD" "$HUGEPFN_ROOT" -Dkernel_uapi="$uapi" >/dev/null
+	fi
+}
+
 # hash_inputs FILE...: one sha256 over file names and contents.
 hash_inputs() {
 	local f

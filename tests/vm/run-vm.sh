@@ -12,6 +12,9 @@ Usage: tests/vm/run-vm.sh --kernel patched|stock [OPTION]...
 
   --kernel KIND    patched (this project's series) or stock (Debian 6.12 cloud)
   --tests LIST     comma-separated guest tests (default: tests/vm/tests.list)
+  --iommu          put the devices behind qemu's emulated Intel IOMMU (the
+                   stock kernel always is; the patched one otherwise uses
+                   VFIO's no-IOMMU mode, and needs the IOMMU for the VFIO cdev)
   --append ARGS    extra kernel command-line arguments
   --name NAME      name of this run in the output and its log directory
   --timeout SEC    wall-clock limit for the whole boot (default 900)
@@ -24,12 +27,13 @@ printed. Exit status: 0 all passed, 1 something failed, 2 bad usage.
 USAGE
 }
 
-kind= tests= append= name= timeout_s=900
+kind= tests= append= name= timeout_s=900 want_iommu=
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--kernel) kind=${2:-}; shift 2 ;;
 		--tests) tests=${2:-}; shift 2 ;;
 		--append) append=${2:-}; shift 2 ;;
+		--iommu) want_iommu=1; shift ;;
 		--name) name=${2:-}; shift 2 ;;
 		--timeout) timeout_s=${2:-}; shift 2 ;;
 		-h|--help) usage; exit 0 ;;
@@ -73,7 +77,9 @@ mkdir -p "$logdir"
 # time limit; warnings do not, so the run goes on and reports them.
 # Device memory: a 1 GiB ivshmem BAR2 (64-bit prefetchable, naturally aligned
 # above 4 GiB), a small one for fallback cases, and a 64 MiB carveout of
-# guest RAM reserved with memmap= at 1 GiB.
+# guest RAM reserved with memmap= at 1 GiB. A virtio-rng device (no guest
+# driver binds it) brings a BAR with an MSI-X table, which VFIO describes
+# with a region capability.
 cmdline="console=ttyS0 panic=-1 oops=panic loglevel=7 memmap=64M\$0x40000000 hpfn.kernel=$kind hpfn.features=$features hpfn.tests=$tests $append"
 # Multi-threaded TCG lets the 4 vCPUs of the patched kernel really run in
 # parallel (the stress tests want that). The stock kernel boots with
@@ -83,10 +89,11 @@ cmdline="console=ttyS0 panic=-1 oops=panic loglevel=7 memmap=64M\$0x40000000 hpf
 # has nothing to do with the code under test.
 accel=tcg
 iommu=()
-if [ "$kind" = stock ]; then
-	accel=tcg,thread=single
-	# The stock kernel has no VFIO no-IOMMU mode: give it an emulated
-	# IOMMU (created before the PCI devices, so they sit behind it).
+[ "$kind" = stock ] && accel=tcg,thread=single
+if [ "$kind" = stock ] || [ -n "$want_iommu" ]; then
+	# The stock kernel has no VFIO no-IOMMU mode, and the VFIO device cdev
+	# works only behind an IOMMU: an emulated one, created before the PCI
+	# devices so that they sit behind it.
 	iommu=(-device intel-iommu,intremap=on)
 	cmdline="$cmdline intel_iommu=on"
 fi
@@ -101,6 +108,7 @@ qemu=(
 	-object memory-backend-ram,id=hpfnsmall,size=1M,share=on
 	-device pcie-root-port,id=hpfnrp,slot=1,chassis=1
 	-device ivshmem-plain,memdev=hpfnsmall,id=ivsmall,bus=hpfnrp
+	-device virtio-rng-pci,vectors=2,id=hpfnrng
 	-monitor "unix:$logdir/monitor.sock,server,nowait"
 )
 printf '%q ' "${qemu[@]}" > "$logdir/qemu.cmd"

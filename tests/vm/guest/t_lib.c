@@ -194,17 +194,117 @@ static void test_uio_backend(void)
 }
 
 /*
- * vfio-pci: in no-IOMMU mode on the patched test kernel, behind qemu's
- * emulated intel-iommu on the stock one (which has no no-IOMMU mode). Its
- * BAR mappings are filled at fault time, with PMD leaves where the address
- * is aligned, on both kernels.
+ * Map through one VFIO interface: fault-time PMD leaves at a huge-aligned
+ * address (both kernels), the library's report, a 4 KiB split, and
+ * HUGEPFN_MAP_4K. Leaves @stamp in the first word of BAR2 + 192 MiB.
  */
-static void test_vfio_backend(void)
+static void vfio_maps(enum hugepfn_backend backend, uint64_t stamp)
 {
-	char path[512];
+	const char *name = hugepfn_backend_name(backend);
 	struct hugepfn_dev *dev;
 	struct hugepfn_map *map;
 	long long splits;
+	int ret;
+
+	ret = hugepfn_open(ctx, big.bdf, backend, &dev);
+	if (ret) {
+		char msg[1024];
+
+		hugepfn_dev_error(dev, msg, sizeof(msg));
+		tap_diag("%s: %s", name, msg);
+	}
+	if (!tap_check(ret == 0 && hugepfn_dev_backend(dev) == backend, "%s: open %s", name, big.bdf)) {
+		hugepfn_close(dev);
+		return;
+	}
+	ret = hugepfn_map(dev, 2, 192 * SZ_1M, 16 * SZ_1M, 0, &map);
+	if (tap_check(ret == 0, "%s: map 16 MiB of BAR2", name)) {
+		volatile uint64_t *w = hugepfn_map_addr(map);
+		uint64_t previous = w[0];
+
+		tap_diag("%s: BAR2+192M held %#llx before this test wrote it", name,
+			 (unsigned long long)previous);
+		for (uint64_t o = 0; o < 16 * SZ_1M / 8; o += 4096 / 8)
+			w[o] = o;	/* fault every page in */
+		int n = guest_levels(name, (uintptr_t)w, 16 * SZ_1M, oracle, MAX_RUNS);
+
+		tap_check(n > 0 && guest_all_level(oracle, n, HPFN_PT_PMD),
+			  "%s: the fault path mapped 2 MiB leaves (module oracle), on both kernels", name);
+		tap_check(runs_match(name, map, !guest_have_ptdump()),
+			  "%s: the library reports them%s", name, guest_have_ptdump() ? "" :
+			  " (as unknown: this kernel has no page-table dump)");
+		splits = guest_vmstat("thp_split_pmd");
+		tap_check(mprotect((uint8_t *)w + 4096, 4096, PROT_READ) == 0 &&
+			  guest_vmstat("thp_split_pmd") == splits + 1 && w[512] == 512 &&
+			  !guest_write_faults((uint64_t *)w, 1),
+			  "%s: a 4 KiB mprotect splits the fault-time leaf into PTEs and the data stays", name);
+		w[0] = stamp;
+		hugepfn_unmap(map);
+	}
+	ret = hugepfn_map(dev, 2, 224 * SZ_1M, 8 * SZ_1M, HUGEPFN_MAP_4K, &map);
+	if (tap_check(ret == 0, "%s: map with HUGEPFN_MAP_4K", name)) {
+		volatile uint64_t *w = hugepfn_map_addr(map);
+
+		for (uint64_t o = 0; o < 8 * SZ_1M / 8; o += 4096 / 8)
+			(void)w[o];
+		int n = guest_levels("vfio 4K", (uintptr_t)w, 8 * SZ_1M, oracle, MAX_RUNS);
+
+		tap_check(n > 0 && guest_all_level(oracle, n, HPFN_PT_PTE),
+			  "%s: HUGEPFN_MAP_4K gives 4K everywhere (module oracle)", name);
+		hugepfn_unmap(map);
+	}
+	tap_check(hugepfn_map(dev, 2, 0, 2 * SZ_1M, HUGEPFN_MAP_WC, &map) == -EINVAL,
+		  "%s: write-combining is refused (vfio-pci maps uncached only)", name);
+	hugepfn_close(dev);
+}
+
+/* The first word of BAR2 + 192 MiB through the sysfs backend, or ~0. */
+static uint64_t stamp_via_sysfs(void)
+{
+	struct hugepfn_dev *dev;
+	struct hugepfn_map *map;
+	uint64_t v = ~0ULL;
+
+	if (!hugepfn_open(ctx, big.bdf, HUGEPFN_BACKEND_SYSFS, &dev) &&
+	    !hugepfn_map(dev, 2, 192 * SZ_1M, 2 * SZ_1M, HUGEPFN_MAP_READONLY, &map)) {
+		v = *(volatile uint64_t *)hugepfn_map_addr(map);
+		hugepfn_unmap(map);
+	}
+	hugepfn_close(dev);
+	return v;
+}
+
+/* Does the kernel give @bdf (bound to vfio-pci) a usable device cdev? */
+static int vfio_cdev_expected(const char *bdf)
+{
+	char link[512], path[512];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	if (access(path, F_OK) || access("/dev/iommu", F_OK))
+		return 0;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return 0;
+	link[n] = '\0';
+	snprintf(path, sizeof(path), "/dev/vfio/noiommu-%s", strrchr(link, '/') + 1);
+	return access(path, F_OK) != 0;
+}
+
+/*
+ * vfio-pci: in no-IOMMU mode on the patched test kernel, behind qemu's
+ * emulated intel-iommu on the stock one (which has no no-IOMMU mode) and
+ * in the patched kernel's IOMMU run, where the device cdev with iommufd
+ * exists too. AUTO must take the cdev exactly where it can work; both
+ * interfaces map the same memory; the other one is refused while one holds
+ * the device.
+ */
+static void test_vfio_backend(void)
+{
+	enum hugepfn_backend want;
+	struct hugepfn_dev *dev, *other;
+	char path[512], msg[1024];
 	int ret, iommu;
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", big.bdf);
@@ -214,51 +314,78 @@ static void test_vfio_backend(void)
 	tap_check((iommu || guest_run("echo 1 > /sys/module/vfio/parameters/enable_unsafe_noiommu_mode") == 0) &&
 		  guest_run("echo vfio-pci > %s && echo %s > /sys/bus/pci/drivers/vfio-pci/bind", path, big.bdf) == 0,
 		  "vfio: bind %s to vfio-pci (%s)", big.bdf, iommu ? "behind the emulated IOMMU" : "no-IOMMU mode");
+	want = vfio_cdev_expected(big.bdf) ? HUGEPFN_BACKEND_VFIO_CDEV : HUGEPFN_BACKEND_VFIO;
 	ret = hugepfn_open(ctx, big.bdf, HUGEPFN_BACKEND_AUTO, &dev);
 	if (ret) {
-		char msg[1024];
-
 		hugepfn_dev_error(dev, msg, sizeof(msg));
 		tap_diag("vfio: %s", msg);
 	}
-	if (tap_check(ret == 0 && hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_VFIO,
-		      "vfio: AUTO opens a vfio-pci device through VFIO (%d)", ret)) {
-		ret = hugepfn_map(dev, 2, 192 * SZ_1M, 16 * SZ_1M, 0, &map);
-		if (tap_check(ret == 0, "vfio: map 16 MiB of BAR2")) {
-			volatile uint64_t *w = hugepfn_map_addr(map);
+	tap_check(ret == 0 && hugepfn_dev_backend(dev) == want,
+		  "vfio: AUTO opens the vfio-pci device through %s (%d)", hugepfn_backend_name(want), ret);
+	/* while one interface holds the device, the other is refused, clearly */
+	ret = hugepfn_open(ctx, big.bdf, want == HUGEPFN_BACKEND_VFIO ? HUGEPFN_BACKEND_VFIO_CDEV :
+		HUGEPFN_BACKEND_VFIO, &other);
+	hugepfn_dev_error(other, msg, sizeof(msg));
+	tap_diag("vfio: the other interface says: %s", msg);
+	if (want == HUGEPFN_BACKEND_VFIO_CDEV)
+		tap_check(ret == -EBUSY && strstr(msg, "cdev"),
+			  "vfio: the group interface is refused (EBUSY) while the cdev holds the device");
+	else
+		tap_check(ret < 0 && (strstr(msg, "no VFIO device cdev") || strstr(msg, "no-IOMMU devices have no cdev")),
+			  "vfio: the cdev backend fails and says why (%s)",
+			  iommu ? "kernel without CONFIG_VFIO_DEVICE_CDEV" : "no-IOMMU device");
+	hugepfn_close(other);
+	hugepfn_close(dev);
 
-			for (uint64_t o = 0; o < 16 * SZ_1M / 8; o += 4096 / 8)
-				w[o] = o;	/* fault every page in */
-			int n = guest_levels("vfio", (uintptr_t)w, 16 * SZ_1M, oracle, MAX_RUNS);
+	vfio_maps(want, 0x5eed0001);
+	if (want == HUGEPFN_BACKEND_VFIO_CDEV) {
+		/* the group interface still works behind the IOMMU (type1) */
+		vfio_maps(HUGEPFN_BACKEND_VFIO, 0x5eed0002);
+	}
+	tap_check(guest_run("echo %s > /sys/bus/pci/drivers/vfio-pci/unbind && echo > %s", big.bdf, path) == 0,
+		  "vfio: unbind");
+	tap_check(stamp_via_sysfs() == (want == HUGEPFN_BACKEND_VFIO_CDEV ? 0x5eed0002 : 0x5eed0001),
+		  "vfio: what was written through VFIO is in the BAR (read back through sysfs)");
+}
 
-			tap_check(n > 0 && guest_all_level(oracle, n, HPFN_PT_PMD),
-				  "vfio: the fault path mapped 2 MiB leaves (module oracle), on both kernels");
-			tap_check(runs_match("vfio", map, !guest_have_ptdump()),
-				  "vfio: the library reports them%s", guest_have_ptdump() ? "" :
-				  " (as unknown: this kernel has no page-table dump)");
-			splits = guest_vmstat("thp_split_pmd");
-			tap_check(mprotect((uint8_t *)w + 4096, 4096, PROT_READ) == 0 &&
-				  guest_vmstat("thp_split_pmd") == splits + 1 && w[512] == 512 &&
-				  !guest_write_faults((uint64_t *)w, 1),
-				  "vfio: a 4 KiB mprotect splits the fault-time leaf into PTEs and the data stays");
-			hugepfn_unmap(map);
-		}
-		ret = hugepfn_map(dev, 2, 224 * SZ_1M, 8 * SZ_1M, HUGEPFN_MAP_4K, &map);
-		if (tap_check(ret == 0, "vfio: map with HUGEPFN_MAP_4K")) {
-			volatile uint64_t *w = hugepfn_map_addr(map);
+/*
+ * A BAR that holds an MSI-X table (virtio-rng's BAR1): vfio-pci reports
+ * it with the MSI-X-mappable capability, which must not make it
+ * unmappable; mapping it shows the real table (entry 0 masked at reset).
+ */
+static void test_vfio_msix_bar(void)
+{
+	struct guest_bar rng;
+	struct hugepfn_dev *dev;
+	struct hugepfn_region r;
+	struct hugepfn_map *map;
+	char path[512];
+	int ret;
 
-			for (uint64_t o = 0; o < 8 * SZ_1M / 8; o += 4096 / 8)
-				(void)w[o];
-			int n = guest_levels("vfio 4K", (uintptr_t)w, 8 * SZ_1M, oracle, MAX_RUNS);
+	if (guest_find_bar(0x1af4, 0x1005, 1, 4096, 4096, &rng)) {
+		tap_check(0, "vfio: the virtio-rng device (MSI-X table in BAR1) is there");
+		return;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", rng.bdf);
+	tap_check(guest_run("echo vfio-pci > %s && echo %s > /sys/bus/pci/drivers/vfio-pci/bind", path, rng.bdf) == 0,
+		  "vfio: bind the virtio-rng device %s to vfio-pci", rng.bdf);
+	ret = hugepfn_open(ctx, rng.bdf, HUGEPFN_BACKEND_AUTO, &dev);
+	if (tap_check(ret == 0 && hugepfn_region_info(dev, 1, &r) == 0 &&
+		      (r.flags & HUGEPFN_RGN_MAPPABLE) && !(r.flags & HUGEPFN_RGN_SPARSE) &&
+		      hugepfn_region_areas(dev, 1, NULL, 0) == 1,
+		      "vfio (%s): the MSI-X BAR is mappable, whole, not sparse",
+		      hugepfn_backend_name(hugepfn_dev_backend(dev)))) {
+		ret = hugepfn_map(dev, 1, 0, 4096, HUGEPFN_MAP_READONLY, &map);
+		if (tap_check(ret == 0, "vfio: map the MSI-X BAR")) {
+			volatile uint32_t *t = hugepfn_map_addr(map);
 
-			tap_check(n > 0 && guest_all_level(oracle, n, HPFN_PT_PTE),
-				  "vfio: HUGEPFN_MAP_4K gives 4K everywhere (module oracle)");
+			tap_check(t[3] & 1, "vfio: MSI-X table entry 0 reads masked (vector control %#x)", t[3]);
 			hugepfn_unmap(map);
 		}
 	}
 	hugepfn_close(dev);
-	tap_check(guest_run("echo %s > /sys/bus/pci/drivers/vfio-pci/unbind && echo > %s", big.bdf, path) == 0,
-		  "vfio: unbind");
+	tap_check(guest_run("echo %s > /sys/bus/pci/drivers/vfio-pci/unbind && echo > %s", rng.bdf, path) == 0,
+		  "vfio: unbind the virtio-rng device");
 }
 
 static void test_tool(void)
@@ -327,6 +454,7 @@ int main(void)
 		  "tool: 'hugepfn unbind' unbinds and clears driver_override; the driver unloads");
 	test_sysfs_backend();
 	test_vfio_backend();
+	test_vfio_msix_bar();
 	hugepfn_ctx_free(ctx);
 	return tap_exit();
 }
