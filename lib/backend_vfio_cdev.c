@@ -47,31 +47,40 @@ static int cdev_name(const struct hugepfn_ctx *ctx, const char *bdf, char *name,
 	return ret;
 }
 
+/*
+ * Whether @bdf has no real IOMMU: no group at all, or VFIO's no-IOMMU
+ * group (/dev/vfio/noiommu-N). 6.12 lists such devices under vfio-dev/ in
+ * sysfs but makes no cdev node for them.
+ */
+static int is_noiommu(const struct hugepfn_ctx *ctx, const char *bdf)
+{
+	char path[HPFN_PATH_MAX], link[HPFN_PATH_MAX];
+	const char *group;
+	ssize_t n;
+
+	hpfn_sysfs_path(ctx, path, sizeof(path), "bus/pci/devices/%s/iommu_group", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return 1;
+	link[n] = '\0';
+	group = strrchr(link, '/');
+	group = group ? group + 1 : link;
+	hpfn_dev_path(ctx, path, sizeof(path), "vfio/noiommu-%s", group);
+	return access(path, F_OK) == 0;
+}
+
 #endif
 
 int hpfn_vfio_cdev_usable(const struct hugepfn_ctx *ctx, const char *bdf)
 {
 #ifdef VFIO_DEVICE_BIND_IOMMUFD
-	char path[HPFN_PATH_MAX], link[HPFN_PATH_MAX], name[64];
-	const char *group;
-	ssize_t n;
+	char path[HPFN_PATH_MAX], name[64];
 
-	if (cdev_name(ctx, bdf, name, sizeof(name)))
+	if (cdev_name(ctx, bdf, name, sizeof(name)) || is_noiommu(ctx, bdf))
 		return 0;
-	/*
-	 * Behind a real IOMMU only: no-IOMMU devices get a cdev too, but 6.12
-	 * cannot bind it; their group node is /dev/vfio/noiommu-N.
-	 */
-	hpfn_sysfs_path(ctx, path, sizeof(path), "bus/pci/devices/%s/iommu_group", bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		return 0;
-	link[n] = '\0';
-	group = strrchr(link, '/');
-	group = group ? group + 1 : link;
-	hpfn_dev_path(ctx, path, sizeof(path), "vfio/noiommu-%s", group);
-	if (access(path, F_OK) == 0)
-		return 0;
+	hpfn_dev_path(ctx, path, sizeof(path), "vfio/devices/%s", name);
+	if (access(path, F_OK))
+		return 0;	/* a kernel without CONFIG_VFIO_DEVICE_CDEV */
 	hpfn_dev_path(ctx, path, sizeof(path), "iommu");
 	return access(path, F_OK) == 0;
 #else
@@ -92,9 +101,15 @@ static int cdev_open(struct hugepfn_dev *dev, const char *bdf)
 				bdf);
 	hpfn_dev_path(dev->ctx, node, sizeof(node), "vfio/devices/%s", name);
 	dev->fd = open(node, O_RDWR | O_CLOEXEC);
-	if (dev->fd < 0)
-		return hpfn_err(dev, -errno, "open %s: %s%s", node, strerror(errno),
-				errno == ENOENT ? " (no-IOMMU devices have no cdev: use backend vfio)" : "");
+	if (dev->fd < 0) {
+		int err = errno;
+
+		/* sysfs lists the device either way; the node exists only for cdevs */
+		return hpfn_err(dev, -err, "open %s: %s%s", node, strerror(err),
+				err != ENOENT ? "" : is_noiommu(dev->ctx, bdf) ?
+				" (no-IOMMU devices have no cdev: use backend vfio)" :
+				" (kernel without CONFIG_VFIO_DEVICE_CDEV? use backend vfio)");
+	}
 	hpfn_dev_path(dev->ctx, iommu, sizeof(iommu), "iommu");
 	dev->iommufd = open(iommu, O_RDWR | O_CLOEXEC);
 	if (dev->iommufd < 0)

@@ -310,12 +310,30 @@ static void test_vfio_choice(void)
 		exit(1);
 	dev_put("vfio/noiommu-6");
 
+	/* listed under vfio-dev/ but no /dev node: a kernel without the cdev */
+	ret = hugepfn_open(ctx, "0000:00:09.0", HUGEPFN_BACKEND_AUTO, &dev);
+	hugepfn_dev_error(dev, msg, sizeof(msg));
+	CHECK(ret == -ENODEV && hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_VFIO &&
+	      strstr(msg, "IOMMU group 5"),
+	      "vfio-pci, kernel without the cdev node: AUTO uses the group ('%s')", msg);
+	hugepfn_close(dev);
+	ret = hugepfn_open(ctx, "0000:00:09.0", HUGEPFN_BACKEND_VFIO_CDEV, &dev);
+	hugepfn_dev_error(dev, msg, sizeof(msg));
+#if HAVE_VFIO_CDEV
+	CHECK(ret == -ENOENT && strstr(msg, "CONFIG_VFIO_DEVICE_CDEV"),
+	      "the cdev backend there says the kernel lacks the cdev ('%s')", msg);
+#else
+	CHECK(ret == -EOPNOTSUPP, "the cdev backend built without the headers: -EOPNOTSUPP");
+#endif
+	hugepfn_close(dev);
+	dev_put("vfio/devices/vfio3");
 	ret = hugepfn_open(ctx, "0000:00:09.0", HUGEPFN_BACKEND_AUTO, &dev);
 	hugepfn_dev_error(dev, msg, sizeof(msg));
 #if HAVE_VFIO_CDEV
-	CHECK(ret == -ENOENT && hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_VFIO_CDEV &&
-	      strstr(msg, "/vfio/devices/vfio3"),
-	      "vfio-pci with a cdev, an IOMMU group and /dev/iommu: AUTO opens the cdev ('%s')", msg);
+	/* the fake node is a plain file: the bind ioctl is where it stops */
+	CHECK(ret == -ENOTTY && hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_VFIO_CDEV &&
+	      strstr(msg, "VFIO_DEVICE_BIND_IOMMUFD"),
+	      "vfio-pci with a cdev node, an IOMMU group and /dev/iommu: AUTO opens the cdev ('%s')", msg);
 #else
 	CHECK(ret == -ENODEV && hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_VFIO &&
 	      strstr(msg, "IOMMU group 5"),

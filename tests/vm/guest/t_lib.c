@@ -331,7 +331,7 @@ static void test_vfio_backend(void)
 		tap_check(ret == -EBUSY && strstr(msg, "cdev"),
 			  "vfio: the group interface is refused (EBUSY) while the cdev holds the device");
 	else
-		tap_check(ret < 0 && (strstr(msg, "no VFIO device cdev") || strstr(msg, "no-IOMMU devices have no cdev")),
+		tap_check(ret < 0 && strstr(msg, iommu ? "CONFIG_VFIO_DEVICE_CDEV" : "no-IOMMU devices have no cdev"),
 			  "vfio: the cdev backend fails and says why (%s)",
 			  iommu ? "kernel without CONFIG_VFIO_DEVICE_CDEV" : "no-IOMMU device");
 	hugepfn_close(other);
@@ -359,16 +359,16 @@ static void test_vfio_msix_bar(void)
 	struct hugepfn_dev *dev;
 	struct hugepfn_region r;
 	struct hugepfn_map *map;
-	char path[512];
 	int ret;
 
 	if (guest_find_bar(0x1af4, 0x1005, 1, 4096, 4096, &rng)) {
 		tap_check(0, "vfio: the virtio-rng device (MSI-X table in BAR1) is there");
 		return;
 	}
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", rng.bdf);
-	tap_check(guest_run("echo vfio-pci > %s && echo %s > /sys/bus/pci/drivers/vfio-pci/bind", path, rng.bdf) == 0,
-		  "vfio: bind the virtio-rng device %s to vfio-pci", rng.bdf);
+	/* the stock kernel's virtio-pci driver holds it: the library moves it */
+	ret = hugepfn_pci_bind(ctx, rng.bdf, "vfio-pci");
+	tap_check(ret == 0, "vfio: hugepfn_pci_bind() moves the virtio-rng device %s to vfio-pci (%d)",
+		  rng.bdf, ret);
 	ret = hugepfn_open(ctx, rng.bdf, HUGEPFN_BACKEND_AUTO, &dev);
 	if (tap_check(ret == 0 && hugepfn_region_info(dev, 1, &r) == 0 &&
 		      (r.flags & HUGEPFN_RGN_MAPPABLE) && !(r.flags & HUGEPFN_RGN_SPARSE) &&
@@ -384,8 +384,9 @@ static void test_vfio_msix_bar(void)
 		}
 	}
 	hugepfn_close(dev);
-	tap_check(guest_run("echo %s > /sys/bus/pci/drivers/vfio-pci/unbind && echo > %s", rng.bdf, path) == 0,
-		  "vfio: unbind the virtio-rng device");
+	tap_check(hugepfn_pci_unbind(ctx, rng.bdf) == 0 &&
+		  guest_run("grep -q '(null)' /sys/bus/pci/devices/%s/driver_override", rng.bdf) == 0,
+		  "vfio: hugepfn_pci_unbind() gives the virtio-rng device back");
 }
 
 static void test_tool(void)
