@@ -62,6 +62,9 @@ for t in "$HUGEPFN_ROOT"/tests/vm/guest/t_*.c; do
 done
 copy_with_libs "$HUGEPFN_BUILD/tools/hugepfn" "$stage/hpfn/bin/"
 copy_with_libs "$HUGEPFN_BUILD/examples/bar-access" "$stage/hpfn/bin/"
+# dpdk-fwd links its DPDK drivers (net_ring, ...) as DT_NEEDED, so ldd finds
+# them; DPDK's plugin directory is not needed.
+copy_with_libs "$HUGEPFN_BUILD/examples/dpdk-fwd" "$stage/hpfn/bin/"
 [ -e "$stage/lib64" ] || ln -s lib "$stage/lib64" 2>/dev/null || true
 install -m 644 "$HUGEPFN_ROOT/tests/vm/guest/lib.sh" "$stage/hpfn/lib.sh"
 for s in "$HUGEPFN_ROOT"/tests/vm/guest/*.sh; do

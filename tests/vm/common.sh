@@ -55,25 +55,26 @@ need_packages() {
 HUGEPFN_PACKAGES=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
 	ccache git pkg-config meson ninja-build python3 sparse
-	linux-source-6.12 qemu-system-x86 busybox-static libpci-dev
+	linux-source-6.12 qemu-system-x86 busybox-static libpci-dev libdpdk-dev
 )
 
 need_all_packages() {
 	need_packages "${HUGEPFN_PACKAGES[@]}"
 }
 
-# meson_setup_build: configure the Meson build directory once, against the
-# kernel uAPI headers in $HUGEPFN_KERNEL_UAPI when set (kernel/build.sh
-# --uapi), so that the VFIO cdev backend is built.
+# meson_setup_build: configure the Meson build directory for the tests:
+# the DPDK example required (the VM runs it), and built against the kernel
+# uAPI headers in $HUGEPFN_KERNEL_UAPI when set (kernel/build.sh --uapi), so
+# that the VFIO cdev backend is built. Reconfigures when those change.
 meson_setup_build() {
-	local uapi=${HUGEPFN_KERNEL_UAPI:-}
+	local opts=(-Ddpdk=enabled -Dkernel_uapi="${HUGEPFN_KERNEL_UAPI:-}")
+	local stamp=$HUGEPFN_BUILD/.hugepfn-meson-options
 	if [ ! -f "$HUGEPFN_BUILD/build.ninja" ]; then
-		meson setup "$HUGEPFN_BUILD" "$HUGEPFN_ROOT" ${uapi:+-Dkernel_uapi="$uapi"} >/dev/null
-	elif [ -n "$uapi" ] &&
-		! grep -qxF -- "$uapi" < <(meson introspect --buildoptions "$HUGEPFN_BUILD" |
-			python3 -c 'import json,sys; print(next((o["value"] for o in json.load(sys.stdin) if o["name"] == "kernel_uapi"), ""))'); then
-		meson setup --reconfigure "$HUGEPFN_BUILD" "$HUGEPFN_ROOT" -Dkernel_uapi="$uapi" >/dev/null
+		meson setup "$HUGEPFN_BUILD" "$HUGEPFN_ROOT" "${opts[@]}" >/dev/null || return 1
+	elif [ "$(cat "$stamp" 2>/dev/null)" != "${opts[*]}" ]; then
+		meson setup --reconfigure "$HUGEPFN_BUILD" "$HUGEPFN_ROOT" "${opts[@]}" >/dev/null || return 1
 	fi
+	echo "${opts[*]}" > "$stamp"
 }
 
 # hash_inputs FILE...: one sha256 over file names and contents.
