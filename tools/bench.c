@@ -147,29 +147,42 @@ static void copy_ms(uint8_t *dev, uint64_t size, int reps, double *from, double 
 }
 
 /* Where this ran, and whether TLB figures can mean anything here. */
-static void describe_machine(void)
+struct machine {
+	char model[160];
+	char kernel[65];
+	const char *kind;	/* "emulated (qemu TCG)", "under a hypervisor", "bare metal" */
+	int figures_meaningful;	/* latency and copy figures say something about hardware */
+};
+
+static void describe_machine(struct machine *m)
 {
-	char line[256], model[160] = "unknown";
 	int hypervisor = 0, emulated;
 	struct utsname u;
+	size_t cap = 0;
+	char *line = NULL;
 	FILE *c = fopen("/proc/cpuinfo", "re");
 
-	while (c && fgets(line, sizeof(line), c)) {
+	snprintf(m->model, sizeof(m->model), "unknown");
+	/* getline: the flags line is far longer than any fixed buffer */
+	while (c && getline(&line, &cap, c) > 0) {
 		if (!strncmp(line, "model name", 10) && strchr(line, ':'))
-			snprintf(model, sizeof(model), "%s", strchr(line, ':') + 2);
-		if (!strncmp(line, "flags", 5) && strstr(line, " hypervisor"))
+			snprintf(m->model, sizeof(m->model), "%s", strchr(line, ':') + 2);
+		if (!strncmp(line, "flags", 5) && (strstr(line, " hypervisor ") || strstr(line, " hypervisor\n")))
 			hypervisor = 1;
 	}
+	free(line);
 	if (c)
 		fclose(c);
-	model[strcspn(model, "\n")] = '\0';
+	m->model[strcspn(m->model, "\n")] = '\0';
 	uname(&u);
+	snprintf(m->kernel, sizeof(m->kernel), "%s", u.release);
 	/* qemu's TCG CPU models say so ("QEMU TCG CPU", "QEMU Virtual CPU") */
-	emulated = strstr(model, "TCG") || strstr(model, "QEMU Virtual");
+	emulated = strstr(m->model, "TCG") || strstr(m->model, "QEMU Virtual");
+	m->kind = emulated ? "emulated (qemu TCG)" : hypervisor ? "under a hypervisor" : "bare metal";
+	m->figures_meaningful = !emulated && !hypervisor;
 	if (json_output)
 		return;
-	printf("# cpu: %s; kernel %s; %s\n", model, u.release,
-	       emulated ? "EMULATED (qemu TCG)" : hypervisor ? "under a hypervisor" : "bare metal");
+	printf("# cpu: %s; kernel %s; %s\n", m->model, m->kernel, m->kind);
 	if (emulated || hypervisor)
 		printf("# WARNING: %s: only the mapping-cost figures mean anything here; the latency and\n"
 		       "# copy figures say nothing about hardware.\n",
@@ -249,6 +262,7 @@ int cmd_bench(struct hugepfn_ctx *ctx, int argc, char **argv)
 	struct hugepfn_dev *dev = NULL;
 	struct hugepfn_region r;
 	struct side side[2];
+	struct machine machine;
 	double map_ms[2], touch_ms[2], fork_ms[2], unmap_ms[2], split_us[2], lat[2][MAX_SIZES], from[2], to[2];
 	int64_t pt[2];
 	int host = 0, c, k, ret;
@@ -324,7 +338,7 @@ int cmd_bench(struct hugepfn_ctx *ctx, int argc, char **argv)
 	if (copy > len)
 		copy = len;
 
-	describe_machine();
+	describe_machine(&machine);
 	for (k = 0; k < 2; k++) {
 		double vm[32], vt[32], vf[32], vu[32], vs[64];
 		uint64_t t0, blocks;
@@ -379,7 +393,10 @@ int cmd_bench(struct hugepfn_ctx *ctx, int argc, char **argv)
 		unmap_side(&side[k]);
 	}
 	if (json_output) {
-		printf("{\"source\":\"%s\",\"length\":%" PRIu64 ",\"reps\":%" PRIu64 ",\"latency\":[",
+		printf("{\"machine\":{\"cpu\":\"%s\",\"kernel\":\"%s\",\"kind\":\"%s\",\"tlb_figures_meaningful\":%s},",
+		       machine.model, machine.kernel, machine.kind,
+		       machine.figures_meaningful ? "true" : "false");
+		printf("\"source\":\"%s\",\"length\":%" PRIu64 ",\"reps\":%" PRIu64 ",\"latency\":[",
 		       host ? "anonymous memory (4K vs THP)" : argv[optind], len, reps);
 		for (i = 0; i < nsizes; i++)
 			printf("%s{\"size\":%" PRIu64 ",\"ns_4k\":%.2f,\"ns_huge\":%.2f}", i ? "," : "", sizes[i],
