@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The hugepfn demo: boot the patched kernel in a VM with an emulated PCI
-# device that has a 1 GiB 64-bit prefetchable BAR and a reserved carveout,
+# device that has a 2 GiB 64-bit prefetchable BAR and a reserved carveout,
 # load hugepfn.ko, and have the hugepfn tool list, describe and map the BAR
 # and the carveout through the driver, then the BAR through vfio-pci and
 # through sysfs, printing the address, size, page size of every mapped run
@@ -15,7 +15,7 @@ Usage: examples/demo.sh [--stock]
 
 Builds what it needs (Debian packages, the patched 6.12 kernel: about 10
 minutes the first time on 2 cores, cached afterwards), boots it under qemu
-and maps the emulated device's 1 GiB BAR and the carveout with the hugepfn
+and maps the emulated device's 2 GiB BAR and the carveout with the hugepfn
 tool, through the hugepfn driver, vfio-pci and sysfs.
 
   --stock   run the same demo on Debian's unmodified 6.12 kernel

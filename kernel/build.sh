@@ -43,6 +43,14 @@ esac
 
 need_all_packages
 
+# One build.sh at a time: they share the source tree and the build tree.
+mkdir -p "$HUGEPFN_CACHE"
+exec {lock_fd}>"$HUGEPFN_CACHE/build.lock"
+if ! flock -n "$lock_fd"; then
+	say "waiting for another kernel/build.sh to finish"
+	flock "$lock_fd"
+fi
+
 SRC=$HUGEPFN_CACHE/linux
 PATCHDIR=$HUGEPFN_ROOT/kernel/patches
 CONFIGS=("$HUGEPFN_ROOT"/kernel/config/*.config)

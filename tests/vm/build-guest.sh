@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Build what the guest runs for one kernel: the userspace (Meson), the test
 # module against that kernel's build tree, and the initramfs.
-# Usage: tests/vm/build-guest.sh KIND MODULE_KDIR RELEASE
+# Usage: tests/vm/build-guest.sh KIND MODULE_KDIR RELEASE [OUTNAME]
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-[ $# -eq 3 ] || die "usage: tests/vm/build-guest.sh patched|stock MODULE_KDIR RELEASE"
+[ $# -eq 3 ] || [ $# -eq 4 ] || die "usage: tests/vm/build-guest.sh patched|stock MODULE_KDIR RELEASE [OUTNAME]"
 kind=$1 module_kdir=$2 release=$3
-out=$HUGEPFN_BUILD/vm/$kind
+out=$HUGEPFN_BUILD/vm/${4:-$kind}
 stage=$out/root
 
 # Userspace: one Meson build directory for host tests and guest programs,

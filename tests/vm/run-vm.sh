@@ -21,6 +21,10 @@ Usage: tests/vm/run-vm.sh --kernel patched|stock [OPTION]...
   --quiet-ok       print only failures and diagnostics of failures
   -h, --help
 
+Environment: HUGEPFN_PATCHED_KDIR=DIR boots DIR (laid out like kernel/build.sh's
+output: bzImage, release, obj/ for modules, src/) as the patched kernel
+instead of building one, for working on the series in another tree.
+
 Logs of every run are kept in build/vm-logs/NAME/ (console.log = kernel log,
 tap.log = guest test output); the tail of a failing run's kernel log is
 printed. Exit status: 0 all passed, 1 something failed, 2 bad usage.
@@ -51,7 +55,16 @@ case "$timeout_s" in ''|*[!0-9]*) echo "error: --timeout takes seconds" >&2; exi
 need_all_packages
 
 # --- the kernel -------------------------------------------------------------
-if [ "$kind" = patched ]; then
+guest_out=$kind
+if [ "$kind" = patched ] && [ -n "${HUGEPFN_PATCHED_KDIR:-}" ]; then
+	kdir=$HUGEPFN_PATCHED_KDIR
+	[ -f "$kdir/bzImage" ] && [ -f "$kdir/release" ] && [ -d "$kdir/obj" ] ||
+		die "HUGEPFN_PATCHED_KDIR=$kdir needs bzImage, release and obj/"
+	kernel_image=$kdir/bzImage
+	module_kdir=$kdir/obj
+	features=$(grep -v '^#' "$HUGEPFN_ROOT/kernel/patches/FEATURES" 2>/dev/null | paste -sd, - || true)
+	guest_out=patched-custom
+elif [ "$kind" = patched ]; then
 	kdir=$("$HUGEPFN_ROOT/kernel/build.sh")
 	kernel_image=$kdir/bzImage
 	module_kdir=$kdir/obj
@@ -65,8 +78,8 @@ fi
 release=$(cat "$kdir/release")
 
 # --- userspace and modules ---------------------------------------------------
-"$HUGEPFN_ROOT/tests/vm/build-guest.sh" "$kind" "$module_kdir" "$release" >&2
-initramfs=$HUGEPFN_BUILD/vm/$kind/initramfs.cpio
+"$HUGEPFN_ROOT/tests/vm/build-guest.sh" "$kind" "$module_kdir" "$release" "$guest_out" >&2
+initramfs=$HUGEPFN_BUILD/vm/$guest_out/initramfs.cpio
 
 # --- boot --------------------------------------------------------------------
 logdir=$HUGEPFN_BUILD/vm-logs/$name
@@ -75,8 +88,9 @@ mkdir -p "$logdir"
 # A kernel oops panics and so ends the VM at once (panic=-1 reboots, and
 # -no-reboot turns that into qemu exiting) instead of hanging until the
 # time limit; warnings do not, so the run goes on and reports them.
-# Device memory: a 1 GiB ivshmem BAR2 (64-bit prefetchable, naturally aligned
-# above 4 GiB), a small one for fallback cases, and a 64 MiB carveout of
+# Device memory: a 2 GiB ivshmem BAR2 (64-bit prefetchable, naturally aligned
+# above 4 GiB: two whole 1 GiB blocks for PUD leaves), a small one for
+# fallback cases, and a 64 MiB carveout of
 # guest RAM reserved with memmap= at 1 GiB. A virtio-rng device (no guest
 # driver binds it) brings a BAR with an MSI-X table, which VFIO describes
 # with a region capability.
@@ -103,7 +117,7 @@ qemu=(
 	-kernel "$kernel_image" -initrd "$initramfs" -append "$cmdline"
 	-serial "file:$logdir/console.log" -serial "file:$logdir/tap.log"
 	"${iommu[@]}"
-	-object memory-backend-ram,id=hpfnbig,size=1G,share=on
+	-object memory-backend-ram,id=hpfnbig,size=2G,share=on
 	-device ivshmem-plain,memdev=hpfnbig,id=ivbig
 	-object memory-backend-ram,id=hpfnsmall,size=1M,share=on
 	-device pcie-root-port,id=hpfnrp,slot=1,chassis=1

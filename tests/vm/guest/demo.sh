@@ -1,5 +1,5 @@
 #!/bin/sh
-# The demo's guest side: the hugepfn tool maps the emulated device's 1 GiB
+# The demo's guest side: the hugepfn tool maps the emulated device's 2 GiB
 # BAR and the carveout through the hugepfn driver, then the BAR through
 # vfio-pci and through sysfs, and shows what the kernel gave each time.
 # Everything is printed as TAP diagnostics for the host to show.
