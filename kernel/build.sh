@@ -43,6 +43,14 @@ esac
 
 need_all_packages
 
+src_version=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+UAPI_DIR=$HUGEPFN_CACHE/uapi/$src_version
+# Installed headers need no tree: answer without waiting for a build.
+if [ "$mode" = uapi ] && [ -f "$UAPI_DIR/include/linux/vfio.h" ]; then
+	echo "$UAPI_DIR"
+	exit 0
+fi
+
 # One build.sh at a time: they share the source tree and the build tree.
 mkdir -p "$HUGEPFN_CACHE"
 exec {lock_fd}>"$HUGEPFN_CACHE/build.lock"
@@ -54,7 +62,6 @@ fi
 SRC=$HUGEPFN_CACHE/linux
 PATCHDIR=$HUGEPFN_ROOT/kernel/patches
 CONFIGS=("$HUGEPFN_ROOT"/kernel/config/*.config)
-src_version=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 
 series_patches() {
 	local p
@@ -200,7 +207,7 @@ unpack_source
 case $mode in
 uapi)
 	# The series changes no uAPI header: the pristine source's are the ones.
-	dir=$HUGEPFN_CACHE/uapi/$src_version
+	dir=$UAPI_DIR
 	if [ ! -f "$dir/include/linux/vfio.h" ]; then
 		say "installing the uAPI headers of linux-source-6.12 $src_version"
 		rm -rf "$dir" "$HUGEPFN_CACHE/uapi-obj"
