@@ -16,6 +16,30 @@
 #include <sys/types.h>
 
 /*
+ * The leaf sizes a base page size implies, with 8-byte page-table entries
+ * (page / 8 entries a table): out[0] the PMD leaf (page * entries), out[1]
+ * the PUD leaf (that * entries): 2 MiB and 1 GiB for 4 KiB pages, 512 MiB
+ * and 4 TiB for 64 KiB pages. Returns 2, or 0 when @page is not a power of
+ * two of at least 4 KiB or a size would overflow.
+ */
+int hpfn_leaf_candidates(uint64_t page, uint64_t out[2]);
+
+/*
+ * The page sizes a mapping can get on a system whose sysfs is at
+ * @sysfs_root and whose base page is @page, smallest first: @page, then the
+ * PMD leaf when the system offers it (THP's hpage_pmd_size, which names it
+ * exactly, or a hugepages-<N>kB directory of the candidate size), then the
+ * PUD leaf when a hugepages directory of its size exists or, for 1 GiB on
+ * x86, the CPU has 1 GiB pages (GBPAGES in devices/system/cpu/modalias: a
+ * kernel without gigantic hugetlb pages lists no directory for them). When
+ * sysfs says nothing at all (no kernel/mm/hugepages and no
+ * transparent_hugepage), the PMD candidate is assumed: aiming for it costs
+ * only address space. Stores up to @max, returns how many there are, or
+ * -EINVAL.
+ */
+int hpfn_leaf_sizes_at(const char *sysfs_root, uint64_t page, uint64_t *out, size_t max);
+
+/*
  * The largest of @sizes (powers of two, any order) for which
  * [phys, phys + len) contains at least one whole naturally aligned block;
  * @base (the base page size) when none does. 0 when the arguments are

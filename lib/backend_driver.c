@@ -66,15 +66,32 @@ static int driver_map_target(struct hugepfn_dev *dev, unsigned int region, int w
 static uint64_t level_size(uint32_t level)
 {
 	switch (level) {
-	case HUGEPFN_LEVEL_4K: return 4096;
-	case HUGEPFN_LEVEL_2M: return 2ULL << 20;
-	case HUGEPFN_LEVEL_1G: return 1ULL << 30;
+	case HUGEPFN_LEVEL_4K: return hpfn_level_bytes(1);
+	case HUGEPFN_LEVEL_2M: return hpfn_level_bytes(2);
+	case HUGEPFN_LEVEL_1G: return hpfn_level_bytes(3);
 	default: return 0;
 	}
 }
 
-/* Walk the mapping run by run with the driver's query ioctl. */
-static int driver_runs(struct hugepfn_map *map, struct hugepfn_run *runs, size_t max)
+static int cache_of(uint32_t mode)
+{
+	switch (mode) {
+	case HUGEPFN_CACHE_MODE_WB: return HUGEPFN_CACHE_WB;
+	case HUGEPFN_CACHE_MODE_WC: return HUGEPFN_CACHE_WC;
+	case HUGEPFN_CACHE_MODE_UC_MINUS: return HUGEPFN_CACHE_UC_MINUS;
+	case HUGEPFN_CACHE_MODE_UC: return HUGEPFN_CACHE_UC;
+	case HUGEPFN_CACHE_MODE_WT: return HUGEPFN_CACHE_WT;
+	case HUGEPFN_CACHE_MODE_WP: return HUGEPFN_CACHE_WP;
+	default: return HUGEPFN_CACHE_UNKNOWN;
+	}
+}
+
+/*
+ * Walk the mapping run by run with the driver's query ioctl. A driver from
+ * before page_size and cache leaves them zero: the level then gives the
+ * size, and the memory type is unknown.
+ */
+static int driver_runs(struct hugepfn_map *map, struct hugepfn_run *runs, int *caches, size_t max)
 {
 	uint64_t base = (uintptr_t)map->addr, off = 0;
 	size_t n = 0;
@@ -89,8 +106,12 @@ static int driver_runs(struct hugepfn_map *map, struct hugepfn_run *runs, size_t
 		end = q.run_start + q.run_length - base;
 		if (end <= off || end > map->length)
 			return hpfn_err(map->dev, -EIO, "HUGEPFN_MAPPING_QUERY returned a run outside the mapping");
-		if (n < max)
-			runs[n] = (struct hugepfn_run){ off, end - off, level_size(q.level) };
+		if (n < max) {
+			runs[n] = (struct hugepfn_run){ off, end - off,
+							q.page_size ? q.page_size : level_size(q.level) };
+			if (caches)
+				caches[n] = cache_of(q.cache);
+		}
 		n++;
 		off = end;
 	}

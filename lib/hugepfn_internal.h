@@ -57,8 +57,11 @@ struct hpfn_backend_ops {
 	/* The fd and file offset of byte 0 of @region (write-combining if @wc). */
 	int (*map_target)(struct hugepfn_dev *dev, unsigned int region, int wc,
 			  int *fd, uint64_t *offset);
-	/* Optional: page size runs of a mapping from the kernel (driver). */
-	int (*runs)(struct hugepfn_map *map, struct hugepfn_run *runs, size_t max);
+	/*
+	 * Optional: runs of a mapping by page size and memory type from the
+	 * kernel (driver); @caches (enum hugepfn_cache, one a run) may be NULL.
+	 */
+	int (*runs)(struct hugepfn_map *map, struct hugepfn_run *runs, int *caches, size_t max);
 };
 
 extern const struct hpfn_backend_ops hpfn_backend_driver;
@@ -79,6 +82,16 @@ int hpfn_parse_vfio_region_caps(const void *info, size_t len, uint64_t region_si
 /* Whether [@offset, @end) lies inside one of the @nr areas. */
 int hpfn_areas_contain(const struct hugepfn_area *areas, unsigned int nr, uint64_t offset,
 		       uint64_t end);
+
+/*
+ * The bytes a page-table level maps with this base page size: level 1 the
+ * base page, 2 the PMD leaf, 3 the PUD leaf (from hpfn_leaf_candidates());
+ * 0 for anything else.
+ */
+uint64_t hpfn_level_bytes(int level);
+
+/* hugepfn_map_runs() with the memory type of each run in @caches (or NULL). */
+int hpfn_map_runs(struct hugepfn_map *map, struct hugepfn_run *runs, int *caches, size_t max);
 
 /* Record the detail of a failure on @dev and return @err (negative). */
 int hpfn_err(struct hugepfn_dev *dev, int err, const char *fmt, ...)

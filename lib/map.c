@@ -11,8 +11,44 @@
 #include "hugepfn_internal.h"
 #include "ptdump.h"
 
-#define SZ_2M (2ULL << 20)
-#define SZ_1G (1ULL << 30)
+#define MAX_LEAVES 4
+
+static uint64_t base_page(void)
+{
+	return (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+uint64_t hpfn_level_bytes(int level)
+{
+	uint64_t page = base_page(), cand[2];
+
+	if (level == 1)
+		return page;
+	if ((level != 2 && level != 3) || hpfn_leaf_candidates(page, cand) != 2)
+		return 0;
+	return cand[level - 2];
+}
+
+HUGEPFN_API int hugepfn_leaf_sizes(struct hugepfn_ctx *ctx, uint64_t *out, size_t max)
+{
+	if (!ctx)
+		return -EINVAL;
+	return hpfn_leaf_sizes_at(ctx->sysfs_root, base_page(), out, max);
+}
+
+HUGEPFN_API const char *hugepfn_cache_name(enum hugepfn_cache cache)
+{
+	switch (cache) {
+	case HUGEPFN_CACHE_WB: return "WB";
+	case HUGEPFN_CACHE_WC: return "WC";
+	case HUGEPFN_CACHE_UC_MINUS: return "UC-";
+	case HUGEPFN_CACHE_UC: return "UC";
+	case HUGEPFN_CACHE_WT: return "WT";
+	case HUGEPFN_CACHE_WP: return "WP";
+	case HUGEPFN_CACHE_MIXED: return "mixed";
+	default: return "unknown";
+	}
+}
 
 /* A sparse region maps only inside one of its areas. */
 static int hpfn_check_sparse(struct hugepfn_dev *dev, unsigned int region, uint64_t offset,
@@ -41,13 +77,12 @@ static int hpfn_check_sparse(struct hugepfn_dev *dev, unsigned int region, uint6
 HUGEPFN_API int hugepfn_map(struct hugepfn_dev *dev, unsigned int region, uint64_t offset,
 			    uint64_t length, unsigned int flags, struct hugepfn_map **out)
 {
-	static const uint64_t leaves[] = { SZ_2M, SZ_1G };
 	const unsigned int known = HUGEPFN_MAP_READONLY | HUGEPFN_MAP_WC | HUGEPFN_MAP_4K |
-				   HUGEPFN_MAP_HUGE_REQUIRED;
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), file_off, align, phys, end;
+				   HUGEPFN_MAP_HUGE_REQUIRED | HUGEPFN_MAP_2M;
+	uint64_t page = base_page(), file_off, align, aligned_for, phys, end, sizes[MAX_LEAVES], least;
 	struct hugepfn_region *r;
 	struct hugepfn_map *map;
-	int fd, ret;
+	int fd, ret, nsizes;
 	void *addr;
 
 	if (!dev || !dev->ops || !out)
@@ -55,6 +90,8 @@ HUGEPFN_API int hugepfn_map(struct hugepfn_dev *dev, unsigned int region, uint64
 	*out = NULL;
 	if (flags & ~known)
 		return hpfn_err(dev, -EINVAL, "unknown map flags %#x", flags & ~known);
+	if ((flags & HUGEPFN_MAP_4K) && (flags & HUGEPFN_MAP_2M))
+		return hpfn_err(dev, -EINVAL, "HUGEPFN_MAP_4K and HUGEPFN_MAP_2M exclude each other");
 	if (region >= dev->nr_regions)
 		return hpfn_err(dev, -ERANGE, "region %u: the device has %u", region, dev->nr_regions);
 	r = &dev->regions[region];
@@ -87,13 +124,25 @@ HUGEPFN_API int hugepfn_map(struct hugepfn_dev *dev, unsigned int region, uint64
 	ret = dev->ops->map_target(dev, region, !!(flags & HUGEPFN_MAP_WC), &fd, &file_off);
 	if (ret)
 		return ret;
+	/* The leaf sizes this system offers; the smallest is what 4K avoids. */
+	nsizes = hpfn_leaf_sizes_at(dev->ctx->sysfs_root, page, sizes, MAX_LEAVES);
+	if (nsizes < 1 || nsizes > MAX_LEAVES)
+		return hpfn_err(dev, -EINVAL, "page size %llu: no page-table geometry for it",
+				(unsigned long long)page);
+	least = nsizes > 1 ? sizes[1] : hpfn_level_bytes(2);
 	phys = r->phys + offset;
-	align = r->phys ? hpfn_best_leaf_size(phys, length, page, leaves, 2) : SZ_2M;
+	align = r->phys ? hpfn_best_leaf_size(phys, length, page, sizes + 1, nsizes - 1) : least;
+	aligned_for = align;
 	if (flags & HUGEPFN_MAP_4K) {
 		/* one page off the congruence: the kernel must use base pages */
 		phys += page;
-		if (align < SZ_2M)
-			align = SZ_2M;
+		if (align < least)
+			align = least;
+		aligned_for = page;
+	} else if ((flags & HUGEPFN_MAP_2M) && align > least) {
+		/* one PMD leaf off the larger congruence: PMD leaves at most */
+		phys += least;
+		aligned_for = least;
 	}
 	addr = hpfn_mmap_congruent(fd, (off_t)(file_off + offset), length,
 				   PROT_READ | (flags & HUGEPFN_MAP_READONLY ? 0 : PROT_WRITE),
@@ -106,9 +155,24 @@ HUGEPFN_API int hugepfn_map(struct hugepfn_dev *dev, unsigned int region, uint64
 		munmap(addr, length);
 		return -ENOMEM;
 	}
-	*map = (struct hugepfn_map){ dev, addr, length, flags & HUGEPFN_MAP_4K ? page : align,
+	*map = (struct hugepfn_map){ dev, addr, length, aligned_for,
 				     r->phys ? r->phys + offset : 0, region, flags, fd };
 
+	if (flags & HUGEPFN_MAP_WC) {
+		int cache = hugepfn_map_cache(map);
+
+		if (cache > HUGEPFN_CACHE_UNKNOWN && cache != HUGEPFN_CACHE_WC) {
+			hugepfn_unmap(map);
+			return hpfn_err(dev, -EIO,
+					"asked for write-combining, but the kernel mapped region %u [%#llx, +%#llx) %s: "
+					"x86 PAT gave the range the memory type of an existing reservation of it "
+					"(another mapping of it with another type, or one left behind by a partial "
+					"munmap, see README 'Known 6.12 behaviour'); unmap the other mappings of the "
+					"range, or map a range that was never mapped otherwise",
+					region, (unsigned long long)offset, (unsigned long long)length,
+					hugepfn_cache_name(cache));
+		}
+	}
 	if (flags & HUGEPFN_MAP_HUGE_REQUIRED) {
 		struct hugepfn_run runs[64];
 		int n = hugepfn_map_runs(map, runs, 64), i, huge = 0;
@@ -157,22 +221,22 @@ HUGEPFN_API uint64_t hugepfn_map_alignment(const struct hugepfn_map *map)
 static uint64_t pt_level_size(enum hpfn_pt_level level)
 {
 	switch (level) {
-	case HPFN_PT_PTE: return 4096;
-	case HPFN_PT_PMD: return SZ_2M;
-	case HPFN_PT_PUD: return SZ_1G;
+	case HPFN_PT_PTE: return hpfn_level_bytes(1);
+	case HPFN_PT_PMD: return hpfn_level_bytes(2);
+	case HPFN_PT_PUD: return hpfn_level_bytes(3);
 	default: return 0;
 	}
 }
 
-HUGEPFN_API int hugepfn_map_runs(struct hugepfn_map *map, struct hugepfn_run *runs, size_t max)
+int hpfn_map_runs(struct hugepfn_map *map, struct hugepfn_run *runs, int *caches, size_t max)
 {
 	struct hpfn_pt_run *pt;
-	int n, i, out = 0;
+	int n, i, out = 0, pat;
 
 	if (!map || (!runs && max))
 		return -EINVAL;
 	if (map->dev->ops->runs)
-		return map->dev->ops->runs(map, runs, max);
+		return map->dev->ops->runs(map, runs, caches, max);
 	/* The page-table dump, where debugfs is readable, is exact. */
 	pt = calloc(8192, sizeof(*pt));
 	if (!pt)
@@ -181,31 +245,86 @@ HUGEPFN_API int hugepfn_map_runs(struct hugepfn_map *map, struct hugepfn_run *ru
 	if (n < 0 || n > 8192) {
 		free(pt);
 		/* Unknown, not a guess. */
-		if (max)
+		if (max) {
 			runs[0] = (struct hugepfn_run){ 0, map->length, UINT64_MAX };
+			if (caches)
+				caches[0] = HUGEPFN_CACHE_UNKNOWN;
+		}
 		return 1;
 	}
+	/* Without debugfs' x86 directory, assume what every x86 Linux does: PAT. */
+	pat = hpfn_pat_enabled() != 0;
 	for (i = 0; i < n; i++) {
 		uint64_t size = pt_level_size(pt[i].level);
+		int cache = hpfn_pt_cache_mode(pt[i].flags, pat);
 
 		if (out && (size_t)out <= max && runs[out - 1].page_size == size &&
+		    (!caches || caches[out - 1] == cache) &&
 		    runs[out - 1].offset + runs[out - 1].length == pt[i].start - (uintptr_t)map->addr) {
 			runs[out - 1].length += pt[i].end - pt[i].start;
 			continue;
 		}
-		if ((size_t)out < max)
+		if ((size_t)out < max) {
 			runs[out] = (struct hugepfn_run){ pt[i].start - (uintptr_t)map->addr,
 							  pt[i].end - pt[i].start, size };
+			if (caches)
+				caches[out] = cache;
+		}
 		out++;
 	}
 	free(pt);
 	return out;
 }
 
+HUGEPFN_API int hugepfn_map_runs(struct hugepfn_map *map, struct hugepfn_run *runs, size_t max)
+{
+	return hpfn_map_runs(map, runs, NULL, max);
+}
+
+HUGEPFN_API int hugepfn_map_cache(struct hugepfn_map *map)
+{
+	struct hugepfn_run *runs;
+	size_t max = 1024;
+	int *caches, n, i, cache = HUGEPFN_CACHE_UNKNOWN;
+
+	if (!map)
+		return -EINVAL;
+	for (;;) {
+		runs = calloc(max, sizeof(*runs));
+		caches = calloc(max, sizeof(*caches));
+		if (!runs || !caches) {
+			free(runs);
+			free(caches);
+			return -ENOMEM;
+		}
+		n = hpfn_map_runs(map, runs, caches, max);
+		if (n < 0 || (size_t)n <= max)
+			break;
+		free(runs);
+		free(caches);
+		max = (size_t)n;
+	}
+	for (i = 0; i < n; i++) {
+		if (!runs[i].page_size)
+			continue;	/* not mapped (yet): no type */
+		if (caches[i] == HUGEPFN_CACHE_UNKNOWN) {
+			cache = HUGEPFN_CACHE_UNKNOWN;
+			break;
+		}
+		if (cache == HUGEPFN_CACHE_UNKNOWN)
+			cache = caches[i];
+		else if (cache != caches[i])
+			cache = HUGEPFN_CACHE_MIXED;
+	}
+	free(runs);
+	free(caches);
+	return n < 0 ? n : cache;
+}
+
 HUGEPFN_API int64_t hugepfn_map_pt_pages(struct hugepfn_map *map)
 {
 	struct hugepfn_run runs[512];
-	uint64_t base;
+	uint64_t base, pmd = hpfn_level_bytes(2), pud = hpfn_level_bytes(3);
 	int64_t pages = 0;
 	uint64_t last_block = UINT64_MAX;
 	int n, i;
@@ -224,15 +343,16 @@ HUGEPFN_API int64_t hugepfn_map_pt_pages(struct hugepfn_map *map)
 		if (!runs[i].page_size)
 			continue;
 		/*
-		 * A 4 KiB run needs one PTE table per 2 MiB block it touches;
-		 * a 2 MiB leaf carries one deposited table. A 1 GiB leaf is
-		 * counted as its PMD table.
+		 * A base-page run needs one PTE table per PMD block it touches;
+		 * a PMD leaf carries one deposited PTE table; a PUD leaf carries
+		 * what its split needs, a PMD table and one PTE table per PMD
+		 * entry (kernel/README.md, "PUD leaves").
 		 */
-		if (runs[i].page_size == SZ_1G) {
-			pages += runs[i].length / SZ_1G;
+		if (runs[i].page_size == pud) {
+			pages += runs[i].length / pud * (1 + pud / pmd);
 			continue;
 		}
-		for (b = start & ~(SZ_2M - 1); b < end; b += SZ_2M) {
+		for (b = start & ~(pmd - 1); b < end; b += pmd) {
 			if (b == last_block)
 				continue;
 			pages++;

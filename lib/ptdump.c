@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hugepfn.h"
 #include "ptdump.h"
 
 static const struct {
@@ -230,6 +231,31 @@ out:
 	close(fd);
 	free(buf);
 	return ret;
+}
+
+int hpfn_pt_cache_mode(unsigned int flags, int pat)
+{
+	static const int linux_pat[8] = {
+		HUGEPFN_CACHE_WB, HUGEPFN_CACHE_WC, HUGEPFN_CACHE_UC_MINUS, HUGEPFN_CACHE_UC,
+		HUGEPFN_CACHE_WB, HUGEPFN_CACHE_WP, HUGEPFN_CACHE_UC_MINUS, HUGEPFN_CACHE_WT,
+	};
+	static const int no_pat[4] = {
+		HUGEPFN_CACHE_WB, HUGEPFN_CACHE_WT, HUGEPFN_CACHE_UC_MINUS, HUGEPFN_CACHE_UC,
+	};
+	unsigned int idx;
+
+	if (!(flags & HPFN_PTF_PRESENT))
+		return HUGEPFN_CACHE_UNKNOWN;
+	idx = (flags & HPFN_PTF_PAT ? 4 : 0) | (flags & HPFN_PTF_PCD ? 2 : 0) |
+	      (flags & HPFN_PTF_PWT ? 1 : 0);
+	return pat ? linux_pat[idx] : no_pat[idx & 3];
+}
+
+int hpfn_pat_enabled(void)
+{
+	if (access(HPFN_PAT_LIST_PATH, F_OK) == 0)
+		return 1;
+	return access(HPFN_DEBUGFS_X86_PATH, F_OK) == 0 ? 0 : -ENOENT;
 }
 
 const char *hpfn_pt_level_name(enum hpfn_pt_level level)

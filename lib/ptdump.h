@@ -14,6 +14,8 @@
 #include <stdint.h>
 
 #define HPFN_PTDUMP_PATH "/sys/kernel/debug/page_tables/current_kernel"
+#define HPFN_PAT_LIST_PATH "/sys/kernel/debug/x86/pat_memtype_list"
+#define HPFN_DEBUGFS_X86_PATH "/sys/kernel/debug/x86"
 
 /* Page-table level of a leaf entry, as the dump names it. */
 enum hpfn_pt_level {
@@ -66,6 +68,22 @@ int hpfn_ptdump_collect(const char *text, size_t text_len, uint64_t start,
 /* Read the dump of the calling process (HPFN_PTDUMP_PATH) and collect. */
 int hpfn_ptdump_read(uint64_t start, uint64_t len, struct hpfn_pt_run *runs,
 		     size_t max);
+
+/*
+ * The memory type (an enum hugepfn_cache value) that a leaf's PWT, PCD and
+ * PAT flags select on x86 Linux: PAT index PAT<<2 | PCD<<1 | PWT into the
+ * table Linux programs when PAT is enabled (@pat non-zero: WB, WC, UC-, UC,
+ * WB, WP, UC-, WT), or the power-on table the kernel emulates without PAT
+ * (WB, WT, UC-, UC, twice). HUGEPFN_CACHE_UNKNOWN for a non-present run.
+ */
+int hpfn_pt_cache_mode(unsigned int flags, int pat);
+
+/*
+ * Whether x86 PAT is enabled, as far as debugfs tells: 1 when
+ * x86/pat_memtype_list exists (created only with PAT on), 0 when debugfs is
+ * there without it, -ENOENT when debugfs is not readable.
+ */
+int hpfn_pat_enabled(void);
 
 /* "pte", "pmd", ... and the page size a level maps ("4K", "2M", "1G"). */
 const char *hpfn_pt_level_name(enum hpfn_pt_level level);

@@ -34,6 +34,7 @@ static void usage_main(FILE *f)
 		"  peek DEV REGION OFFSET [--width 8|16|32|64]\n"
 		"  poke DEV REGION OFFSET VALUE [--width 8|16|32|64]\n"
 		"                       read or write one register\n"
+		"  doctor [DEV]         why mappings are (not) huge: checks, findings and what to do\n"
 		"\n"
 		"  --json               machine-readable output\n"
 		"  --backend NAME       open devices through NAME: auto (default), hugepfn, uio,\n"
@@ -298,6 +299,7 @@ static int cmd_map(struct hugepfn_ctx *ctx, int argc, char **argv)
 		{ "length", required_argument, NULL, 'l' },
 		{ "wc", no_argument, NULL, 'w' },
 		{ "4k", no_argument, NULL, '4' },
+		{ "2m", no_argument, NULL, '2' },
 		{ "huge-required", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -307,7 +309,7 @@ static int cmd_map(struct hugepfn_ctx *ctx, int argc, char **argv)
 	struct hugepfn_run runs[256];
 	struct hugepfn_dev *dev;
 	struct hugepfn_map *map;
-	int c, n, i, ret;
+	int c, n, i, ret, cache;
 	int64_t pt;
 	volatile uint8_t *p;
 	char a[32], b[32];
@@ -325,13 +327,17 @@ static int cmd_map(struct hugepfn_ctx *ctx, int argc, char **argv)
 			break;
 		case 'w': flags |= HUGEPFN_MAP_WC; break;
 		case '4': flags |= HUGEPFN_MAP_4K; break;
+		case '2': flags |= HUGEPFN_MAP_2M; break;
 		case 'H': flags |= HUGEPFN_MAP_HUGE_REQUIRED; break;
 		case 'h':
-			printf("Usage: hugepfn [--json] [--backend NAME] map DEV REGION [--offset N] [--length N] [--wc] [--4k] [--huge-required]\n\n"
+			printf("Usage: hugepfn [--json] [--backend NAME] map DEV REGION [--offset N] [--length N] [--wc] [--4k|--2m] [--huge-required]\n\n"
 			       "Maps REGION of DEV (length 0 or none: to its end; N takes K/M/G) at a huge-aligned\n"
-			       "address, touches every page, and prints the page size of every run and the time taken.\n"
-			       "  --wc             write-combining\n"
+			       "address, touches every page, and prints the page size of every run, the memory type\n"
+			       "(cache mode) the kernel applied and the time taken.\n"
+			       "  --wc             write-combining (fails, naming the type obtained, when the\n"
+			       "                   kernel is seen to give the range another memory type)\n"
 			       "  --4k             deliberately one page off the huge alignment, for comparison\n"
+			       "  --2m             2 MiB leaves at most: one 2 MiB off the 1 GiB alignment\n"
 			       "  --huge-required  fail unless huge leaves were obtained\n");
 			return 0;
 		default:
@@ -362,13 +368,14 @@ static int cmd_map(struct hugepfn_ctx *ctx, int argc, char **argv)
 	t2 = now_ns();
 	n = hugepfn_map_runs(map, runs, 256);
 	pt = hugepfn_map_pt_pages(map);
+	cache = hugepfn_map_cache(map);
 	if (json_output) {
 		printf("{\"device\":\"%s\",\"backend\":\"%s\",\"region\":%u,\"offset\":%" PRIu64 ",\"address\":\"%p\","
 		       "\"length\":%" PRIu64 ",\"alignment\":%" PRIu64 ",\"mmap_us\":%" PRIu64 ",\"touch_us\":%" PRIu64
-		       ",\"page_table_pages\":%" PRId64 ",\"runs\":[",
+		       ",\"page_table_pages\":%" PRId64 ",\"cache\":\"%s\",\"runs\":[",
 		       argv[optind], hugepfn_backend_name(hugepfn_dev_backend(dev)), (unsigned int)region, offset,
 		       hugepfn_map_addr(map), len, hugepfn_map_alignment(map), (t1 - t0) / 1000, (t2 - t1) / 1000,
-		       pt);
+		       pt, cache < 0 ? "unknown" : hugepfn_cache_name(cache));
 		for (i = 0; i < n && i < 256; i++)
 			printf("%s{\"offset\":%" PRIu64 ",\"length\":%" PRIu64 ",\"page_size\":%s}", i ? "," : "",
 			       runs[i].offset, runs[i].length,
@@ -384,6 +391,7 @@ static int cmd_map(struct hugepfn_ctx *ctx, int argc, char **argv)
 		       (t1 - t0) / 1000, (t2 - t1) / 1000);
 		if (pt >= 0)
 			printf("page-table pages %" PRId64 "\n", pt);
+		printf("memory type %s\n", cache < 0 ? "unknown" : hugepfn_cache_name(cache));
 		printf("%-18s %-10s %s\n", "OFFSET", "LENGTH", "PAGE SIZE");
 		for (i = 0; i < n && i < 256; i++)
 			printf("0x%016" PRIx64 " %-10s %s\n", runs[i].offset, size_str(runs[i].length, a, sizeof(a)),
@@ -571,6 +579,8 @@ int main(int argc, char **argv)
 		ret = cmd_bind(ctx, argc - i, argv + i, argv[i][0] == 'b');
 	else if (!strcmp(argv[i], "peek") || !strcmp(argv[i], "poke"))
 		ret = cmd_access(ctx, argc - i, argv + i, argv[i][1] == 'o' && argv[i][2] == 'k');
+	else if (!strcmp(argv[i], "doctor"))
+		ret = cmd_doctor(ctx, argc - i, argv + i);
 	else {
 		fprintf(stderr, "hugepfn: unknown command '%s' (try --help)\n", argv[i]);
 		ret = EXIT_USAGE;

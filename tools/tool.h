@@ -20,5 +20,6 @@ int tool_open_dev(struct hugepfn_ctx *ctx, const char *spec, struct hugepfn_dev 
 int tool_fail(struct hugepfn_dev *dev, int err, const char *what);
 
 int cmd_bench(struct hugepfn_ctx *ctx, int argc, char **argv);
+int cmd_doctor(struct hugepfn_ctx *ctx, int argc, char **argv);
 
 #endif

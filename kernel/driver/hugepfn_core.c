@@ -9,14 +9,18 @@
  * through hugepfn_dev_create()/hugepfn_dev_add() and take them away with
  * hugepfn_dev_remove(), which revokes every mapping of the node.
  */
+#include <linux/compat.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/io.h>
 #include <linux/mm.h>
+#include <linux/mman.h>
 #include <linux/module.h>
 #include <linux/mount.h>
 #include <linux/pgtable.h>
 #include <linux/pseudo_fs.h>
+#include <linux/sched/coredump.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -191,37 +195,135 @@ static const struct vm_operations_struct hugepfn_vm_ops = {
 #endif
 };
 
+/*
+ * The region and the offset in it that an mmap() offset (in pages) names,
+ * for a mapping of @len bytes; NULL when the range is not one this node
+ * maps. Regions never change after the node was created.
+ */
+static struct hugepfn_region *hugepfn_mmap_target(struct hugepfn_dev *hdev,
+						  u64 pgoff, unsigned long len,
+						  u64 *off, bool *wc)
+{
+	struct hugepfn_region *r;
+	unsigned int index;
+
+	index = pgoff >> (HUGEPFN_OFFSET_SHIFT - PAGE_SHIFT);
+	*wc = index & HUGEPFN_WC_INDEX;
+	index &= ~HUGEPFN_WC_INDEX;
+	*off = (pgoff << PAGE_SHIFT) & (HUGEPFN_REGION_OFFSET(1) - 1);
+	if (index >= hdev->nr_regions)
+		return NULL;
+	r = &hdev->regions[index];
+	if (!(r->flags & HUGEPFN_REGION_MAPPABLE) || *off >= r->size ||
+	    len > r->size - *off)
+		return NULL;
+	if (*wc && !(r->flags & HUGEPFN_REGION_WC))
+		return NULL;
+	return r;
+}
+
+/* Whether the CPU can map 1 GiB leaves (PUD_SIZE) at all. */
+static bool hugepfn_cpu_has_pud_leaves(void)
+{
+#ifdef CONFIG_X86
+	return boot_cpu_has(X86_FEATURE_GBPAGES);
+#else
+	return has_transparent_pud_hugepage();
+#endif
+}
+
+/* Whether [phys, phys + len) holds a whole naturally aligned @size block. */
+static bool hugepfn_holds_block(u64 phys, unsigned long len, unsigned long size)
+{
+	u64 first = round_up(phys, (u64)size);
+
+	return first >= phys && first < phys + len && phys + len - first >= size;
+}
+
+/*
+ * The largest leaf size that [phys, phys + len) holds a whole naturally
+ * aligned block of: PUD_SIZE (where the CPU maps such pages), PMD_SIZE, or
+ * 0 when none.
+ */
+static unsigned long hugepfn_best_leaf(u64 phys, unsigned long len)
+{
+	if (hugepfn_cpu_has_pud_leaves() &&
+	    hugepfn_holds_block(phys, len, PUD_SIZE))
+		return PUD_SIZE;
+	if (hugepfn_holds_block(phys, len, PMD_SIZE))
+		return PMD_SIZE;
+	return 0;
+}
+
+/*
+ * Pick the address of a new mapping so that it can be mapped with huge
+ * leaves: congruent to the physical address modulo the largest leaf size
+ * the range allows, as __thp_get_unmapped_area() does for file offsets.
+ * MAP_FIXED, a hint that is free, ranges this node would refuse and any
+ * failure get what the mm would give without us. On a kernel without huge
+ * remap support the address is still aligned, which costs nothing.
+ */
+static unsigned long hugepfn_get_unmapped_area(struct file *file,
+					       unsigned long addr,
+					       unsigned long len,
+					       unsigned long pgoff,
+					       unsigned long flags)
+{
+	struct hugepfn_dev *hdev = file->private_data;
+	struct mm_struct *mm = current->mm;
+	unsigned long align, len_pad, ret, off_sub;
+	struct hugepfn_region *r;
+	u64 off, phys;
+	bool wc;
+
+	if ((flags & MAP_FIXED) || !IS_ENABLED(CONFIG_64BIT) ||
+	    in_compat_syscall())
+		goto plain;
+	r = hugepfn_mmap_target(hdev, pgoff, len, &off, &wc);
+	if (!r)
+		goto plain;
+	phys = r->phys + off;
+	align = hugepfn_best_leaf(phys, len);
+	if (!align)
+		goto plain;
+	len_pad = len + align;
+	if (len_pad < len)
+		goto plain;
+	ret = mm_get_unmapped_area(mm, file, addr, len_pad, pgoff, flags);
+	if (IS_ERR_VALUE(ret))
+		goto plain;	/* maybe only the padding did not fit */
+	if (ret == addr)
+		return addr;	/* the hint was free: honour it */
+	off_sub = (phys - ret) & (align - 1);
+	/* top-down: keep the mapping next to the one above, as THP does */
+	if (test_bit(MMF_TOPDOWN, &mm->flags) && !off_sub)
+		return ret + align;
+	return ret + off_sub;
+plain:
+	return mm_get_unmapped_area(mm, file, addr, len, pgoff, flags);
+}
+
 static int hugepfn_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct hugepfn_dev *hdev = file->private_data;
-	u64 pgoff = vma->vm_pgoff, off;
 	unsigned long len = vma->vm_end - vma->vm_start;
 	struct hugepfn_region *r;
-	unsigned int index;
 	bool wc;
+	u64 off;
 	int ret;
 
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;		/* MAP_PRIVATE: no CoW of device memory */
 	if (vma->vm_flags & VM_EXEC)
 		return -EPERM;
-	index = pgoff >> (HUGEPFN_OFFSET_SHIFT - PAGE_SHIFT);
-	wc = index & HUGEPFN_WC_INDEX;
-	index &= ~HUGEPFN_WC_INDEX;
-	off = (pgoff << PAGE_SHIFT) & (HUGEPFN_REGION_OFFSET(1) - 1);
 
 	down_read(&hdev->lock);
 	ret = -ENODEV;
 	if (hdev->gone)
 		goto out;
 	ret = -EINVAL;
-	if (index >= hdev->nr_regions)
-		goto out;
-	r = &hdev->regions[index];
-	if (!(r->flags & HUGEPFN_REGION_MAPPABLE) || off >= r->size ||
-	    len > r->size - off)
-		goto out;
-	if (wc && !(r->flags & HUGEPFN_REGION_WC))
+	r = hugepfn_mmap_target(hdev, vma->vm_pgoff, len, &off, &wc);
+	if (!r)
 		goto out;
 
 	if (wc)
@@ -300,15 +402,75 @@ static long hugepfn_region_info(struct hugepfn_dev *hdev, void __user *uarg)
 	return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
 }
 
-/* The level of the leaf mapping @addr in @mm, or NONE; mmap lock held. */
-static u32 hugepfn_leaf_level(struct mm_struct *mm, unsigned long addr)
+#ifdef CONFIG_X86
+/*
+ * The cache mode that the PWT, PCD and PAT bits of a base-page (PTE-format)
+ * protection value select. The kernel's own decoder, pgprot2cachemode(), is
+ * not exported; cachemode2protval() is, so look the bits up the other way
+ * round. A mode that the PAT configuration cannot express shares its
+ * encoding with the mode it is downgraded to (WC with UC- without PAT, for
+ * one), so the modes are tried in the order that finds that one first.
+ */
+static u32 hugepfn_cache_of_bits(unsigned long bits)
+{
+	static const struct {
+		enum page_cache_mode pcm;
+		u32 mode;
+	} modes[] = {
+		{ _PAGE_CACHE_MODE_WB, HUGEPFN_CACHE_MODE_WB },
+		{ _PAGE_CACHE_MODE_UC_MINUS, HUGEPFN_CACHE_MODE_UC_MINUS },
+		{ _PAGE_CACHE_MODE_UC, HUGEPFN_CACHE_MODE_UC },
+		{ _PAGE_CACHE_MODE_WC, HUGEPFN_CACHE_MODE_WC },
+		{ _PAGE_CACHE_MODE_WT, HUGEPFN_CACHE_MODE_WT },
+		{ _PAGE_CACHE_MODE_WP, HUGEPFN_CACHE_MODE_WP },
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(modes); i++)
+		if (cachemode2protval(modes[i].pcm) == bits)
+			return modes[i].mode;
+	return HUGEPFN_CACHE_MODE_UNKNOWN;
+}
+
+/* A PTE keeps PAT in bit 7; PMD and PUD leaves keep it in bit 12. */
+static u32 hugepfn_pte_cache(pte_t pte)
+{
+	return hugepfn_cache_of_bits(pte_val(pte) & _PAGE_CACHE_MASK);
+}
+
+static u32 hugepfn_large_cache(unsigned long val)
+{
+	unsigned long bits = val & (_PAGE_PWT | _PAGE_PCD);
+
+	if (val & _PAGE_PAT_LARGE)
+		bits |= _PAGE_PAT;
+	return hugepfn_cache_of_bits(bits);
+}
+#else
+static u32 hugepfn_pte_cache(pte_t pte)
+{
+	return HUGEPFN_CACHE_MODE_UNKNOWN;
+}
+
+static u32 hugepfn_large_cache(unsigned long val)
+{
+	return HUGEPFN_CACHE_MODE_UNKNOWN;
+}
+#endif
+
+/*
+ * The level of the leaf mapping @addr in @mm, or NONE, and its cache mode
+ * in @cache (UNKNOWN when none); mmap lock held.
+ */
+static u32 hugepfn_leaf(struct mm_struct *mm, unsigned long addr, u32 *cache)
 {
 	pgd_t *pgdp = pgd_offset(mm, addr);
 	p4d_t *p4dp;
 	pud_t *pudp, pud;
 	pmd_t *pmdp, pmd;
-	pte_t *ptep;
+	pte_t *ptep, pte;
 
+	*cache = HUGEPFN_CACHE_MODE_UNKNOWN;
 	if (pgd_none(READ_ONCE(*pgdp)) || pgd_bad(READ_ONCE(*pgdp)))
 		return HUGEPFN_LEVEL_NONE;
 	p4dp = p4d_offset(pgdp, addr);
@@ -318,14 +480,22 @@ static u32 hugepfn_leaf_level(struct mm_struct *mm, unsigned long addr)
 	pud = READ_ONCE(*pudp);
 	if (pud_none(pud))
 		return HUGEPFN_LEVEL_NONE;
-	if (pud_leaf(pud))
-		return pud_present(pud) ? HUGEPFN_LEVEL_1G : HUGEPFN_LEVEL_NONE;
+	if (pud_leaf(pud)) {
+		if (!pud_present(pud))
+			return HUGEPFN_LEVEL_NONE;
+		*cache = hugepfn_large_cache(pud_val(pud));
+		return HUGEPFN_LEVEL_1G;
+	}
 	pmdp = pmd_offset(pudp, addr);
 	pmd = pmdp_get_lockless(pmdp);
 	if (pmd_none(pmd))
 		return HUGEPFN_LEVEL_NONE;
-	if (pmd_leaf(pmd))
-		return pmd_present(pmd) ? HUGEPFN_LEVEL_2M : HUGEPFN_LEVEL_NONE;
+	if (pmd_leaf(pmd)) {
+		if (!pmd_present(pmd))
+			return HUGEPFN_LEVEL_NONE;
+		*cache = hugepfn_large_cache(pmd_val(pmd));
+		return HUGEPFN_LEVEL_2M;
+	}
 	if (pmd_bad(pmd))
 		return HUGEPFN_LEVEL_NONE;
 	/*
@@ -333,7 +503,20 @@ static u32 hugepfn_leaf_level(struct mm_struct *mm, unsigned long addr)
 	 * freed under us; a PFN map is never collapsed by khugepaged.
 	 */
 	ptep = pte_offset_kernel(&pmd, addr);
-	return pte_none(ptep_get(ptep)) ? HUGEPFN_LEVEL_NONE : HUGEPFN_LEVEL_4K;
+	pte = ptep_get(ptep);
+	if (pte_none(pte))
+		return HUGEPFN_LEVEL_NONE;
+	*cache = hugepfn_pte_cache(pte);
+	return HUGEPFN_LEVEL_4K;
+}
+
+/* Whether the leaf at @addr has this level and cache mode. */
+static bool hugepfn_leaf_is(struct mm_struct *mm, unsigned long addr,
+			    u32 level, u32 cache)
+{
+	u32 c;
+
+	return hugepfn_leaf(mm, addr, &c) == level && c == cache;
 }
 
 static unsigned long hugepfn_level_size(u32 level)
@@ -355,8 +538,12 @@ static long hugepfn_mapping_query(struct hugepfn_dev *hdev, void __user *uarg)
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma;
 	unsigned long addr, step, start, end;
-	u32 level;
-	int ret = hugepfn_copy_arg(&q, sizeof(q), minsz, uarg);
+	u32 level, cache, argsz;
+	int ret;
+
+	BUILD_BUG_ON(minsz != HUGEPFN_MAPPING_QUERY_SIZE_V1 ||
+		     _IOC_SIZE(HUGEPFN_MAPPING_QUERY) != minsz);
+	ret = hugepfn_copy_arg(&q, sizeof(q), minsz, uarg);
 
 	if (ret)
 		return ret;
@@ -364,6 +551,7 @@ static long hugepfn_mapping_query(struct hugepfn_dev *hdev, void __user *uarg)
 		return -EINVAL;
 	if (!mm || q.addr >= TASK_SIZE)
 		return -EINVAL;
+	argsz = q.argsz;
 	addr = q.addr;
 	if (mmap_read_lock_killable(mm))
 		return -EINTR;
@@ -373,20 +561,23 @@ static long hugepfn_mapping_query(struct hugepfn_dev *hdev, void __user *uarg)
 	    vma->vm_file->private_data != hdev)
 		goto out;
 
-	level = hugepfn_leaf_level(mm, addr);
+	level = hugepfn_leaf(mm, addr, &cache);
 	step = hugepfn_level_size(level);
-	/* Walk out from addr while the same level maps, within the VMA. */
+	/*
+	 * Walk out from addr while the same level and cache mode map, within
+	 * the VMA.
+	 */
 	start = max(ALIGN_DOWN(addr, step), vma->vm_start);
 	while (start > vma->vm_start) {
 		unsigned long prev = start - 1;
 
-		if (hugepfn_leaf_level(mm, prev) != level)
+		if (!hugepfn_leaf_is(mm, prev, level, cache))
 			break;
 		start = max(ALIGN_DOWN(prev, step), vma->vm_start);
 		cond_resched();
 	}
 	end = min(ALIGN_DOWN(addr, step) + step, vma->vm_end);
-	while (end < vma->vm_end && hugepfn_leaf_level(mm, end) == level) {
+	while (end < vma->vm_end && hugepfn_leaf_is(mm, end, level, cache)) {
 		end = min(end + step, vma->vm_end);
 		cond_resched();
 	}
@@ -396,12 +587,17 @@ static long hugepfn_mapping_query(struct hugepfn_dev *hdev, void __user *uarg)
 	q.run_length = end - start;
 	q.region_offset = (((u64)vma->vm_pgoff << PAGE_SHIFT) &
 			   (HUGEPFN_REGION_OFFSET(1) - 1)) + (addr - vma->vm_start);
+	q.page_size = level == HUGEPFN_LEVEL_NONE ? 0 : step;
+	q.cache = cache;
+	q.pad = 0;
 	ret = 0;
 out:
 	mmap_read_unlock(mm);
 	if (ret)
 		return ret;
-	return copy_to_user(uarg, &q, minsz) ? -EFAULT : 0;
+	/* As much as the caller has room for: old callers get the first part. */
+	return copy_to_user(uarg, &q, min_t(size_t, argsz, sizeof(q))) ?
+	       -EFAULT : 0;
 }
 
 static long hugepfn_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -442,6 +638,7 @@ static const struct file_operations hugepfn_fops = {
 	.unlocked_ioctl = hugepfn_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = hugepfn_mmap,
+	.get_unmapped_area = hugepfn_get_unmapped_area,
 	.llseek = noop_llseek,
 };
 

@@ -58,6 +58,23 @@ struct hugepfn_ctx_opts {
 HUGEPFN_API int hugepfn_ctx_new(const struct hugepfn_ctx_opts *opts, struct hugepfn_ctx **out);
 HUGEPFN_API void hugepfn_ctx_free(struct hugepfn_ctx *ctx);
 
+/*
+ * The page sizes a mapping can get on the running system, smallest first:
+ * the base page size, then each leaf size the system offers. The
+ * candidates follow from the base page (page / 8 entries a table: 2 MiB and
+ * 1 GiB for 4 KiB pages, 512 MiB and 4 TiB for 64 KiB pages); a level is
+ * kept where the context's sysfs offers it: the PMD leaf when
+ * kernel/mm/transparent_hugepage/hpage_pmd_size names it (then that size)
+ * or a kernel/mm/hugepages/hugepages-<N>kB directory has its size, the PUD
+ * leaf when a hugepages directory has its size or, on x86, when the CPU
+ * maps 1 GiB pages (GBPAGES, "pdpe1gb", in devices/system/cpu/modalias).
+ * When sysfs has neither directory the PMD candidate is
+ * assumed, as aiming for it costs only address space. hugepfn_map() aims
+ * for these sizes. Stores up to @max, returns how many there are, or
+ * -EINVAL.
+ */
+HUGEPFN_API int hugepfn_leaf_sizes(struct hugepfn_ctx *ctx, uint64_t *out, size_t max);
+
 /* ---- discovery ------------------------------------------------------- */
 
 #define HUGEPFN_BAR_IO		(1u << 0)	/* I/O-port BAR */
@@ -197,18 +214,27 @@ HUGEPFN_API int hugepfn_region_areas(struct hugepfn_dev *dev, unsigned int index
 /* ---- mapping -------------------------------------------------------------- */
 
 #define HUGEPFN_MAP_READONLY		(1u << 0)
-#define HUGEPFN_MAP_WC			(1u << 1)	/* write-combining */
+#define HUGEPFN_MAP_WC			(1u << 1)	/* write-combining, checked: see hugepfn_map() */
 #define HUGEPFN_MAP_4K			(1u << 2)	/* deliberately not huge-aligned */
 #define HUGEPFN_MAP_HUGE_REQUIRED	(1u << 3)	/* fail unless huge leaves were obtained */
+#define HUGEPFN_MAP_2M			(1u << 4)	/* PMD leaves at most, not PUD */
 
 /*
  * Map [offset, offset + length) of a region (length 0: to its end) at a
  * virtual address congruent to the physical address modulo the largest
- * leaf size the range allows (1 GiB, else 2 MiB, else the base page), so
- * that the kernel can map it with huge leaves. With HUGEPFN_MAP_4K the
- * address is chosen one page off that congruence. With
- * HUGEPFN_MAP_HUGE_REQUIRED the call fails with -EOPNOTSUPP (and unmaps)
- * unless the mapping is known to contain huge leaves.
+ * leaf size the range allows among hugepfn_leaf_sizes() (1 GiB, else
+ * 2 MiB, else the base page, with 4 KiB pages), so that the kernel can map
+ * it with huge leaves. With HUGEPFN_MAP_4K the address is chosen one page
+ * off that congruence; with HUGEPFN_MAP_2M it is congruent for the PMD
+ * leaf size (2 MiB with 4 KiB pages) but one PMD leaf off the larger
+ * congruence, so that the kernel stops at PMD leaves (for comparisons;
+ * the two flags exclude each other). With HUGEPFN_MAP_HUGE_REQUIRED the call fails with
+ * -EOPNOTSUPP (and unmaps) unless the mapping is known to contain huge
+ * leaves. With HUGEPFN_MAP_WC the call fails with -EIO (and unmaps), the
+ * message naming the memory type obtained, when the kernel is known to have
+ * mapped the range with another type than write-combining (x86 PAT gives a
+ * range the type of an existing reservation of it without telling); where
+ * the type cannot be known (hugepfn_map_cache() says UNKNOWN) it succeeds.
  */
 HUGEPFN_API int hugepfn_map(struct hugepfn_dev *dev, unsigned int region, uint64_t offset,
 			    uint64_t length, unsigned int flags, struct hugepfn_map **out);
@@ -234,11 +260,77 @@ struct hugepfn_run {
 HUGEPFN_API int hugepfn_map_runs(struct hugepfn_map *map, struct hugepfn_run *runs, size_t max);
 
 /*
- * The page-table pages the mapping costs at the sizes hugepfn_map_runs()
- * reports (deposited tables of huge leaves included), or -ENODATA when
- * the sizes are unknown.
+ * The page-table pages below the PMD level that the mapping costs at the
+ * sizes hugepfn_map_runs() reports, deposited tables of huge leaves
+ * included as the hugepfn kernel series deposits them (a 2 MiB leaf: one
+ * PTE table; a 1 GiB leaf: a PMD table and 512 PTE tables), or -ENODATA
+ * when the sizes are unknown.
  */
 HUGEPFN_API int64_t hugepfn_map_pt_pages(struct hugepfn_map *map);
+
+/* The memory type (cache mode) a mapping got. */
+enum hugepfn_cache {
+	HUGEPFN_CACHE_UNKNOWN = 0,	/* nothing mapped yet, or no way to tell */
+	HUGEPFN_CACHE_WB,		/* write-back (carveouts) */
+	HUGEPFN_CACHE_WC,		/* write-combining */
+	HUGEPFN_CACHE_UC_MINUS,		/* uncached, overridable by MTRR WC (BARs) */
+	HUGEPFN_CACHE_UC,		/* strongly uncached */
+	HUGEPFN_CACHE_WT,		/* write-through */
+	HUGEPFN_CACHE_WP,		/* write-protected */
+	HUGEPFN_CACHE_MIXED,		/* parts of the mapping differ */
+};
+
+/*
+ * The memory type the kernel actually applied to the mapping: from the
+ * driver's query ioctl (every kernel), else from the page-table dump's
+ * PWT/PCD/PAT flags where debugfs is readable, else HUGEPFN_CACHE_UNKNOWN
+ * (never a guess). Parts not mapped yet (fault-time backends before the
+ * first access) do not count. Returns an enum hugepfn_cache value, or a
+ * negative errno.
+ */
+HUGEPFN_API int hugepfn_map_cache(struct hugepfn_map *map);
+
+/* "WB", "WC", "UC-", "UC", "WT", "WP", "mixed", "unknown". */
+HUGEPFN_API const char *hugepfn_cache_name(enum hugepfn_cache cache);
+
+/* ---- diagnosis ------------------------------------------------------------ */
+
+enum hugepfn_check_status {
+	HUGEPFN_CHECK_OK = 0,	/* as it should be */
+	HUGEPFN_CHECK_INFO,	/* worth knowing, nothing wrong */
+	HUGEPFN_CHECK_WARN,	/* works, but not as well as it could, or unsafely */
+	HUGEPFN_CHECK_FAIL,	/* stands in the way of (huge) mappings */
+};
+
+/* One finding of hugepfn_doctor(). */
+struct hugepfn_check {
+	char check[32];			/* what was checked: "remap-pmd", "thp", "driver", ... */
+	enum hugepfn_check_status status;
+	char found[320];		/* what was found */
+	char advice[320];		/* what to do about it; "" when nothing */
+};
+
+/*
+ * Check and explain why mappings do or do not come out huge. With @spec
+ * NULL, the system: page and leaf sizes, THP, whether the kernel's
+ * remap_pfn_range() installs PMD (and PUD) leaves (found out by mapping one
+ * aligned block, untouched, of a hugepfn.ko node this caller can open and
+ * asking the driver what it got, or of @spec's own BAR through sysfs where
+ * it has no driver, memory decoding is on and the page-table dump can tell;
+ * "cannot tell" without either), hugepfn.ko, the IOMMU
+ * and VFIO's no-IOMMU mode. With @spec (as for hugepfn_open()), that
+ * device as well: its driver and whether that mmap path can give huge
+ * leaves, its regions' physical alignment and size, for vfio-pci its IOMMU
+ * group's viability, and who may open its device nodes. Nothing is opened
+ * exclusively (no VFIO group) and no device memory is read or written.
+ * Stores up to @max findings and returns how many there are, or -EINVAL /
+ * -ENOMEM; problems with the device are findings, not errors.
+ */
+HUGEPFN_API int hugepfn_doctor(struct hugepfn_ctx *ctx, const char *spec,
+			       struct hugepfn_check *out, size_t max);
+
+/* "ok", "info", "warn", "fail". */
+HUGEPFN_API const char *hugepfn_check_status_name(enum hugepfn_check_status status);
 
 #ifdef __cplusplus
 }

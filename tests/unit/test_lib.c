@@ -431,6 +431,200 @@ static void test_carveouts_and_permissions(void)
 	chmod(path, 0600);
 }
 
+/* The leaf sizes through a context: from its sysfs root. */
+static void test_leaf_sizes(void)
+{
+	uint64_t sizes[4];
+	int n;
+
+	n = hugepfn_leaf_sizes(ctx, sizes, 4);
+	CHECK(n == 2 && sizes[0] == (uint64_t)sysconf(_SC_PAGESIZE) && sizes[1] == M2,
+	      "leaf sizes of a tree without kernel/mm: the base page, and 2M assumed (%d)", n);
+	mkdirs("kernel/mm/hugepages/hugepages-2048kB");
+	mkdirs("kernel/mm/hugepages/hugepages-1048576kB");
+	n = hugepfn_leaf_sizes(ctx, sizes, 4);
+	CHECK(n == 3 && sizes[1] == M2 && sizes[2] == G1, "with hugepages-2048kB and -1048576kB: 4K 2M 1G (%d)", n);
+	CHECK(hugepfn_leaf_sizes(NULL, sizes, 4) == -EINVAL, "no context: -EINVAL");
+	CHECK(!strcmp(hugepfn_cache_name(HUGEPFN_CACHE_UC_MINUS), "UC-") &&
+	      !strcmp(hugepfn_cache_name(HUGEPFN_CACHE_WC), "WC") &&
+	      !strcmp(hugepfn_cache_name(HUGEPFN_CACHE_MIXED), "mixed") &&
+	      !strcmp(hugepfn_cache_name(HUGEPFN_CACHE_UNKNOWN), "unknown"), "cache mode names");
+}
+
+/* A map of a fake BAR: no driver query, no dump here, so no memory type. */
+static void test_cache_unknown(void)
+{
+	struct hugepfn_dev *dev;
+	struct hugepfn_map *map;
+	int ret;
+
+	ret = hugepfn_open(ctx, "0000:00:05.0", HUGEPFN_BACKEND_SYSFS, &dev);
+	if (!ret)
+		ret = hugepfn_map(dev, 0, 0, 0, HUGEPFN_MAP_WC, &map);
+	CHECK(ret == 0, "WC map of a fake BAR succeeds when its memory type cannot be seen (%d)", ret);
+	if (!ret) {
+		int cache = hugepfn_map_cache(map);
+
+		/* a host with a readable page-table dump sees the file as WB */
+		CHECK(cache == HUGEPFN_CACHE_UNKNOWN || cache == HUGEPFN_CACHE_WB,
+		      "its memory type is unknown (no dump) or what the dump says (%s)",
+		      hugepfn_cache_name(cache));
+		hugepfn_unmap(map);
+	}
+	hugepfn_close(dev);
+	CHECK(hugepfn_map_cache(NULL) == -EINVAL, "hugepfn_map_cache(NULL) is -EINVAL");
+}
+
+static struct hugepfn_check checks[64];
+
+/* The finding named @check in the last hugepfn_doctor() result, or NULL. */
+static const struct hugepfn_check *finding(int n, const char *check)
+{
+	int i;
+
+	for (i = 0; i < n && i < 64; i++)
+		if (!strcmp(checks[i].check, check))
+			return &checks[i];
+	return NULL;
+}
+
+static int has(int n, const char *check, enum hugepfn_check_status st, const char *found_part,
+	       const char *advice_part)
+{
+	const struct hugepfn_check *c = finding(n, check);
+
+	if (!c) {
+		printf("# no finding '%s'\n", check);
+		return 0;
+	}
+	if (c->status != st || (found_part && !strstr(c->found, found_part)) ||
+	    (advice_part && !strstr(c->advice, advice_part))) {
+		printf("# %s: %s: %s -> %s\n", c->check, hugepfn_check_status_name(c->status), c->found,
+		       c->advice);
+		return 0;
+	}
+	return 1;
+}
+
+static void test_doctor(void)
+{
+	char path[700];
+	int n, status;
+	pid_t pid;
+
+	/* the system as the fake tree has it: no THP directory, no hugepfn.ko */
+	n = hugepfn_doctor(ctx, NULL, checks, 64);
+	CHECK(n > 0 && n <= 64, "doctor without a device: %d findings", n);
+	CHECK(has(n, "page-sizes", HUGEPFN_CHECK_OK, "2M 1G", NULL), "page sizes from the tree: 2M 1G offered");
+	CHECK(has(n, "thp", HUGEPFN_CHECK_FAIL, "without THP", "CONFIG_TRANSPARENT_HUGEPAGE"),
+	      "no transparent_hugepage directory: fail, and which kernel option is missing");
+	CHECK(has(n, "remap-pmd", HUGEPFN_CHECK_INFO, "cannot tell", "load hugepfn.ko"),
+	      "no node to probe with: remap-pmd cannot tell, and says how to make it tell");
+	CHECK(has(n, "hugepfn.ko", HUGEPFN_CHECK_INFO, "not loaded", "insmod"), "hugepfn.ko not loaded: info");
+	CHECK(has(n, "iommu", HUGEPFN_CHECK_OK, "2 IOMMU groups", NULL), "the fake tree's two IOMMU groups");
+	CHECK(finding(n, "device") == NULL && finding(n, "driver") == NULL, "no device findings without a device");
+	CHECK(hugepfn_doctor(ctx, NULL, NULL, 0) == n, "counting only gives the same number");
+	CHECK(hugepfn_doctor(NULL, NULL, checks, 64) == -EINVAL && hugepfn_doctor(ctx, NULL, NULL, 4) == -EINVAL,
+	      "no context, or no array but room claimed: -EINVAL");
+	CHECK(hugepfn_doctor(ctx, NULL, checks, 2) == n && !strcmp(checks[0].check, "page-sizes"),
+	      "a short array gets the first findings and the full count");
+
+	mkdirs("kernel/mm/transparent_hugepage");
+	put("kernel/mm/transparent_hugepage/enabled", "always madvise [never]\n");
+	mkdirs("module/vfio/parameters");
+	put("module/vfio/parameters/enable_unsafe_noiommu_mode", "Y\n");
+	n = hugepfn_doctor(ctx, NULL, checks, 64);
+	CHECK(has(n, "thp", HUGEPFN_CHECK_WARN, "never", "echo madvise"), "THP never: warn, and how to change it");
+	CHECK(has(n, "vfio-noiommu", HUGEPFN_CHECK_WARN, "no-IOMMU mode is on", "IOMMU"),
+	      "VFIO no-IOMMU mode on: warn");
+	put("kernel/mm/transparent_hugepage/enabled", "always [madvise] never\n");
+
+	/* a device bound to another driver */
+	n = hugepfn_doctor(ctx, "0000:00:07.0", checks, 64);
+	CHECK(has(n, "device", HUGEPFN_CHECK_OK, "bound to nvme", NULL) &&
+	      has(n, "driver", HUGEPFN_CHECK_FAIL, "bound to nvme", "hugepfn bind 0000:00:07.0"),
+	      "a device bound to nvme: fail, and how to hand it over");
+	CHECK(has(n, "bar0", HUGEPFN_CHECK_OK, "8M at 0x400000000, aligned for 2M", NULL),
+	      "its 8 MiB BAR0 is aligned for 2M leaves");
+	/* bound to nothing: sysfs */
+	n = hugepfn_doctor(ctx, "00:05.0", checks, 64);
+	{
+		const struct hugepfn_check *c = finding(n, "driver");
+
+		CHECK(c && (c->status == HUGEPFN_CHECK_INFO || c->status == HUGEPFN_CHECK_FAIL) &&
+		      strstr(c->found, "no driver") && strstr(c->found, "sysfs resourceN") &&
+		      strstr(c->advice, "hugepfn bind 0000:00:05.0"),
+		      "no driver: explains the sysfs path and suggests the driver (%s)",
+		      c ? hugepfn_check_status_name(c->status) : "missing");
+	}
+	CHECK(has(n, "node", HUGEPFN_CHECK_OK, "resource0", NULL), "root may open its resource0");
+	/* vfio-pci: no group, a group shared with an nvme device, no-IOMMU */
+	n = hugepfn_doctor(ctx, "0000:00:0a.0", checks, 64);
+	CHECK(has(n, "iommu-group", HUGEPFN_CHECK_FAIL, "no IOMMU group", "enable_unsafe_noiommu_mode"),
+	      "vfio-pci without an IOMMU group: fail, with the no-IOMMU recipe");
+	CHECK(has(n, "driver", HUGEPFN_CHECK_OK, "fault time", "hugepfn_map()"),
+	      "vfio-pci's fault path explained, and that it does not align mmap(NULL)");
+	mkdirs("kernel/iommu_groups/5/devices/0000:00:09.0");
+	mkdirs("kernel/iommu_groups/5/devices/0000:00:07.0");
+	n = hugepfn_doctor(ctx, "0000:00:09.0", checks, 64);
+	CHECK(has(n, "iommu-group", HUGEPFN_CHECK_FAIL, "0000:00:07.0 (nvme)", "group 5"),
+	      "a group that also holds an nvme device is not viable: fail, naming it");
+	CHECK(has(n, "node", HUGEPFN_CHECK_FAIL, "/dev/vfio/5", NULL), "its missing /dev/vfio/5: fail");
+	mkdirs("kernel/iommu_groups/6/devices/0000:00:0b.0");
+	put("kernel/iommu_groups/6/name", "vfio-noiommu\n");
+	n = hugepfn_doctor(ctx, "0000:00:0b.0", checks, 64);
+	CHECK(has(n, "iommu-group", HUGEPFN_CHECK_WARN, "no-IOMMU group 6", "real IOMMU"),
+	      "a device in VFIO's no-IOMMU group: warn");
+	CHECK(has(n, "node", HUGEPFN_CHECK_OK, "noiommu-6", NULL), "its /dev/vfio/noiommu-6 opens");
+	/* carveouts */
+	n = hugepfn_doctor(ctx, "carveout:nope", checks, 64);
+	CHECK(has(n, "device", HUGEPFN_CHECK_FAIL, "no carveout 'nope'", "carveouts=nope:"),
+	      "an unknown carveout: fail, with the module parameter to use");
+	n = hugepfn_doctor(ctx, "carveout:buf", checks, 64);
+	CHECK(has(n, "device", HUGEPFN_CHECK_OK, "'buf'", NULL) &&
+	      has(n, "node", HUGEPFN_CHECK_FAIL, "hugepfn/carveout-buf", NULL) &&
+	      has(n, "region0", HUGEPFN_CHECK_INFO, "without access", NULL),
+	      "a carveout whose node is missing: the node fails, its address cannot be read");
+	/* a UIO device with a misaligned map and one smaller than a leaf */
+	mkdirs("class/uio/uio3/maps/map0");
+	mkdirs("class/uio/uio3/maps/map1");
+	put("class/uio/uio3/name", "fpga\n");
+	put("class/uio/uio3/maps/map0/addr", "0x40001000\n");
+	put("class/uio/uio3/maps/map0/size", "0x800000\n");
+	put("class/uio/uio3/maps/map1/addr", "0x50000000\n");
+	put("class/uio/uio3/maps/map1/size", "0x10000\n");
+	n = hugepfn_doctor(ctx, "/dev/uio3", checks, 64);
+	CHECK(has(n, "device", HUGEPFN_CHECK_OK, "uio3 (fpga)", NULL) &&
+	      has(n, "map0", HUGEPFN_CHECK_WARN, "aligned to 4K only", NULL) &&
+	      has(n, "map1", HUGEPFN_CHECK_INFO, "smaller than a 2M leaf", NULL),
+	      "UIO maps: a 4K-aligned 8 MiB map warns, a 64 KiB one is base pages only");
+	CHECK(has(n, "driver", HUGEPFN_CHECK_INFO, "no hook to choose an aligned address", "hugepfn_map()"),
+	      "UIO: remap at mmap time, and no aligned mmap(NULL)");
+	n = hugepfn_doctor(ctx, "nonsense", checks, 64);
+	CHECK(has(n, "device", HUGEPFN_CHECK_FAIL, "'nonsense'", "hugepfn list"), "a spec that is nothing: fail");
+
+	/* node permissions: a hugepfn node of mode 0600, as root and as nobody */
+	dev_put("hugepfn/pci-0000:00:06.0");
+	snprintf(path, sizeof(path), "%s/hugepfn/pci-0000:00:06.0", devroot);
+	chmod(path, 0600);
+	n = hugepfn_doctor(ctx, "0000:00:06.0", checks, 64);
+	CHECK(has(n, "node", HUGEPFN_CHECK_OK, "mode 0600", NULL), "its owner may open a 0600 node");
+	/* root drops to nobody; anyone else takes the permission from itself */
+	if (geteuid() != 0)
+		chmod(path, 0);
+	pid = fork();
+	if (pid == 0) {
+		if (geteuid() == 0 && setuid(65534))
+			_exit(3);
+		n = hugepfn_doctor(ctx, "0000:00:06.0", checks, 64);
+		_exit(has(n, "node", HUGEPFN_CHECK_FAIL, "cannot open it", "udev rule") &&
+		      has(n, "driver", HUGEPFN_CHECK_INFO, "hugepfn.ko maps BARs", NULL) ? 0 : 5);
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "a 0600 node checked by an unprivileged user: fail, with the udev rule to add (status %d)",
+	      WEXITSTATUS(status));
+}
+
 static void test_truncated_resource(void)
 {
 	struct hugepfn_dev *dev;
@@ -467,6 +661,9 @@ int main(void)
 	test_carveouts_and_permissions();
 	test_vfio_choice();
 	test_region_areas();
+	test_cache_unknown();
+	test_leaf_sizes();
+	test_doctor();
 	test_truncated_resource();	/* breaks 0000:00:05.0: last */
 	hugepfn_ctx_free(ctx);
 	CHECK(strcmp(hugepfn_strerror(-EINVAL), "Invalid argument") == 0, "hugepfn_strerror");

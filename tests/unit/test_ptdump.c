@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "hugepfn.h"
 #include "ptdump.h"
 #include "unit.h"
 
@@ -112,6 +113,45 @@ static void test_names(void)
 	CHECK(strlen(buf) < 5, "flags string truncates safely");
 }
 
+/* PWT/PCD/PAT of a leaf to a memory type, with and without PAT. */
+static void test_cache_modes(void)
+{
+	static const int linux_pat[8] = {
+		HUGEPFN_CACHE_WB, HUGEPFN_CACHE_WC, HUGEPFN_CACHE_UC_MINUS, HUGEPFN_CACHE_UC,
+		HUGEPFN_CACHE_WB, HUGEPFN_CACHE_WP, HUGEPFN_CACHE_UC_MINUS, HUGEPFN_CACHE_WT,
+	};
+	static const int no_pat[8] = {
+		HUGEPFN_CACHE_WB, HUGEPFN_CACHE_WT, HUGEPFN_CACHE_UC_MINUS, HUGEPFN_CACHE_UC,
+		HUGEPFN_CACHE_WB, HUGEPFN_CACHE_WT, HUGEPFN_CACHE_UC_MINUS, HUGEPFN_CACHE_UC,
+	};
+	struct hpfn_pt_run runs[8];
+	unsigned int idx;
+	int ok_pat = 1, ok_nopat = 1, n;
+
+	for (idx = 0; idx < 8; idx++) {
+		unsigned int f = HPFN_PTF_PRESENT | HPFN_PTF_RW | (idx & 4 ? HPFN_PTF_PAT : 0) |
+				 (idx & 2 ? HPFN_PTF_PCD : 0) | (idx & 1 ? HPFN_PTF_PWT : 0);
+
+		ok_pat &= hpfn_pt_cache_mode(f, 1) == linux_pat[idx];
+		ok_nopat &= hpfn_pt_cache_mode(f, 0) == no_pat[idx];
+	}
+	CHECK(ok_pat, "PAT index PAT<<2|PCD<<1|PWT through Linux's PAT table: WB WC UC- UC WB WP UC- WT");
+	CHECK(ok_nopat, "without PAT: the power-on table WB WT UC- UC, PAT bit ignored");
+	CHECK(hpfn_pt_cache_mode(HPFN_PTF_PWT | HPFN_PTF_PCD, 1) == HUGEPFN_CACHE_UNKNOWN,
+	      "a non-present run has no memory type");
+	n = hpfn_ptdump_collect(dump, sizeof(dump) - 1, 0x7f0000200000ULL, 0x600000, runs, 8);
+	CHECK(n == 2 && hpfn_pt_cache_mode(runs[0].flags, 1) == HUGEPFN_CACHE_UC_MINUS &&
+	      hpfn_pt_cache_mode(runs[1].flags, 1) == HUGEPFN_CACHE_WC,
+	      "dump lines: a PCD pmd is UC-, a PWT pmd is WC");
+	n = hpfn_ptdump_collect(dump, sizeof(dump) - 1, 0x7f0040000000ULL, 0x40001000ULL, runs, 8);
+	CHECK(n == 2 && hpfn_pt_cache_mode(runs[0].flags, 1) == HUGEPFN_CACHE_WC &&
+	      hpfn_pt_cache_mode(runs[1].flags, 1) == HUGEPFN_CACHE_WP,
+	      "dump lines: a PWT pud is WC, a PWT PAT pte is WP");
+	n = hpfn_ptdump_collect(dump, sizeof(dump) - 1, 0xffff888000000000ULL, 0x200000, runs, 8);
+	CHECK(n == 1 && hpfn_pt_cache_mode(runs[0].flags, 1) == HUGEPFN_CACHE_WB,
+	      "dump lines: no cache bits is WB");
+}
+
 /* A whole dump captured from the patched 6.12 test kernel (busybox sed's mm). */
 static void test_real_dump(const char *path)
 {
@@ -135,6 +175,12 @@ static void test_real_dump(const char *path)
 	CHECK(n > 10, "the whole user half parses into runs (%d)", n);
 	n = hpfn_ptdump_collect(text, len, 0xffffffffff800000ULL, 0x7fffff, runs, 64);
 	CHECK(n == 1, "the kernel's last range parses");
+	n = hpfn_ptdump_collect(text, len, 0xffffffffff5fc000ULL, 0x2000, runs, 64);
+	CHECK(n == 1 && hpfn_pt_cache_mode(runs[0].flags, 1) == HUGEPFN_CACHE_UC,
+	      "the kernel's PWT PCD fixmap pages are UC");
+	n = hpfn_ptdump_collect(text, len, 0xffa0000010000000ULL, 0x10000000, runs, 64);
+	CHECK(n == 1 && runs[0].level == HPFN_PT_PMD && hpfn_pt_cache_mode(runs[0].flags, 1) == HUGEPFN_CACHE_UC_MINUS,
+	      "a kernel PCD pmd range is UC-");
 }
 
 int main(int argc, char **argv)
@@ -143,5 +189,6 @@ int main(int argc, char **argv)
 	test_lines();
 	test_collect();
 	test_names();
+	test_cache_modes();
 	return UNIT_DONE();
 }

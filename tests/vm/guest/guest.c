@@ -448,3 +448,17 @@ int guest_write_file(const char *path, const char *val)
 	close(fd);
 	return err;
 }
+
+long long guest_vmpte_kb(void)
+{
+	char line[128];
+	long long v = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPTE: %lld kB", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}

@@ -55,6 +55,8 @@ int guest_carveout(uint64_t *phys, uint64_t *size);
 /* A counter of /proc/vmstat, or a "Name:  N kB" value of /proc/meminfo. */
 long long guest_vmstat(const char *name);
 long long guest_meminfo(const char *name);
+/* This process's page-table kB (VmPTE of /proc/self/status), exact; -1 if unknown. */
+long long guest_vmpte_kb(void);
 
 /*
  * The levels of [addr, addr + len) from the module oracle, cross-checked

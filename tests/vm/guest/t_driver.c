@@ -4,7 +4,9 @@
  * regions and sub-ranges (aligned and not), the mapping-query ioctl checked
  * against the page-table oracles, data through the driver and through
  * sysfs, every bad input, unbind and hot-unplug while mapped, and 100
- * load/unload cycles without leaks.
+ * load/unload cycles without leaks. Plain mmap(NULL) comes out aligned
+ * (the driver's get_unmapped_area), and the query reports the page size and
+ * the cache mode of each run (checked against the oracles' PWT/PCD/PAT).
  *
  * Runs last in the guest: it ends by hot-unplugging the small ivshmem.
  */
@@ -25,6 +27,7 @@
 
 #include "align.h"
 #include "guest.h"
+#include "hugepfn.h"
 #include "tap.h"
 
 #define SZ_1M 0x100000ULL
@@ -35,6 +38,8 @@ static struct guest_bar big, small;
 static uint64_t carve, carve_size;
 static enum hpfn_pt_level huge;
 static char modparam[128];
+static int gbpages;		/* the CPU maps 1 GiB pages: the driver aligns for them */
+static enum hpfn_pt_level huge_1g;	/* what a whole aligned 1 GiB block gets */
 
 
 
@@ -120,33 +125,61 @@ static enum hpfn_pt_level to_pt(uint32_t level)
 	}
 }
 
+static uint32_t uapi_cache(int lib_cache)
+{
+	switch (lib_cache) {
+	case HUGEPFN_CACHE_WB: return HUGEPFN_CACHE_MODE_WB;
+	case HUGEPFN_CACHE_WC: return HUGEPFN_CACHE_MODE_WC;
+	case HUGEPFN_CACHE_UC_MINUS: return HUGEPFN_CACHE_MODE_UC_MINUS;
+	case HUGEPFN_CACHE_UC: return HUGEPFN_CACHE_MODE_UC;
+	case HUGEPFN_CACHE_WT: return HUGEPFN_CACHE_MODE_WT;
+	case HUGEPFN_CACHE_WP: return HUGEPFN_CACHE_MODE_WP;
+	default: return HUGEPFN_CACHE_MODE_UNKNOWN;
+	}
+}
+
+static uint64_t level_bytes(enum hpfn_pt_level l)
+{
+	return l == HPFN_PT_PTE ? SZ_4K : l == HPFN_PT_PMD ? SZ_2M : l == HPFN_PT_PUD ? SZ_1G : 0;
+}
+
 /*
  * Every run the oracles report must be what the query ioctl says for the
  * addresses in it: same level and a run that contains it.
  */
-static int query_agrees(int fd, const char *what, uint8_t *p, uint64_t len)
+static int runs_agree(int fd, const char *what, int n)
 {
-	int n = guest_levels(what, (uintptr_t)p, len, runs, MAX_RUNS), i;
 	struct hugepfn_mapping_query q;
+	int i;
 
 	if (n <= 0)
 		return 0;
 	for (i = 0; i < n; i++) {
 		uint64_t mid = runs[i].start + ((runs[i].end - runs[i].start) / 2 & ~(SZ_4K - 1));
+		/* the oracle's PWT/PCD/PAT through Linux's PAT table */
+		uint32_t cache = uapi_cache(hpfn_pt_cache_mode(runs[i].flags, 1));
 
 		if (query(fd, (void *)(uintptr_t)runs[i].start, &q) || to_pt(q.level) != runs[i].level ||
-		    q.run_start > runs[i].start || q.run_start + q.run_length < runs[i].end)
+		    q.run_start > runs[i].start || q.run_start + q.run_length < runs[i].end ||
+		    q.page_size != level_bytes(runs[i].level) || q.cache != cache)
 			goto bad;
-		if (query(fd, (void *)(uintptr_t)mid, &q) || to_pt(q.level) != runs[i].level)
+		if (query(fd, (void *)(uintptr_t)mid, &q) || to_pt(q.level) != runs[i].level ||
+		    q.cache != cache)
 			goto bad;
 	}
 	return 1;
 bad:
-	tap_diag("%s: query at 0x%" PRIx64 " says level %u run 0x%llx+0x%llx; oracles:", what,
-		 runs[i].start, q.level, (unsigned long long)q.run_start,
-		 (unsigned long long)q.run_length);
+	tap_diag("%s: query at 0x%" PRIx64 " says level %u page size %llu cache %u run 0x%llx+0x%llx; oracles:",
+		 what, runs[i].start, q.level, (unsigned long long)q.page_size, q.cache,
+		 (unsigned long long)q.run_start, (unsigned long long)q.run_length);
 	guest_print_runs(runs, n);
 	return 0;
+}
+
+/* The oracles' runs of [p, p + len) (left in runs[]), checked against the query. */
+static int query_agrees(int fd, const char *what, uint8_t *p, uint64_t len)
+{
+	return runs_agree(fd, what, guest_levels(what, (uintptr_t)p, len, runs, MAX_RUNS));
 }
 
 static void fill(uint8_t *p, uint64_t len, uint64_t seed)
@@ -219,16 +252,20 @@ static void test_maps(int fd, int cfd)
 	struct hugepfn_mapping_query q;
 	uint8_t *p;
 
-	p = map_region(fd, off2, big.size, big.phys, 0);
+	/* congruent for the largest leaf the CPU has, so the level is certain */
+	p = hpfn_mmap_congruent(fd, off2, big.size, PROT_READ | PROT_WRITE, MAP_SHARED, big.phys,
+				gbpages ? SZ_1G : SZ_2M);
+	if (p == MAP_FAILED)
+		p = NULL;
 	if (tap_check(p != NULL, "whole BAR2 mapped through the driver at a congruent address (%s)",
 		      p ? "ok" : strerror(errno))) {
 		int qret = query(fd, p + 12345 * SZ_4K, &q);
 
-		tap_check(qret == 0 && to_pt(q.level) == huge &&
+		tap_check(qret == 0 && to_pt(q.level) == huge_1g &&
 			  q.run_start == (uintptr_t)p && q.run_length == big.size && q.region == 2 &&
-			  q.region_offset == 12345 * SZ_4K,
-			  "query: %s, one run over the whole 1 GiB, region 2, right offset",
-			  hpfn_pt_level_name(huge));
+			  q.region_offset == 12345 * SZ_4K && q.cache == HUGEPFN_CACHE_MODE_UC_MINUS,
+			  "query: %s, one run over the whole %llu MiB, region 2, right offset, UC-",
+			  hpfn_pt_level_name(huge_1g), (unsigned long long)big.size >> 20);
 		tap_check(query_agrees(fd, "whole BAR2", p, big.size), "query agrees with the page-table oracles");
 		fill(p, 64 * SZ_1M, 0x77);
 		tap_check(check(p, 64 * SZ_1M, 0x77), "data written through the driver reads back");
@@ -273,6 +310,128 @@ static void test_maps(int fd, int cfd)
 		tap_check(check(p, carve_size, 0x99), "carveout data reads back");
 		munmap(p, carve_size);
 	}
+}
+
+/* Is @p congruent to @phys modulo @align? */
+static int congruent(const void *p, uint64_t phys, uint64_t align)
+{
+	return (((uintptr_t)p - phys) & (align - 1)) == 0;
+}
+
+/*
+ * mmap(NULL) with no help from anyone: the driver's get_unmapped_area must
+ * pick an address congruent to the physical one modulo the largest leaf
+ * the range allows (1 GiB where the CPU has 1 GiB pages), on both kernels,
+ * so that the patched one maps huge leaves; hints and MAP_FIXED keep their
+ * meaning.
+ */
+static void test_plain_mmap(int fd, int cfd)
+{
+	uint64_t off2 = HUGEPFN_REGION_OFFSET(2), whole_align = gbpages ? SZ_1G : SZ_2M;
+	struct hugepfn_mapping_query q;
+	uint8_t *p, *hint, *area;
+	int n;
+
+	p = mmap(NULL, big.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off2);
+	if (tap_check(p != MAP_FAILED, "plain mmap(NULL) of all of BAR2")) {
+		tap_check(congruent(p, big.phys, whole_align),
+			  "mmap(NULL): %p is congruent to the BAR's 0x%llx modulo %s", (void *)p,
+			  (unsigned long long)big.phys, gbpages ? "1 GiB (the CPU has 1 GiB pages)" : "2 MiB");
+		n = guest_levels("plain mmap(NULL)", (uintptr_t)p, big.size, runs, MAX_RUNS);
+		tap_check(n > 0 && guest_all_level(runs, n, huge_1g),
+			  "mmap(NULL) of the whole BAR: all %s leaves (module oracle) with no help from the library",
+			  hpfn_pt_level_name(huge_1g));
+		tap_check(runs_agree(fd, "plain mmap(NULL)", n),
+			  "query agrees with the oracles: level, page size and cache mode of every run");
+		fill(p + 5 * SZ_1M, SZ_1M, 0x1234);
+		tap_check(check(p + 5 * SZ_1M, SZ_1M, 0x1234), "mmap(NULL): data reads back");
+		munmap(p, big.size);
+	}
+	/* a sub-range holding whole 2 MiB blocks: 2 MiB congruence */
+	p = mmap(NULL, 9 * SZ_1M, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off2 + 3 * SZ_1M);
+	if (tap_check(p != MAP_FAILED, "plain mmap(NULL) of BAR2 [3M, 12M)")) {
+		tap_check(congruent(p, big.phys + 3 * SZ_1M, SZ_2M),
+			  "mmap(NULL) of a sub-range: congruent to its physical address modulo 2 MiB");
+		n = guest_levels("plain sub-range", (uintptr_t)p + SZ_1M, 8 * SZ_1M, runs, MAX_RUNS);
+		tap_check(n > 0 && guest_all_level(runs, n, huge),
+			  "its four whole 2 MiB blocks are %s", hpfn_pt_level_name(huge));
+		munmap(p, 9 * SZ_1M);
+	}
+	/* write-combining alias and the carveout */
+	p = mmap(NULL, 8 * SZ_1M, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 HUGEPFN_REGION_WC_OFFSET(2) + 272 * SZ_1M);
+	if (tap_check(p != MAP_FAILED && congruent(p, big.phys + 272 * SZ_1M, SZ_2M),
+		      "plain mmap(NULL) of the WC alias: congruent modulo 2 MiB")) {
+		tap_check(query(fd, p, &q) == 0 && to_pt(q.level) == huge && q.cache == HUGEPFN_CACHE_MODE_WC &&
+			  q.page_size == level_bytes(huge),
+			  "query of the WC alias: %s, %llu-byte pages, WC (cache %u)", hpfn_pt_level_name(huge),
+			  (unsigned long long)q.page_size, q.cache);
+		tap_check(query_agrees(fd, "plain WC", p, 8 * SZ_1M), "query agrees with the oracles (WC)");
+		munmap(p, 8 * SZ_1M);
+	}
+	p = mmap(NULL, carve_size, PROT_READ | PROT_WRITE, MAP_SHARED, cfd, 0);
+	if (tap_check(p != MAP_FAILED && congruent(p, carve, SZ_2M),
+		      "plain mmap(NULL) of the carveout: congruent modulo 2 MiB")) {
+		tap_check(query(cfd, p, &q) == 0 && to_pt(q.level) == huge && q.cache == HUGEPFN_CACHE_MODE_WB &&
+			  q.run_length == carve_size,
+			  "query of the carveout: %s, WB, one run (cache %u)", hpfn_pt_level_name(huge), q.cache);
+		tap_check(query_agrees(cfd, "plain carveout", p, carve_size), "query agrees with the oracles (WB)");
+		munmap(p, carve_size);
+	}
+	/* too small for any leaf: no alignment to give, it still maps */
+	p = mmap(NULL, SZ_1M, PROT_READ, MAP_SHARED, fd, off2 + 40 * SZ_1M + SZ_4K);
+	tap_check(p != MAP_FAILED, "plain mmap(NULL) of 1 MiB holding no whole 2 MiB block maps");
+	if (p != MAP_FAILED)
+		munmap(p, SZ_1M);
+	/* a hint that is free is honoured as it is, as THP's helper does */
+	area = mmap(NULL, 32 * SZ_1M, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (tap_check(area != MAP_FAILED, "reserve 32 MiB to find a free hint")) {
+		hint = (uint8_t *)(((uintptr_t)area + SZ_2M - 1) & ~(SZ_2M - 1)) + 64 * 1024;
+		munmap(area, 32 * SZ_1M);
+		p = mmap(hint, 4 * SZ_1M, PROT_READ, MAP_SHARED, fd, off2 + 64 * SZ_1M);
+		tap_check(p == hint, "a free hint (%p, not congruent) is honoured: %p", (void *)hint, (void *)p);
+		if (p != MAP_FAILED) {
+			n = guest_levels("hinted", (uintptr_t)p, 4 * SZ_1M, runs, MAX_RUNS);
+			tap_check(n > 0 && guest_all_level(runs, n, HPFN_PT_PTE),
+				  "the hinted, incongruent mapping is 4K throughout");
+			munmap(p, 4 * SZ_1M);
+		}
+	}
+}
+
+/* HUGEPFN_MAPPING_QUERY keeps working for callers of the first, smaller version. */
+static void test_query_sizes(int fd)
+{
+	struct hugepfn_mapping_query q;
+	struct {
+		struct hugepfn_mapping_query q;
+		uint64_t future[2];
+	} big_q;
+	uint8_t *p;
+
+	p = map_region(fd, HUGEPFN_REGION_OFFSET(2) + 288 * SZ_1M, 4 * SZ_1M, big.phys + 288 * SZ_1M, 0);
+	if (!tap_check(p != NULL, "query sizes: 4 MiB mapped"))
+		return;
+	memset(&q, 0xa5, sizeof(q));
+	q.argsz = HUGEPFN_MAPPING_QUERY_SIZE_V1;
+	q.flags = 0;
+	q.addr = (uintptr_t)p;
+	tap_check(ioctl(fd, HUGEPFN_MAPPING_QUERY, &q) == 0 && to_pt(q.level) == huge &&
+		  q.run_length == 4 * SZ_1M && q.page_size == 0xa5a5a5a5a5a5a5a5ULL && q.cache == 0xa5a5a5a5 &&
+		  q.pad == 0xa5a5a5a5,
+		  "a first-version caller (argsz 48) gets level and run, and nothing is written past its 48 bytes");
+	memset(&q, 0, sizeof(q));
+	q.argsz = HUGEPFN_MAPPING_QUERY_SIZE_V1 - 8;
+	q.addr = (uintptr_t)p;
+	tap_check(ioctl(fd, HUGEPFN_MAPPING_QUERY, &q) == -1 && errno == EINVAL,
+		  "argsz shorter than the first version -> EINVAL");
+	memset(&big_q, 0, sizeof(big_q));
+	big_q.q.argsz = sizeof(big_q);
+	big_q.q.addr = (uintptr_t)p + SZ_2M;
+	tap_check(ioctl(fd, HUGEPFN_MAPPING_QUERY, &big_q) == 0 && big_q.q.page_size == level_bytes(huge) &&
+		  big_q.q.cache == HUGEPFN_CACHE_MODE_UC_MINUS && !big_q.future[0] && !big_q.future[1],
+		  "a caller with a larger structure gets page size and cache mode, the rest untouched");
+	munmap(p, 4 * SZ_1M);
 }
 
 static void test_bad_inputs(int fd, int cfd)
@@ -577,6 +736,10 @@ int main(void)
 	if (guest_carveout(&carve, &carve_size))
 		tap_bail("the harness's memmap= carveout");
 	huge = guest_has_feature("remap-pmd") ? HPFN_PT_PMD : HPFN_PT_PTE;
+	gbpages = guest_run("grep -qw pdpe1gb /proc/cpuinfo") == 0;
+	huge_1g = gbpages && guest_has_feature("remap-pud") ? HPFN_PT_PUD : huge;
+	tap_diag("leaf sizes: CPU %s 1 GiB pages; whole 1 GiB blocks expected as %s", gbpages ? "has" : "lacks",
+		 hpfn_pt_level_name(huge_1g));
 	snprintf(modparam, sizeof(modparam), "carveouts=carve:%lluM@0x%llx",
 		 (unsigned long long)carve_size >> 20, (unsigned long long)carve);
 
@@ -592,6 +755,8 @@ int main(void)
 		tap_bail("open the device nodes (%d, %d)", fd, cfd);
 	test_info(fd, cfd);
 	test_maps(fd, cfd);
+	test_plain_mmap(fd, cfd);
+	test_query_sizes(fd);
 	close(fd);
 	close(cfd);
 	fd = open_node(node);

@@ -449,20 +449,6 @@ static long long page_tables_kb(void)
 	return guest_meminfo("PageTables");
 }
 
-/* The page-table bytes of this process's mm (VmPTE), exact. */
-static long long vmpte_kb(void)
-{
-	char line[128];
-	long long v = -1;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmPTE:", 6))
-			v = strtoll(line + 6, NULL, 10);
-	if (f)
-		fclose(f);
-	return v;
-}
 
 
 /* smaps, ptrace peeks and a core dump walk or read the PMD-mapped VMA. */
@@ -545,7 +531,7 @@ static void test_leaks(int fd, uint64_t off)
 	if (p)
 		munmap(p, 4 * SZ_1M);
 	base = page_tables_kb();
-	pte_base = vmpte_kb();
+	pte_base = guest_vmpte_kb();
 	for (i = 0; i < 10000 && ok; i++) {
 		p = map_at(fd, off, 4 * SZ_1M, bar.phys + off, 0);
 		ok = p != NULL;
@@ -555,7 +541,7 @@ static void test_leaks(int fd, uint64_t off)
 		}
 	}
 	after = page_tables_kb();
-	pte_after = vmpte_kb();
+	pte_after = guest_vmpte_kb();
 	/*
 	 * VmPTE counts this mm's page tables, deposited ones included, and
 	 * must come back exactly. PageTables is system-wide: other tables
@@ -1018,7 +1004,7 @@ static void test_pud_leaks(int fd)
 	if (p)
 		munmap(p, SZ_1G);
 	base = page_tables_kb();
-	pte_base = vmpte_kb();
+	pte_base = guest_vmpte_kb();
 	for (i = 0; i < cycles && ok; i++) {
 		p = map_1g(fd, PUD_OFF, SZ_1G, 0);
 		ok = p != NULL;
@@ -1031,7 +1017,7 @@ static void test_pud_leaks(int fd)
 		}
 	}
 	after = page_tables_kb();
-	pte_after = vmpte_kb();
+	pte_after = guest_vmpte_kb();
 	tap_check(ok && after <= base && pte_after == pte_base,
 		  "%d 1 GiB map/(split)/unmap cycles: VmPTE %lld kB -> %lld kB, PageTables %lld kB -> %lld kB",
 		  cycles, pte_base, pte_after, base, after);

@@ -11,9 +11,15 @@
  * executable; they are made at mmap() time, so a mapping whose virtual and
  * physical addresses agree modulo 2M (1G) can be mapped with 2M (1G) leaves.
  *
+ * mmap(NULL, ...) needs no help to come out huge: the driver's
+ * get_unmapped_area picks a virtual address congruent to the physical
+ * address modulo the largest leaf the range can use.
+ *
  * ioctl structures start with argsz (the size userspace passes, at least
- * the size of this version of the structure) and flags (unknown flags are
- * rejected), as VFIO's do, so they can grow.
+ * the size of the first version of the structure) and flags (unknown flags
+ * are rejected), as VFIO's do, so they can grow: fields added at the end
+ * are filled only when argsz covers them, and the ioctl number keeps the
+ * size of the first version, so old and new binaries use the same command.
  */
 #ifndef _UAPI_LINUX_HUGEPFN_H
 #define _UAPI_LINUX_HUGEPFN_H
@@ -79,6 +85,21 @@ enum hugepfn_level {
 	HUGEPFN_LEVEL_1G = 3,
 };
 
+/*
+ * The memory type the page tables give a leaf (on x86 its PAT, PCD and PWT
+ * bits, decoded through the kernel's PAT table): what the CPU really uses,
+ * which x86 PAT may have changed from what the mmap() asked for.
+ */
+enum hugepfn_cache_mode {
+	HUGEPFN_CACHE_MODE_UNKNOWN = 0,	/* nothing mapped, or not decodable here */
+	HUGEPFN_CACHE_MODE_WB = 1,	/* write-back */
+	HUGEPFN_CACHE_MODE_WC = 2,	/* write-combining */
+	HUGEPFN_CACHE_MODE_UC_MINUS = 3,	/* uncached, MTRR may make it WC */
+	HUGEPFN_CACHE_MODE_UC = 4,	/* strongly uncached */
+	HUGEPFN_CACHE_MODE_WT = 5,	/* write-through */
+	HUGEPFN_CACHE_MODE_WP = 6,	/* write-protected */
+};
+
 struct hugepfn_mapping_query {
 	__u32 argsz;
 	__u32 flags;		/* in: 0 */
@@ -88,8 +109,20 @@ struct hugepfn_mapping_query {
 	__u64 run_start;	/* out: start of the run mapped at this level */
 	__u64 run_length;	/* out: its length, within the mapping */
 	__u64 region_offset;	/* out: offset of addr in the region */
+	/* Filled when argsz covers them (drivers before them leave them alone): */
+	__u64 page_size;	/* out: bytes the leaf at addr maps, 0 when none */
+	__u32 cache;		/* out: enum hugepfn_cache_mode of the leaf at addr */
+	__u32 pad;		/* out: 0 */
 };
 
-#define HUGEPFN_MAPPING_QUERY	_IOWR(HUGEPFN_TYPE, 0x02, struct hugepfn_mapping_query)
+/*
+ * The run [run_start, run_start + run_length) is mapped with one level and
+ * one cache mode. The command number keeps the size of the first version of
+ * the structure (up to region_offset, 48 bytes); argsz says how much of it
+ * the caller has.
+ */
+#define HUGEPFN_MAPPING_QUERY_SIZE_V1	48
+#define HUGEPFN_MAPPING_QUERY	\
+	_IOC(_IOC_READ | _IOC_WRITE, HUGEPFN_TYPE, 0x02, HUGEPFN_MAPPING_QUERY_SIZE_V1)
 
 #endif /* _UAPI_LINUX_HUGEPFN_H */
