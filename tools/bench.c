@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * hugepfn bench: what huge leaves change for device memory, measured on the
- * same memory mapped twice in one run, once with HUGEPFN_MAP_4K and once
- * huge-aligned:
+ * same memory mapped three times in one run: with HUGEPFN_MAP_4K (4 KiB
+ * pages), with HUGEPFN_MAP_2M (2 MiB leaves at most) and aligned for the
+ * largest leaf (1 GiB where the range and the system allow it):
  *   - latency: an lmbench lat_mem_rd-style dependent-load chase (stride 64
  *     bytes, pages visited in random order) over growing working sets;
  *   - copy: memcpy from and to the region;
  *   - mapping cost: mmap, touching every page, fork, munmap, and the
  *     page-table pages the mapping costs.
  * Every figure is the median of several runs after a warm-up. --host runs
- * latency and copy on anonymous memory with and without transparent huge
- * pages instead, to see what this CPU's TLB gives before any device.
+ * the same on anonymous memory (4 KiB pages, transparent huge pages, and
+ * 1 GiB hugetlb pages where some are reserved), to see what this CPU's TLB
+ * gives before any device.
  *
  * Under an emulator (TCG) TLB effects are not real: only the mapping-cost
  * figures mean anything there, and the output says so.
@@ -18,6 +20,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +35,11 @@
 
 #define MAX_SIZES 16
 #define SZ_2M (2ULL << 20)
+#define SZ_1G (1ULL << 30)
+
+#ifndef MAP_HUGE_1GB
+#define MAP_HUGE_1GB (30 << 26)	/* MAP_HUGE_SHIFT */
+#endif
 
 static uint64_t now_ns(void)
 {
@@ -195,57 +203,325 @@ static void bench_usage(FILE *f)
 	fprintf(f,
 		"Usage: hugepfn [--json] bench DEV REGION [--sizes LIST] [--reps N] [--copy-size N]\n"
 		"       hugepfn [--json] bench --host [--sizes LIST] [--reps N]\n\n"
-		"Maps the region (or, with --host, anonymous memory) twice, 4 KiB and huge,\n"
-		"and compares load latency (stride 64, random page order), memcpy from and to it,\n"
-		"and the cost of mapping it (mmap, touch, fork, munmap, page-table pages).\n"
+		"Maps the region (or, with --host, anonymous memory) three times: 4 KiB pages,\n"
+		"2 MiB leaves at most, and 1 GiB leaves where the range allows them, and compares\n"
+		"load latency (stride 64, random page order), memcpy from and to it, and the cost\n"
+		"of mapping it (mmap, touch, fork, munmap, 4 KiB mprotect, page-table pages).\n"
+		"A column the range or the system cannot give (a region under 1 GiB, no 1 GiB\n"
+		"hugetlb pages reserved for --host) shows '-' and says why.\n"
 		"  --sizes LIST    working-set sizes for latency, e.g. 64M,256M,1G (default 64M up to the region)\n"
 		"  --reps N        measured repetitions per figure, median reported (default 5)\n"
 		"  --copy-size N   bytes per memcpy (default: up to 1G of the region)\n");
 }
 
+enum { SIDE_4K, SIDE_2M, SIDE_1G, NSIDES };
+static const char *const side_name[NSIDES] = { "4K", "2M", "1G" };
+
 struct side {
-	const char *name;
 	uint8_t *base;		/* anonymous: what to munmap */
+	uint64_t base_len;
 	uint8_t *addr;
 	uint64_t len;
 	struct hugepfn_map *map;
+};
+
+/* Every figure of one side; NaN-free: @avail says whether there are any. */
+struct figures {
+	int avail;
+	char why[160];		/* when not available */
+	double map_ms, touch_ms, fork_ms, unmap_ms, split_us, from_ms, to_ms;
+	double lat[MAX_SIZES];
+	int64_t pt_pages;
+	uint64_t largest_page;	/* the largest page size obtained, 0 unknown */
+	uint64_t alignment;	/* the leaf size the library aligned for, 0 anonymous */
 };
 
 static void unmap_side(struct side *s)
 {
 	if (s->map)
 		hugepfn_unmap(s->map);
-	else
-		munmap(s->base, s->len + SZ_2M);
+	else if (s->base)
+		munmap(s->base, s->base_len);
 	s->map = NULL;
+	s->base = NULL;
 }
 
-static int map_side(struct hugepfn_dev *dev, unsigned int region, uint64_t len, int huge,
+/* Anonymous memory the way side @k wants it; -errno when it cannot be had. */
+static int map_anon(uint64_t len, int k, struct side *s)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	uint64_t align = k == SIDE_4K ? 4096 : SZ_2M;
+
+	if (k == SIDE_1G) {
+		/* 1 GiB pages only come from hugetlbfs, reserved beforehand */
+		s->base_len = (len + SZ_1G - 1) & ~(SZ_1G - 1);
+		s->base = mmap(NULL, s->base_len, PROT_READ | PROT_WRITE,
+			       flags | MAP_HUGETLB | MAP_HUGE_1GB, -1, 0);
+		if (s->base == MAP_FAILED) {
+			s->base = NULL;
+			return -errno;
+		}
+		s->addr = s->base;
+	} else {
+		s->base_len = len + align;
+		s->base = mmap(NULL, s->base_len, PROT_READ | PROT_WRITE, flags, -1, 0);
+		if (s->base == MAP_FAILED) {
+			s->base = NULL;
+			return -errno;
+		}
+		s->addr = (uint8_t *)(((uintptr_t)s->base + align - 1) & ~(uintptr_t)(align - 1));
+		madvise(s->addr, len, k == SIDE_4K ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
+	}
+	memset(s->addr, 0, len);
+	return 0;
+}
+
+static int map_side(struct hugepfn_dev *dev, unsigned int region, uint64_t len, int k,
 		    struct side *s, double *mmap_ms)
 {
+	static const unsigned int flags[NSIDES] = { HUGEPFN_MAP_4K, HUGEPFN_MAP_2M, 0 };
 	uint64_t t0 = now_ns();
 	int ret;
 
-	s->name = huge ? "huge" : "4K";
-	if (!dev) {
-		s->map = NULL;
-		s->base = mmap(NULL, len + SZ_2M, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (s->base == MAP_FAILED)
-			return -errno;
-		s->addr = (uint8_t *)(((uintptr_t)s->base + SZ_2M - 1) & ~(SZ_2M - 1));
-		madvise(s->addr, len, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-		memset(s->addr, 0, len);
-		s->len = len;
-		*mmap_ms = (now_ns() - t0) / 1e6;
-		return 0;
-	}
-	ret = hugepfn_map(dev, region, 0, len, huge ? 0 : HUGEPFN_MAP_4K, &s->map);
-	if (ret)
-		return ret;
-	*mmap_ms = (now_ns() - t0) / 1e6;
-	s->addr = hugepfn_map_addr(s->map);
+	s->map = NULL;
+	s->base = NULL;
 	s->len = len;
+	if (!dev)
+		ret = map_anon(len, k, s);
+	else if (!(ret = hugepfn_map(dev, region, 0, len, flags[k], &s->map)))
+		s->addr = hugepfn_map_addr(s->map);
+	*mmap_ms = (now_ns() - t0) / 1e6;
+	return ret;
+}
+
+/* The largest page size of the mapping, from the library (0: unknown). */
+static uint64_t largest_page(struct side *s)
+{
+	struct hugepfn_run runs[64];
+	uint64_t max = 0;
+	int n, i;
+
+	if (!s->map)
+		return 0;
+	n = hugepfn_map_runs(s->map, runs, 64);
+	for (i = 0; i < n && i < 64; i++) {
+		if (runs[i].page_size == UINT64_MAX)
+			return 0;
+		if (runs[i].page_size > max)
+			max = runs[i].page_size;
+	}
+	return max;
+}
+
+/*
+ * Measure one side: mapping costs over @reps map/touch/fork/unmap rounds
+ * after a warm-up, then latency, copy and 4 KiB mprotect on the last
+ * mapping. Returns 0, or -errno when the side could not be mapped.
+ */
+static int measure_side(struct hugepfn_dev *dev, unsigned int region, uint64_t len, int k,
+			const uint64_t *sizes, uint64_t nsizes, uint64_t copy, int reps,
+			struct figures *f)
+{
+	double vm[32], vt[32], vf[32], vu[32], vs[64], map_ms;
+	struct side side;
+	uint64_t t0, blocks, i;
+	int rep, st, ns = 0, ret;
+	pid_t pid;
+
+	for (rep = -1; rep < reps; rep++) {
+		ret = map_side(dev, region, len, k, &side, &map_ms);
+		if (ret)
+			return ret;
+		t0 = now_ns();
+		for (i = 0; i < len; i += 4096)
+			((volatile uint8_t *)side.addr)[i] = (uint8_t)i;
+		f->touch_ms = (now_ns() - t0) / 1e6;
+		t0 = now_ns();
+		pid = fork();
+		if (pid == 0)
+			_exit(0);
+		waitpid(pid, &st, 0);
+		f->fork_ms = (now_ns() - t0) / 1e6;
+		if (rep >= 0) {
+			vm[rep] = map_ms;
+			vt[rep] = f->touch_ms;
+			vf[rep] = f->fork_ms;
+		}
+		if (rep == reps - 1)
+			break;
+		t0 = now_ns();
+		unmap_side(&side);
+		if (rep >= 0)
+			vu[rep] = (now_ns() - t0) / 1e6;
+	}
+	f->avail = 1;
+	f->map_ms = median(vm, reps);
+	f->touch_ms = median(vt, reps);
+	f->fork_ms = median(vf, reps);
+	f->unmap_ms = reps > 1 ? median(vu, reps - 1) : 0;
+	f->pt_pages = side.map ? hugepfn_map_pt_pages(side.map) : -1;
+	f->largest_page = largest_page(&side);
+	f->alignment = side.map ? hugepfn_map_alignment(side.map) : 0;
+	for (i = 0; i < nsizes; i++)
+		f->lat[i] = chase(side.addr, sizes[i], reps);
+	copy_ms(side.addr, copy, reps, &f->from_ms, &f->to_ms);
+	/* one 4 KiB mprotect per 2 MiB block: a split where the block is huge */
+	blocks = len / SZ_2M < 64 ? len / SZ_2M : 64;
+	for (i = 0; i < blocks; i++) {
+		t0 = now_ns();
+		if (mprotect(side.addr + i * SZ_2M + 4096, 4096, PROT_READ) == 0)
+			vs[ns++] = (now_ns() - t0) / 1e3;
+	}
+	/* hugetlb pages cannot be split by mprotect: nothing to measure (-1) */
+	f->split_us = ns ? median(vs, ns) : -1;
+	t0 = now_ns();
+	unmap_side(&side);
+	/* with one round, the last unmap is the only one measured */
+	if (reps == 1)
+		f->unmap_ms = (now_ns() - t0) / 1e6;
 	return 0;
+}
+
+/* "12.34", "-" for a side that is not there, "n/a" for a figure that is not (< 0) */
+static const char *fig(const struct figures *f, double v, const char *fmt, char *buf, size_t n)
+{
+	if (!f->avail)
+		return "-";
+	if (v < 0)
+		return "n/a";
+	snprintf(buf, n, fmt, v);
+	return buf;
+}
+
+static const char *gain(const struct figures *base, const struct figures *f, double b, double v,
+			char *buf, size_t n)
+{
+	if (!base->avail || !f->avail || b <= 0)
+		return "-";
+	snprintf(buf, n, "%.1f%%", 100.0 * (b - v) / b);
+	return buf;
+}
+
+static void json_num(const struct figures *f, double v, const char *fmt)
+{
+	if (f->avail && v >= 0)
+		printf(fmt, v);
+	else
+		printf("null");
+}
+
+/* "key":[4K,2M,1G] with null for a side that is not there */
+static void json_triple(const char *key, const struct figures *f, size_t off, const char *fmt,
+			int last)
+{
+	printf("\"%s\":[", key);
+	for (int k = 0; k < NSIDES; k++) {
+		printf(k ? "," : "");
+		json_num(&f[k], *(const double *)((const char *)&f[k] + off), fmt);
+	}
+	printf("]%s", last ? "" : ",");
+}
+
+static void print_json(const struct machine *m, const char *source, uint64_t len, uint64_t reps,
+		       const uint64_t *sizes, uint64_t nsizes, uint64_t copy, const struct figures *f)
+{
+	uint64_t i;
+	int k;
+
+	printf("{\"machine\":{\"cpu\":\"%s\",\"kernel\":\"%s\",\"kind\":\"%s\",\"tlb_figures_meaningful\":%s},",
+	       m->model, m->kernel, m->kind, m->figures_meaningful ? "true" : "false");
+	printf("\"source\":\"%s\",\"length\":%" PRIu64 ",\"reps\":%" PRIu64 ",\"sides\":[", source, len, reps);
+	for (k = 0; k < NSIDES; k++)
+		printf("%s{\"name\":\"%s\",\"available\":%s,\"why_not\":\"%s\",\"alignment\":%" PRIu64
+		       ",\"largest_page\":%" PRIu64 "}",
+		       k ? "," : "", side_name[k], f[k].avail ? "true" : "false", f[k].avail ? "" : f[k].why,
+		       f[k].alignment, f[k].largest_page);
+	printf("],\"latency\":[");
+	for (i = 0; i < nsizes; i++) {
+		printf("%s{\"size\":%" PRIu64, i ? "," : "", sizes[i]);
+		for (k = 0; k < NSIDES; k++) {
+			printf(",\"ns_%s\":", k == SIDE_4K ? "4k" : k == SIDE_2M ? "2m" : "1g");
+			json_num(&f[k], f[k].lat[i], "%.2f");
+		}
+		printf("}");
+	}
+	printf("],\"copy\":{\"size\":%" PRIu64 ",", copy);
+	json_triple("from_ms", f, offsetof(struct figures, from_ms), "%.3f", 0);
+	json_triple("to_ms", f, offsetof(struct figures, to_ms), "%.3f", 1);
+	printf("},\"mapping\":{");
+	json_triple("mmap_ms", f, offsetof(struct figures, map_ms), "%.3f", 0);
+	json_triple("touch_ms", f, offsetof(struct figures, touch_ms), "%.3f", 0);
+	json_triple("fork_ms", f, offsetof(struct figures, fork_ms), "%.3f", 0);
+	json_triple("munmap_ms", f, offsetof(struct figures, unmap_ms), "%.3f", 0);
+	json_triple("mprotect_4k_us", f, offsetof(struct figures, split_us), "%.3f", 0);
+	printf("\"page_table_pages\":[");
+	for (k = 0; k < NSIDES; k++) {
+		printf(k ? "," : "");
+		if (f[k].avail && f[k].pt_pages >= 0)
+			printf("%" PRId64, f[k].pt_pages);
+		else
+			printf("null");
+	}
+	printf("]}}\n");
+}
+
+static void print_table(int host, uint64_t reps, const uint64_t *sizes, uint64_t nsizes,
+			const struct figures *f)
+{
+	char a[32], b[32], c[32], d[32], e[32];
+	uint64_t i;
+	int k;
+
+	for (k = 0; k < NSIDES; k++)
+		if (!f[k].avail)
+			printf("# no %s column: %s\n", side_name[k], f[k].why);
+	printf("\n%-10s %12s %12s %12s %10s %10s\n", "size", "4K ns/load", "2M ns/load", "1G ns/load",
+	       "2M vs 4K", "1G vs 4K");
+	for (i = 0; i < nsizes; i++) {
+		char sz[32];
+
+		snprintf(sz, sizeof(sz), "%" PRIu64 "M", sizes[i] >> 20);
+		printf("%-10s %12s %12s %12s %10s %10s\n", sz,
+		       fig(&f[0], f[0].lat[i], "%.2f", a, sizeof(a)),
+		       fig(&f[1], f[1].lat[i], "%.2f", b, sizeof(b)),
+		       fig(&f[2], f[2].lat[i], "%.2f", c, sizeof(c)),
+		       gain(&f[0], &f[1], f[0].lat[i], f[1].lat[i], d, sizeof(d)),
+		       gain(&f[0], &f[2], f[0].lat[i], f[2].lat[i], e, sizeof(e)));
+	}
+	printf("\n%-22s %12s %12s %12s %10s %10s\n", "memcpy", "4K ms", "2M ms", "1G ms", "2M vs 4K",
+	       "1G vs 4K");
+	printf("%-22s %12s %12s %12s %10s %10s\n", "from the region",
+	       fig(&f[0], f[0].from_ms, "%.3f", a, sizeof(a)), fig(&f[1], f[1].from_ms, "%.3f", b, sizeof(b)),
+	       fig(&f[2], f[2].from_ms, "%.3f", c, sizeof(c)),
+	       gain(&f[0], &f[1], f[0].from_ms, f[1].from_ms, d, sizeof(d)),
+	       gain(&f[0], &f[2], f[0].from_ms, f[2].from_ms, e, sizeof(e)));
+	printf("%-22s %12s %12s %12s %10s %10s\n", "to the region",
+	       fig(&f[0], f[0].to_ms, "%.3f", a, sizeof(a)), fig(&f[1], f[1].to_ms, "%.3f", b, sizeof(b)),
+	       fig(&f[2], f[2].to_ms, "%.3f", c, sizeof(c)),
+	       gain(&f[0], &f[1], f[0].to_ms, f[1].to_ms, d, sizeof(d)),
+	       gain(&f[0], &f[2], f[0].to_ms, f[2].to_ms, e, sizeof(e)));
+	printf("\n%-22s %12s %12s %12s\n", "mapping cost", "4K", "2M", "1G");
+	if (host)
+		printf("(anonymous memory: mmap includes the first touch)\n");
+#define ROW(label, field, fmt) \
+	printf("%-22s %12s %12s %12s\n", label, fig(&f[0], f[0].field, fmt, a, sizeof(a)), \
+	       fig(&f[1], f[1].field, fmt, b, sizeof(b)), fig(&f[2], f[2].field, fmt, c, sizeof(c)))
+	ROW("mmap ms", map_ms, "%.3f");
+	ROW("touch every page ms", touch_ms, "%.3f");
+	ROW("fork ms", fork_ms, "%.3f");
+	ROW("munmap ms", unmap_ms, "%.3f");
+	ROW("4K mprotect us", split_us, "%.3f");
+#undef ROW
+	if (!host) {
+		for (k = 0; k < NSIDES; k++)
+			snprintf(k == 0 ? a : k == 1 ? b : c, sizeof(a), f[k].avail && f[k].pt_pages >= 0 ?
+				 "%" PRId64 : "-", f[k].pt_pages);
+		printf("%-22s %12s %12s %12s\n", "page-table pages", a, b, c);
+	}
+	printf("(every figure is a median: latency and copy of %" PRIu64 " runs after a warm-up, mapping\n"
+	       " costs of %" PRIu64 " map/touch/fork/unmap rounds after a warm-up, mprotect of up to 64\n"
+	       " blocks; on the 2M and 1G sides each mprotect splits a leaf; n/a: hugetlb pages\n"
+	       " (--host 1G) cannot be split by a 4 KiB mprotect)\n", reps, reps);
 }
 
 int cmd_bench(struct hugepfn_ctx *ctx, int argc, char **argv)
@@ -259,12 +535,10 @@ int cmd_bench(struct hugepfn_ctx *ctx, int argc, char **argv)
 		{ 0 }
 	};
 	uint64_t sizes[MAX_SIZES], nsizes = 0, reps = 5, copy = 0, region = 0, len, i;
+	struct figures f[NSIDES];
 	struct hugepfn_dev *dev = NULL;
 	struct hugepfn_region r;
-	struct side side[2];
 	struct machine machine;
-	double map_ms[2], touch_ms[2], fork_ms[2], unmap_ms[2], split_us[2], lat[2][MAX_SIZES], from[2], to[2];
-	int64_t pt[2];
 	int host = 0, c, k, ret;
 	char *tok, *save = NULL;
 
@@ -334,106 +608,37 @@ int cmd_bench(struct hugepfn_ctx *ctx, int argc, char **argv)
 	if (!nsizes)
 		sizes[nsizes++] = len;
 	if (!copy)
-		copy = len < (1ULL << 30) ? len : 1ULL << 30;
+		copy = len < SZ_1G ? len : SZ_1G;
 	if (copy > len)
 		copy = len;
 
 	describe_machine(&machine);
-	for (k = 0; k < 2; k++) {
-		double vm[32], vt[32], vf[32], vu[32], vs[64];
-		uint64_t t0, blocks;
-		int rep, st, ns = 0;
-		pid_t pid;
-
-		/* mapping costs: map, touch, fork, unmap; the last map is kept */
-		for (rep = -1; rep < (int)reps; rep++) {
-			ret = map_side(dev, (unsigned int)region, len, k, &side[k], &map_ms[k]);
-			if (ret) {
-				hugepfn_close(dev);
-				return tool_fail(dev, ret, "map");
-			}
-			t0 = now_ns();
-			for (i = 0; i < len; i += 4096)
-				((volatile uint8_t *)side[k].addr)[i] = (uint8_t)i;
-			touch_ms[k] = (now_ns() - t0) / 1e6;
-			t0 = now_ns();
-			pid = fork();
-			if (pid == 0)
-				_exit(0);
-			waitpid(pid, &st, 0);
-			fork_ms[k] = (now_ns() - t0) / 1e6;
-			pt[k] = side[k].map ? hugepfn_map_pt_pages(side[k].map) : -1;
-			if (rep >= 0) {
-				vm[rep] = map_ms[k];
-				vt[rep] = touch_ms[k];
-				vf[rep] = fork_ms[k];
-			}
-			if (rep == (int)reps - 1)
-				break;
-			t0 = now_ns();
-			unmap_side(&side[k]);
-			if (rep >= 0)
-				vu[rep] = (now_ns() - t0) / 1e6;
+	memset(f, 0, sizeof(f));
+	for (k = 0; k < NSIDES; k++) {
+		ret = measure_side(dev, (unsigned int)region, len, k, sizes, nsizes, copy, (int)reps, &f[k]);
+		if (!ret && dev && k == SIDE_1G && f[k].alignment < SZ_1G) {
+			/* the range allows no 1 GiB leaf: the same as the 2M column */
+			f[k].avail = 0;
+			snprintf(f[k].why, sizeof(f[k].why),
+				 "the range is under 1 GiB, not 1 GiB-aligned, or the system has no 1 GiB leaves");
+		} else if (!ret && dev && k == SIDE_1G && f[k].largest_page && f[k].largest_page < SZ_1G) {
+			f[k].avail = 0;
+			snprintf(f[k].why, sizeof(f[k].why),
+				 "the kernel mapped no 1 GiB leaf (no PUD remap support in this kernel?)");
+		} else if (ret && host && k != SIDE_4K) {
+			snprintf(f[k].why, sizeof(f[k].why), "%s",
+				 k == SIDE_1G ? "no 1 GiB hugetlb pages (reserve some: echo N > /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages)" :
+				 "anonymous huge pages unavailable");
+		} else if (ret) {
+			hugepfn_close(dev);
+			return tool_fail(dev, ret, "map");
 		}
-		map_ms[k] = median(vm, reps);
-		touch_ms[k] = median(vt, reps);
-		fork_ms[k] = median(vf, reps);
-		unmap_ms[k] = reps > 1 ? median(vu, reps - 1) : 0;
-		for (i = 0; i < nsizes; i++)
-			lat[k][i] = chase(side[k].addr, sizes[i], (int)reps);
-		copy_ms(side[k].addr, copy, (int)reps, &from[k], &to[k]);
-		/* one 4 KiB mprotect per 2 MiB block: a split where the block is huge */
-		blocks = len / SZ_2M < 64 ? len / SZ_2M : 64;
-		for (i = 0; i < blocks; i++) {
-			t0 = now_ns();
-			if (mprotect(side[k].addr + i * SZ_2M + 4096, 4096, PROT_READ) == 0)
-				vs[ns++] = (now_ns() - t0) / 1e3;
-		}
-		split_us[k] = ns ? median(vs, ns) : 0;
-		unmap_side(&side[k]);
 	}
-	if (json_output) {
-		printf("{\"machine\":{\"cpu\":\"%s\",\"kernel\":\"%s\",\"kind\":\"%s\",\"tlb_figures_meaningful\":%s},",
-		       machine.model, machine.kernel, machine.kind,
-		       machine.figures_meaningful ? "true" : "false");
-		printf("\"source\":\"%s\",\"length\":%" PRIu64 ",\"reps\":%" PRIu64 ",\"latency\":[",
-		       host ? "anonymous memory (4K vs THP)" : argv[optind], len, reps);
-		for (i = 0; i < nsizes; i++)
-			printf("%s{\"size\":%" PRIu64 ",\"ns_4k\":%.2f,\"ns_huge\":%.2f}", i ? "," : "", sizes[i],
-			       lat[0][i], lat[1][i]);
-		printf("],\"copy\":{\"size\":%" PRIu64 ",\"from_ms_4k\":%.3f,\"from_ms_huge\":%.3f,\"to_ms_4k\":%.3f,"
-		       "\"to_ms_huge\":%.3f},\"mapping\":{\"mmap_ms\":[%.3f,%.3f],\"touch_ms\":[%.3f,%.3f],"
-		       "\"fork_ms\":[%.3f,%.3f],\"munmap_ms\":[%.3f,%.3f],\"mprotect_4k_us\":[%.3f,%.3f],"
-		       "\"page_table_pages\":[%" PRId64 ",%" PRId64 "]}}\n",
-		       copy, from[0], from[1], to[0], to[1], map_ms[0], map_ms[1], touch_ms[0], touch_ms[1],
-		       fork_ms[0], fork_ms[1], unmap_ms[0], unmap_ms[1], split_us[0], split_us[1], pt[0], pt[1]);
-	} else {
-		printf("\n%-10s %12s %12s %12s\n", "size", "4K ns/load", "huge ns/load", "improvement");
-		for (i = 0; i < nsizes; i++) {
-			char sz[32];
-
-			snprintf(sz, sizeof(sz), "%" PRIu64 "M", sizes[i] >> 20);
-			printf("%-10s %12.2f %12.2f %11.1f%%\n", sz, lat[0][i], lat[1][i],
-			       lat[0][i] > 0 ? 100.0 * (lat[0][i] - lat[1][i]) / lat[0][i] : 0);
-		}
-		printf("\n%-22s %12s %12s %12s\n", "memcpy", "4K ms", "huge ms", "improvement");
-		printf("%-22s %12.3f %12.3f %11.1f%%\n", "from the region", from[0], from[1],
-		       from[0] > 0 ? 100.0 * (from[0] - from[1]) / from[0] : 0);
-		printf("%-22s %12.3f %12.3f %11.1f%%\n", "to the region", to[0], to[1],
-		       to[0] > 0 ? 100.0 * (to[0] - to[1]) / to[0] : 0);
-		printf("\n%-22s %12s %12s\n", host ? "mapping cost (anon: mmap includes first touch)" : "mapping cost",
-		       "4K", "huge");
-		printf("%-22s %12.3f %12.3f\n", "mmap ms", map_ms[0], map_ms[1]);
-		printf("%-22s %12.3f %12.3f\n", "touch every page ms", touch_ms[0], touch_ms[1]);
-		printf("%-22s %12.3f %12.3f\n", "fork ms", fork_ms[0], fork_ms[1]);
-		printf("%-22s %12.3f %12.3f\n", "munmap ms", unmap_ms[0], unmap_ms[1]);
-		printf("%-22s %12.3f %12.3f\n", "4K mprotect us", split_us[0], split_us[1]);
-		if (pt[0] >= 0)
-			printf("%-22s %12" PRId64 " %12" PRId64 "\n", "page-table pages", pt[0], pt[1]);
-		printf("(every figure is a median: latency and copy of %" PRIu64 " runs after a warm-up, mapping\n"
-		       " costs of %" PRIu64 " map/touch/fork/unmap rounds after a warm-up, mprotect of up to 64\n"
-		       " blocks; on the huge side each mprotect splits a 2 MiB leaf)\n", reps, reps);
-	}
+	if (json_output)
+		print_json(&machine, host ? "anonymous memory (4K, THP, hugetlb 1G)" : argv[optind], len, reps,
+			   sizes, nsizes, copy, f);
+	else
+		print_table(host, reps, sizes, nsizes, f);
 	hugepfn_close(dev);
 	return 0;
 }

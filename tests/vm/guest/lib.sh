@@ -12,3 +12,10 @@ big_ivshmem() {
 		fi
 	done
 }
+
+# check DESCRIPTION COMMAND: run COMMAND (a shell string) and print one TAP
+# line; a failure sets rc=1, which the test exits with.
+rc=0
+check() {
+	if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; rc=1; fi
+}

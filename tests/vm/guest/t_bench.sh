@@ -5,31 +5,47 @@
 . /hpfn/lib.sh
 big=$(big_ivshmem)
 [ -n "$big" ] || { echo "not ok - no ivshmem device with a 1 GiB BAR2"; exit 1; }
-rc=0
-check() {
-	if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; rc=1; fi
-}
 check "load hugepfn.ko and bind $big" \
 	"insmod /hpfn/modules/hugepfn.ko && hugepfn bind $big >/dev/null"
-check "bench through the driver completes (16M working set, 3 runs)" \
-	"hugepfn --json bench $big 2 --sizes 8M,16M --reps 3 --copy-size 8M > /tmp/bench.json"
-sed 's/^/# /' /tmp/bench.json
-# every figure present and positive (page-table pages may be equal, not zero)
-for key in ns_4k ns_huge from_ms_4k from_ms_huge to_ms_4k to_ms_huge; do
-	check "bench reports a positive $key" \
-		"grep -o '\"$key\":[0-9.]*' /tmp/bench.json | cut -d: -f2 | awk '\$1 <= 0 { bad = 1 } END { exit bad || NR == 0 }'"
-done
-for key in mmap_ms touch_ms fork_ms munmap_ms mprotect_4k_us page_table_pages; do
-	check "bench reports positive $key for both sides" \
-		"grep -o '\"$key\":\[[^]]*\]' /tmp/bench.json | grep -Eq '\[[0-9.]*[1-9][0-9.]*,[0-9.]*[1-9][0-9.]*\]'"
-done
-check "the human-readable table has the three sections" \
-	"hugepfn bench $big 2 --sizes 8M --reps 1 --copy-size 4M | grep -q 'ns/load' && hugepfn bench $big 2 --sizes 8M --reps 1 --copy-size 4M | grep -q 'mapping cost'"
+# bar-access first: the bench's 4 KiB mprotects split leaves at the start of
+# the BAR, and after such partial changes x86 PAT keeps the range UC- (README,
+# 'Known 6.12 behaviour'), which a later write-combining map would get.
 check "bar-access streams 32 MiB in write-combining and reads it back intact" \
 	"bar-access $big 2 --bytes 32M --json > /tmp/bar.json && grep -q '\"verified\":true' /tmp/bar.json && grep -q '\"write_combining\":true' /tmp/bar.json"
 sed 's/^/# /' /tmp/bar.json
 check "bar-access refuses a size past the region (exit 1) and bad usage (exit 2)" \
-	"bar-access $big 2 --bytes 2048M 2>/dev/null; [ \$? -eq 1 ] && bar-access $big 2>/dev/null; [ \$? -eq 2 ]"
+	"bar-access $big 2 --bytes 4096M 2>/dev/null; [ \$? -eq 1 ] && bar-access $big 2>/dev/null; [ \$? -eq 2 ]"
+check "bench through the driver completes (16M working set, 3 runs)" \
+	"hugepfn --json bench $big 2 --sizes 8M,16M --reps 3 --copy-size 8M > /tmp/bench.json"
+sed 's/^/# /' /tmp/bench.json
+# every figure of the 4K and 2M sides present and positive (page-table pages
+# may be equal, not zero); no 1G side in 16 MiB, and the reason given
+for key in ns_4k ns_2m; do
+	check "bench reports a positive $key" \
+		"grep -o '\"$key\":[0-9.]*' /tmp/bench.json | cut -d: -f2 | awk '\$1 <= 0 { bad = 1 } END { exit bad || NR == 0 }'"
+done
+for key in from_ms to_ms mmap_ms touch_ms fork_ms munmap_ms mprotect_4k_us page_table_pages; do
+	check "bench reports positive $key for the 4K and 2M sides, null for 1G" \
+		"grep -o '\"$key\":\[[^]]*\]' /tmp/bench.json | grep -Eq '\[[0-9.]*[1-9][0-9.]*,[0-9.]*[1-9][0-9.]*,null\]'"
+done
+check "bench says why 16 MiB has no 1G column" \
+	"grep -q '\"name\":\"1G\",\"available\":false,\"why_not\":\"the range is under 1 GiB' /tmp/bench.json"
+# a whole GiB: the 1G column, where the kernel maps PUD leaves
+check "bench over 1 GiB completes (1 run)" \
+	"hugepfn --json bench $big 2 --sizes 1G --reps 1 --copy-size 8M > /tmp/bench1g.json"
+sed 's/^/# /' /tmp/bench1g.json
+if grep -q 'hpfn.features=[^ ]*remap-pud' /proc/cmdline; then
+	check "bench 1 GiB: the 1G side got 1 GiB leaves, and a positive latency" \
+		"grep -q '\"name\":\"1G\",\"available\":true,\"why_not\":\"\",\"alignment\":1073741824,\"largest_page\":1073741824' /tmp/bench1g.json &&
+		 grep -o '\"ns_1g\":[0-9.]*' /tmp/bench1g.json | cut -d: -f2 | awk '\$1 <= 0 { bad = 1 } END { exit bad || NR == 0 }'"
+	check "bench 1 GiB: the 2M side stayed at 2 MiB leaves" \
+		"grep -q '\"name\":\"2M\",\"available\":true,\"why_not\":\"\",\"alignment\":2097152,\"largest_page\":2097152' /tmp/bench1g.json"
+else
+	check "bench 1 GiB: no 1G column on a kernel without PUD remap, and it says so" \
+		"grep -q '\"name\":\"1G\",\"available\":false,\"why_not\":\"the kernel mapped no 1 GiB leaf' /tmp/bench1g.json"
+fi
+check "the human-readable table has the three sections and the three columns" \
+	"hugepfn bench $big 2 --sizes 8M --reps 1 --copy-size 4M > /tmp/bench.txt && grep -q '1G ns/load' /tmp/bench.txt && grep -q 'mapping cost' /tmp/bench.txt && grep -q '^# no 1G column' /tmp/bench.txt"
 hugepfn unbind "$big" >/dev/null
 rmmod hugepfn
 exit $rc

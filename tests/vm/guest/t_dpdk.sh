@@ -7,10 +7,6 @@
 . /hpfn/lib.sh
 big=$(big_ivshmem)
 [ -n "$big" ] || { echo "not ok - no ivshmem device with a 1 GiB BAR2"; exit 1; }
-rc=0
-check() {
-	if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; rc=1; fi
-}
 # json_num FILE KEY: the first number after "KEY":
 json_num() {
 	grep -o "\"$2\":[0-9]*" "$1" | head -n 1 | cut -d: -f2
