@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bar-access: how a GPU or FPGA runtime would use libhugepfn. It maps a
- * device's BAR twice, a write-combining view for bulk writes (as a driver
- * uploads buffers) and an uncached view for register-style reads, streams
- * a buffer in with memcpy(), reads it back through the uncached view,
- * checks it, and reports the throughput and the page sizes it got.
+ * bar-access: how a GPU or FPGA runtime would use libhugepfn.
  *
- * Usage: bar-access DEV REGION [--bytes N] [--json]
+ * It maps a device's prefetchable BAR four ways (write-combining and
+ * uncached, each with huge leaves and with 4 KiB pages), streams a buffer
+ * host-to-BAR and BAR-to-host through each, checks every byte, and reports
+ * the bandwidth, the page size and the memory type the kernel applied.
+ * With --doorbell it also maps a register BAR uncached and rings it the
+ * way a runtime submits work: descriptors written through the
+ * write-combining view, a store fence to drain the write-combining buffers,
+ * a 32-bit doorbell write, and a read of the doorbell register to push the
+ * posted writes out; after each ring it checks that the device side (an
+ * uncached view) sees the descriptor that the doorbell announced.
+ *
+ * Usage: bar-access DEV REGION [--bytes N] [--rounds N] [--doorbell DEV2,REGION2] [--json]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,12 +25,44 @@
 
 #include "hugepfn.h"
 
+#define EXIT_USAGE 2
+#define MAX_ROUNDS 31
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * Order the write-combining stores before a later uncached store (the
+ * doorbell), as a driver's wmb() does: on x86 sfence drains the WC
+ * buffers; on arm64 a store barrier to the outer shareable domain.
+ */
+static inline void wc_flush_barrier(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ __volatile__("sfence" ::: "memory");
+#elif defined(__aarch64__)
+	__asm__ __volatile__("dmb oshst" ::: "memory");
+#else
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static int report(struct hugepfn_dev *dev, int err, const char *what)
@@ -36,76 +75,226 @@ static int report(struct hugepfn_dev *dev, int err, const char *what)
 	return 1;
 }
 
-static void print_runs(const char *name, struct hugepfn_map *map, int json)
+/* The largest page size of a mapping, 0 when the library cannot tell. */
+static uint64_t largest_page(struct hugepfn_map *map)
 {
 	struct hugepfn_run runs[64];
 	int n = hugepfn_map_runs(map, runs, 64), i;
+	uint64_t max = 0;
 
-	if (json) {
-		printf("\"%s_runs\":[", name);
-		for (i = 0; i < n && i < 64; i++)
-			printf("%s{\"offset\":%" PRIu64 ",\"length\":%" PRIu64 ",\"page_size\":%" PRId64 "}",
-			       i ? "," : "", runs[i].offset, runs[i].length,
-			       runs[i].page_size == UINT64_MAX ? (int64_t)-1 : (int64_t)runs[i].page_size);
-		printf("],");
-		return;
-	}
 	for (i = 0; i < n && i < 64; i++) {
 		if (runs[i].page_size == UINT64_MAX)
-			printf("  %-6s +0x%09" PRIx64 " %8" PRIu64 " KiB  page size unknown\n", name,
-			       runs[i].offset, runs[i].length >> 10);
-		else
-			printf("  %-6s +0x%09" PRIx64 " %8" PRIu64 " KiB  %" PRIu64 " KiB pages\n", name,
-			       runs[i].offset, runs[i].length >> 10, runs[i].page_size >> 10);
+			return 0;
+		if (runs[i].page_size > max)
+			max = runs[i].page_size;
 	}
+	return max;
+}
+
+struct mode_result {
+	const char *name;	/* "WC huge", ... */
+	int wc, small;		/* write-combining; 4 KiB pages */
+	int done;		/* 0: skipped (the region has no WC view) */
+	double up_mb_s, down_mb_s;
+	uint64_t page;
+	const char *cache;
+	int verified;
+};
+
+/*
+ * One way of mapping: @rounds uploads and read-backs of @bytes, each with
+ * a fresh pattern so that stale data cannot pass, the median bandwidths.
+ */
+static int run_mode(struct hugepfn_dev *dev, unsigned int region, uint64_t bytes, int rounds,
+		    uint8_t *buf, uint8_t *back, struct mode_result *m)
+{
+	unsigned int flags = (m->wc ? HUGEPFN_MAP_WC : 0) | (m->small ? HUGEPFN_MAP_4K : 0);
+	double up[MAX_ROUNDS], down[MAX_ROUNDS];
+	struct hugepfn_map *map;
+	int ret, r;
+
+	ret = hugepfn_map(dev, region, 0, bytes, flags, &map);
+	if (ret)
+		return ret;
+	m->page = largest_page(map);
+	m->cache = hugepfn_cache_name(hugepfn_map_cache(map));
+	m->verified = 1;
+	for (r = 0; r < rounds; r++) {
+		uint8_t *bar = hugepfn_map_addr(map);
+		uint64_t t0, t1, t2, i;
+
+		for (i = 0; i < bytes; i += 8)
+			*(uint64_t *)(buf + i) = (i * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)r << 56) ^
+						 ((uint64_t)(m->wc * 2 + m->small) << 48);
+		t0 = now_ns();
+		memcpy(bar, buf, bytes);
+		wc_flush_barrier();
+		t1 = now_ns();
+		memcpy(back, bar, bytes);
+		t2 = now_ns();
+		up[r] = bytes / 1e6 / ((t1 - t0) / 1e9);
+		down[r] = bytes / 1e6 / ((t2 - t1) / 1e9);
+		m->verified &= !memcmp(buf, back, bytes);
+	}
+	m->up_mb_s = median(up, rounds);
+	m->down_mb_s = median(down, rounds);
+	m->done = 1;
+	hugepfn_unmap(map);
+	return 0;
+}
+
+struct doorbell_result {
+	int done;
+	uint64_t rings;
+	double rings_per_s;
+	uint64_t mismatches;	/* doorbell or descriptor not as written */
+};
+
+/*
+ * Ring a doorbell register @rings times: a 64-byte descriptor through the
+ * write-combining view of the data BAR, the barrier, the 32-bit doorbell
+ * write, a read-back of the doorbell (which also flushes posted writes),
+ * then the descriptor through an uncached view of the data BAR.
+ */
+static int ring_doorbell(struct hugepfn_dev *dev, unsigned int region, struct hugepfn_dev *regs,
+			 unsigned int regs_region, uint64_t rings, struct doorbell_result *d)
+{
+	struct hugepfn_map *wc = NULL, *uc = NULL, *reg = NULL;
+	struct hugepfn_region r;
+	uint64_t t0, i;
+	int ret;
+
+	ret = hugepfn_region_info(dev, region, &r);
+	if (ret)
+		return ret;
+	ret = hugepfn_map(dev, region, 0, 4096, (r.flags & HUGEPFN_RGN_WC) ? HUGEPFN_MAP_WC : 0, &wc);
+	if (!ret)
+		ret = hugepfn_map(dev, region, 0, 4096, HUGEPFN_MAP_READONLY, &uc);
+	if (!ret)
+		ret = hugepfn_map(regs, regs_region, 0, 4096, 0, &reg);
+	if (ret)
+		goto out;
+	t0 = now_ns();
+	for (i = 1; i <= rings; i++) {
+		volatile uint64_t *desc = hugepfn_map_addr(wc);
+		const volatile uint64_t *seen = hugepfn_map_addr(uc);
+		volatile uint32_t *bell = hugepfn_map_addr(reg);
+		int w;
+
+		for (w = 0; w < 8; w++)
+			desc[w] = (i << 8) | (uint64_t)w;
+		wc_flush_barrier();	/* descriptor before doorbell */
+		*bell = (uint32_t)i;
+		if (*bell != (uint32_t)i)	/* read back: the write reached the device */
+			d->mismatches++;
+		for (w = 0; w < 8; w++)
+			if (seen[w] != ((i << 8) | (uint64_t)w))
+				d->mismatches++;
+	}
+	d->rings = rings;
+	d->rings_per_s = rings / ((now_ns() - t0) / 1e9);
+	d->done = 1;
+out:
+	hugepfn_unmap(reg);
+	hugepfn_unmap(uc);
+	hugepfn_unmap(wc);
+	return ret;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: bar-access DEV REGION [--bytes N] [--rounds N] [--doorbell DEV2,REGION2] [--json]\n\n"
+		"Maps REGION of DEV write-combining and uncached, each with huge leaves and with\n"
+		"4 KiB pages, streams N bytes (default 64M, K/M/G suffixes) to the BAR and back\n"
+		"through each, checks every byte, and reports the bandwidth (median of --rounds,\n"
+		"default 3), the page size and the memory type the kernel applied.\n"
+		"  --doorbell DEV2,REGION2  also ring a 32-bit doorbell at offset 0 of that\n"
+		"                           (uncached) register region 10000 times, after writing\n"
+		"                           a descriptor through the write-combining view, and\n"
+		"                           check that the device side sees what was announced\n"
+		"                           (DEV2 may be DEV itself: a GPU's register BAR)\n"
+		"Exit status: 0 all verified, 1 a device error or a mismatch, 2 bad usage.\n"
+		"Under an emulator the bandwidths mean nothing about hardware.\n");
+}
+
+static int parse_size(const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return -1;
+	if (*end == 'K')
+		*v <<= 10, end++;
+	else if (*end == 'M')
+		*v <<= 20, end++;
+	else if (*end == 'G')
+		*v <<= 30, end++;
+	return *end ? -1 : 0;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "bytes", required_argument, NULL, 'b' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "doorbell", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	uint64_t bytes = 64ULL << 20, t0, t1, t2;
-	struct hugepfn_map *wc = NULL, *uc = NULL;
-	struct hugepfn_dev *dev = NULL;
+	struct mode_result modes[4] = {
+		{ .name = "WC huge", .wc = 1 }, { .name = "WC 4K", .wc = 1, .small = 1 },
+		{ .name = "UC huge" }, { .name = "UC 4K", .small = 1 },
+	};
+	struct hugepfn_dev *dev = NULL, *regs = NULL;
+	struct doorbell_result bell = { 0 };
+	uint64_t bytes = 64ULL << 20, rounds = 3, v;
+	const char *bell_dev = NULL;
+	unsigned int region, bell_region = 0;
 	struct hugepfn_ctx *ctx;
 	struct hugepfn_region r;
-	unsigned int region;
-	int c, json = 0, ret, ok;
-	uint8_t *buf, *back;
+	int c, json = 0, ret = 0, all_ok = 1, k;
+	uint8_t *buf = NULL, *back = NULL;
 	char *end;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
-			bytes = strtoull(optarg, &end, 0);
-			if (*end == 'M')
-				bytes <<= 20;
-			else if (*end == 'K')
-				bytes <<= 10;
-			else if (*end)
-				bytes = 0;
-			if (!bytes || bytes % 4096) {
-				fprintf(stderr, "bar-access: --bytes takes a multiple of 4K (K/M suffixes)\n");
-				return 2;
+			if (parse_size(optarg, &bytes) || !bytes || bytes % 4096) {
+				fprintf(stderr, "bar-access: --bytes takes a non-zero multiple of 4K (K/M/G suffixes), not '%s'\n",
+					optarg);
+				return EXIT_USAGE;
 			}
 			break;
+		case 'r':
+			if (parse_size(optarg, &rounds) || rounds < 1 || rounds > MAX_ROUNDS) {
+				fprintf(stderr, "bar-access: --rounds takes 1 to %d, not '%s'\n", MAX_ROUNDS, optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'd':
+			/* DEV2,REGION2: PCI addresses and node paths have no comma */
+			bell_dev = optarg;
+			end = strrchr(optarg, ',');
+			if (!end || end == optarg || parse_size(end + 1, &v) || v > 255) {
+				fprintf(stderr, "bar-access: --doorbell takes DEV2,REGION2 (e.g. 0000:01:00.0,2), not '%s'\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			*end = '\0';
+			bell_region = (unsigned int)v;
+			break;
 		case 'j': json = 1; break;
-		case 'h':
-			printf("Usage: bar-access DEV REGION [--bytes N] [--json]\n\n"
-			       "Streams N bytes (default 64M) into the BAR through a write-combining\n"
-			       "mapping, reads them back through an uncached one, and checks them.\n");
-			return 0;
-		default:
-			return 2;
+		case 'h': usage(stdout); return 0;
+		default: return EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 2 || strtoul(argv[optind + 1], &end, 0) > 255 || *end) {
-		fprintf(stderr, "Usage: bar-access DEV REGION [--bytes N] [--json] (try --help)\n");
-		return 2;
+	if (argc - optind != 2 || strtoul(argv[optind + 1], &end, 0) > 255 || *end || !argv[optind + 1][0]) {
+		usage(stderr);
+		return EXIT_USAGE;
 	}
 	region = (unsigned int)strtoul(argv[optind + 1], NULL, 0);
 	if (hugepfn_ctx_new(NULL, &ctx))
@@ -116,17 +305,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	ret = hugepfn_region_info(dev, region, &r);
-	if (ret || bytes > r.size) {
-		ret = ret ? ret : -ERANGE;
-		report(dev, ret, "region is smaller than --bytes");
-		goto out;
-	}
-	/* bulk view: write-combining where the region allows it */
-	ret = hugepfn_map(dev, region, 0, bytes, (r.flags & HUGEPFN_RGN_WC) ? HUGEPFN_MAP_WC : 0, &wc);
-	if (!ret)
-		ret = hugepfn_map(dev, region, 0, bytes, HUGEPFN_MAP_READONLY, &uc);
+	if (!ret && bytes > r.size)
+		ret = -ERANGE;
 	if (ret) {
-		report(dev, ret, "map");
+		report(dev, ret, ret == -ERANGE ? "--bytes is larger than the region" : "region info");
 		goto out;
 	}
 	buf = malloc(bytes);
@@ -136,39 +318,73 @@ int main(int argc, char **argv)
 		report(NULL, ret, "buffers");
 		goto out;
 	}
-	for (uint64_t i = 0; i < bytes; i++)
-		buf[i] = (uint8_t)(i * 131 + (i >> 12));
-	t0 = now_ns();
-	memcpy(hugepfn_map_addr(wc), buf, bytes);
-	__sync_synchronize();	/* drain the write-combining buffers */
-	t1 = now_ns();
-	memcpy(back, hugepfn_map_addr(uc), bytes);
-	t2 = now_ns();
-	ok = !memcmp(buf, back, bytes);
-	if (json) {
-		printf("{\"device\":\"%s\",\"region\":%u,\"bytes\":%" PRIu64 ",\"write_combining\":%s,"
-		       "\"write_mb_s\":%.1f,\"read_mb_s\":%.1f,\"verified\":%s,", argv[optind], region, bytes,
-		       (r.flags & HUGEPFN_RGN_WC) ? "true" : "false", bytes / 1e6 / ((t1 - t0) / 1e9),
-		       bytes / 1e6 / ((t2 - t1) / 1e9), ok ? "true" : "false");
-		print_runs("wc", wc, 1);
-		print_runs("uc", uc, 1);
-		printf("\"backend\":\"%s\"}\n", hugepfn_backend_name(hugepfn_dev_backend(dev)));
-	} else {
-		printf("%s region %u through %s: %" PRIu64 " MiB\n", argv[optind], region,
-		       hugepfn_backend_name(hugepfn_dev_backend(dev)), bytes >> 20);
-		printf("write (%s) %.1f MB/s, read (uncached) %.1f MB/s, data %s\n",
-		       (r.flags & HUGEPFN_RGN_WC) ? "write-combining" : "uncached",
-		       bytes / 1e6 / ((t1 - t0) / 1e9), bytes / 1e6 / ((t2 - t1) / 1e9),
-		       ok ? "verified" : "MISMATCH");
-		print_runs("wc", wc, 0);
-		print_runs("uc", uc, 0);
+	for (k = 0; k < 4; k++) {
+		if (modes[k].wc && !(r.flags & HUGEPFN_RGN_WC))
+			continue;	/* no write-combining view of this region */
+		ret = run_mode(dev, region, bytes, (int)rounds, buf, back, &modes[k]);
+		if (ret) {
+			report(dev, ret, modes[k].name);
+			goto out;
+		}
+		all_ok &= modes[k].verified;
 	}
+	if (bell_dev) {
+		ret = hugepfn_open(ctx, bell_dev, HUGEPFN_BACKEND_AUTO, &regs);
+		if (!ret)
+			ret = ring_doorbell(dev, region, regs, bell_region, 10000, &bell);
+		if (ret) {
+			report(regs, ret, "doorbell");
+			goto out;
+		}
+		all_ok &= !bell.mismatches;
+	}
+
+	if (json) {
+		printf("{\"device\":\"%s\",\"region\":%u,\"bytes\":%" PRIu64 ",\"rounds\":%" PRIu64 ",\"backend\":\"%s\","
+		       "\"write_combining\":%s,\"modes\":[", argv[optind], region, bytes, rounds,
+		       hugepfn_backend_name(hugepfn_dev_backend(dev)), (r.flags & HUGEPFN_RGN_WC) ? "true" : "false");
+		for (k = 0; k < 4; k++) {
+			if (!modes[k].done)
+				continue;
+			printf("%s{\"mode\":\"%s\",\"page_size\":%" PRIu64 ",\"cache\":\"%s\",\"to_bar_mb_s\":%.1f,"
+			       "\"from_bar_mb_s\":%.1f,\"verified\":%s}", k ? "," : "", modes[k].name, modes[k].page,
+			       modes[k].cache, modes[k].up_mb_s, modes[k].down_mb_s, modes[k].verified ? "true" : "false");
+		}
+		printf("],\"doorbell\":");
+		if (bell.done)
+			printf("{\"device\":\"%s\",\"region\":%u,\"rings\":%" PRIu64 ",\"rings_per_s\":%.0f,\"mismatches\":%" PRIu64 "}",
+			       bell_dev, bell_region, bell.rings, bell.rings_per_s, bell.mismatches);
+		else
+			printf("null");
+		printf(",\"verified\":%s}\n", all_ok ? "true" : "false");
+	} else {
+		printf("%s region %u through %s: %" PRIu64 " MiB, median of %" PRIu64 " rounds\n", argv[optind], region,
+		       hugepfn_backend_name(hugepfn_dev_backend(dev)), bytes >> 20, rounds);
+		printf("%-8s %10s %6s %14s %14s %s\n", "mapping", "page size", "type", "to BAR MB/s", "from BAR MB/s",
+		       "data");
+		for (k = 0; k < 4; k++) {
+			char page[32];
+
+			if (!modes[k].done) {
+				printf("%-8s (the region has no write-combining view)\n", modes[k].name);
+				continue;
+			}
+			if (modes[k].page)
+				snprintf(page, sizeof(page), "%" PRIu64 "K", modes[k].page >> 10);
+			else
+				snprintf(page, sizeof(page), "unknown");
+			printf("%-8s %10s %6s %14.1f %14.1f %s\n", modes[k].name, page, modes[k].cache,
+			       modes[k].up_mb_s, modes[k].down_mb_s, modes[k].verified ? "verified" : "MISMATCH");
+		}
+		if (bell.done)
+			printf("doorbell %s region %u: %" PRIu64 " rings, %.0f rings/s, %" PRIu64 " mismatches\n",
+			       bell_dev, bell_region, bell.rings, bell.rings_per_s, bell.mismatches);
+	}
+	ret = all_ok ? 0 : -EIO;
+out:
 	free(buf);
 	free(back);
-	ret = ok ? 0 : -EIO;
-out:
-	hugepfn_unmap(wc);
-	hugepfn_unmap(uc);
+	hugepfn_close(regs);
 	hugepfn_close(dev);
 	hugepfn_ctx_free(ctx);
 	return ret ? 1 : 0;

@@ -34,6 +34,7 @@
 #include "tool.h"
 
 #define MAX_SIZES 16
+#define MAX_COPIES 3	/* memcpy of 1, 2 and 4 GiB, as the published figures */
 #define SZ_2M (2ULL << 20)
 #define SZ_1G (1ULL << 30)
 
@@ -211,7 +212,7 @@ static void bench_usage(FILE *f)
 		"hugetlb pages reserved for --host) shows '-' and says why.\n"
 		"  --sizes LIST    working-set sizes for latency, e.g. 64M,256M,1G (default 64M up to the region)\n"
 		"  --reps N        measured repetitions per figure, median reported (default 5)\n"
-		"  --copy-size N   bytes per memcpy (default: up to 1G of the region)\n");
+		"  --copy-size N   bytes per memcpy (default: 1G, 2G and 4G as far as the range goes)\n");
 }
 
 enum { SIDE_4K, SIDE_2M, SIDE_1G, NSIDES };
@@ -229,7 +230,8 @@ struct side {
 struct figures {
 	int avail;
 	char why[160];		/* when not available */
-	double map_ms, touch_ms, fork_ms, unmap_ms, split_us, from_ms, to_ms;
+	double map_ms, touch_ms, fork_ms, unmap_ms, split_us;
+	double from_ms[MAX_COPIES], to_ms[MAX_COPIES];
 	double lat[MAX_SIZES];
 	int64_t pt_pages;
 	uint64_t largest_page;	/* the largest page size obtained, 0 unknown */
@@ -319,8 +321,8 @@ static uint64_t largest_page(struct side *s)
  * mapping. Returns 0, or -errno when the side could not be mapped.
  */
 static int measure_side(struct hugepfn_dev *dev, unsigned int region, uint64_t len, int k,
-			const uint64_t *sizes, uint64_t nsizes, uint64_t copy, int reps,
-			struct figures *f)
+			const uint64_t *sizes, uint64_t nsizes, const uint64_t *copies,
+			int ncopies, int reps, struct figures *f)
 {
 	double vm[32], vt[32], vf[32], vu[32], vs[64], map_ms;
 	struct side side;
@@ -364,7 +366,8 @@ static int measure_side(struct hugepfn_dev *dev, unsigned int region, uint64_t l
 	f->alignment = side.map ? hugepfn_map_alignment(side.map) : 0;
 	for (i = 0; i < nsizes; i++)
 		f->lat[i] = chase(side.addr, sizes[i], reps);
-	copy_ms(side.addr, copy, reps, &f->from_ms, &f->to_ms);
+	for (i = 0; i < (uint64_t)ncopies; i++)
+		copy_ms(side.addr, copies[i], reps, &f->from_ms[i], &f->to_ms[i]);
 	/* one 4 KiB mprotect per 2 MiB block: a split where the block is huge */
 	blocks = len / SZ_2M < 64 ? len / SZ_2M : 64;
 	for (i = 0; i < blocks; i++) {
@@ -423,7 +426,8 @@ static void json_triple(const char *key, const struct figures *f, size_t off, co
 }
 
 static void print_json(const struct machine *m, const char *source, uint64_t len, uint64_t reps,
-		       const uint64_t *sizes, uint64_t nsizes, uint64_t copy, const struct figures *f)
+		       const uint64_t *sizes, uint64_t nsizes, const uint64_t *copies, int ncopies,
+		       const struct figures *f)
 {
 	uint64_t i;
 	int k;
@@ -445,10 +449,14 @@ static void print_json(const struct machine *m, const char *source, uint64_t len
 		}
 		printf("}");
 	}
-	printf("],\"copy\":{\"size\":%" PRIu64 ",", copy);
-	json_triple("from_ms", f, offsetof(struct figures, from_ms), "%.3f", 0);
-	json_triple("to_ms", f, offsetof(struct figures, to_ms), "%.3f", 1);
-	printf("},\"mapping\":{");
+	printf("],\"copy\":[");
+	for (int c = 0; c < ncopies; c++) {
+		printf("%s{\"size\":%" PRIu64 ",", c ? "," : "", copies[c]);
+		json_triple("from_ms", f, offsetof(struct figures, from_ms) + c * sizeof(double), "%.3f", 0);
+		json_triple("to_ms", f, offsetof(struct figures, to_ms) + c * sizeof(double), "%.3f", 1);
+		printf("}");
+	}
+	printf("],\"mapping\":{");
 	json_triple("mmap_ms", f, offsetof(struct figures, map_ms), "%.3f", 0);
 	json_triple("touch_ms", f, offsetof(struct figures, touch_ms), "%.3f", 0);
 	json_triple("fork_ms", f, offsetof(struct figures, fork_ms), "%.3f", 0);
@@ -466,9 +474,9 @@ static void print_json(const struct machine *m, const char *source, uint64_t len
 }
 
 static void print_table(int host, uint64_t reps, const uint64_t *sizes, uint64_t nsizes,
-			const struct figures *f)
+			const uint64_t *copies, int ncopies, const struct figures *f)
 {
-	char a[32], b[32], c[32], d[32], e[32];
+	char a[32], b[32], c[32], cc[32], d[32], e[32];
 	uint64_t i;
 	int k;
 
@@ -490,16 +498,24 @@ static void print_table(int host, uint64_t reps, const uint64_t *sizes, uint64_t
 	}
 	printf("\n%-22s %12s %12s %12s %10s %10s\n", "memcpy", "4K ms", "2M ms", "1G ms", "2M vs 4K",
 	       "1G vs 4K");
-	printf("%-22s %12s %12s %12s %10s %10s\n", "from the region",
-	       fig(&f[0], f[0].from_ms, "%.3f", a, sizeof(a)), fig(&f[1], f[1].from_ms, "%.3f", b, sizeof(b)),
-	       fig(&f[2], f[2].from_ms, "%.3f", c, sizeof(c)),
-	       gain(&f[0], &f[1], f[0].from_ms, f[1].from_ms, d, sizeof(d)),
-	       gain(&f[0], &f[2], f[0].from_ms, f[2].from_ms, e, sizeof(e)));
-	printf("%-22s %12s %12s %12s %10s %10s\n", "to the region",
-	       fig(&f[0], f[0].to_ms, "%.3f", a, sizeof(a)), fig(&f[1], f[1].to_ms, "%.3f", b, sizeof(b)),
-	       fig(&f[2], f[2].to_ms, "%.3f", c, sizeof(c)),
-	       gain(&f[0], &f[1], f[0].to_ms, f[1].to_ms, d, sizeof(d)),
-	       gain(&f[0], &f[2], f[0].to_ms, f[2].to_ms, e, sizeof(e)));
+	for (int n = 0; n < ncopies; n++) {
+		char label[40];
+
+		snprintf(label, sizeof(label), "from the region %" PRIu64 "M", copies[n] >> 20);
+		printf("%-22s %12s %12s %12s %10s %10s\n", label,
+		       fig(&f[0], f[0].from_ms[n], "%.3f", a, sizeof(a)),
+		       fig(&f[1], f[1].from_ms[n], "%.3f", b, sizeof(b)),
+		       fig(&f[2], f[2].from_ms[n], "%.3f", cc, sizeof(cc)),
+		       gain(&f[0], &f[1], f[0].from_ms[n], f[1].from_ms[n], d, sizeof(d)),
+		       gain(&f[0], &f[2], f[0].from_ms[n], f[2].from_ms[n], e, sizeof(e)));
+		snprintf(label, sizeof(label), "to the region %" PRIu64 "M", copies[n] >> 20);
+		printf("%-22s %12s %12s %12s %10s %10s\n", label,
+		       fig(&f[0], f[0].to_ms[n], "%.3f", a, sizeof(a)),
+		       fig(&f[1], f[1].to_ms[n], "%.3f", b, sizeof(b)),
+		       fig(&f[2], f[2].to_ms[n], "%.3f", cc, sizeof(cc)),
+		       gain(&f[0], &f[1], f[0].to_ms[n], f[1].to_ms[n], d, sizeof(d)),
+		       gain(&f[0], &f[2], f[0].to_ms[n], f[2].to_ms[n], e, sizeof(e)));
+	}
 	printf("\n%-22s %12s %12s %12s\n", "mapping cost", "4K", "2M", "1G");
 	if (host)
 		printf("(anonymous memory: mmap includes the first touch)\n");
@@ -535,6 +551,8 @@ int cmd_bench(struct hugepfn_ctx *ctx, int argc, char **argv)
 		{ 0 }
 	};
 	uint64_t sizes[MAX_SIZES], nsizes = 0, reps = 5, copy = 0, region = 0, len, i;
+	uint64_t copies[MAX_COPIES];
+	int ncopies = 0;
 	struct figures f[NSIDES];
 	struct hugepfn_dev *dev = NULL;
 	struct hugepfn_region r;
@@ -607,15 +625,20 @@ int cmd_bench(struct hugepfn_ctx *ctx, int argc, char **argv)
 			sizes[nsizes++] = s;
 	if (!nsizes)
 		sizes[nsizes++] = len;
-	if (!copy)
-		copy = len < SZ_1G ? len : SZ_1G;
-	if (copy > len)
-		copy = len;
+	/* memcpy of 1, 2 and 4 GiB as far as the range goes, or one --copy-size */
+	if (copy)
+		copies[ncopies++] = copy < len ? copy : len;
+	else
+		for (uint64_t cs = SZ_1G; cs <= len && ncopies < MAX_COPIES; cs *= 2)
+			copies[ncopies++] = cs;
+	if (!ncopies)
+		copies[ncopies++] = len;
 
 	describe_machine(&machine);
 	memset(f, 0, sizeof(f));
 	for (k = 0; k < NSIDES; k++) {
-		ret = measure_side(dev, (unsigned int)region, len, k, sizes, nsizes, copy, (int)reps, &f[k]);
+		ret = measure_side(dev, (unsigned int)region, len, k, sizes, nsizes, copies, ncopies,
+				   (int)reps, &f[k]);
 		if (!ret && dev && k == SIDE_1G && f[k].alignment < SZ_1G) {
 			/* the range allows no 1 GiB leaf: the same as the 2M column */
 			f[k].avail = 0;
@@ -636,9 +659,9 @@ int cmd_bench(struct hugepfn_ctx *ctx, int argc, char **argv)
 	}
 	if (json_output)
 		print_json(&machine, host ? "anonymous memory (4K, THP, hugetlb 1G)" : argv[optind], len, reps,
-			   sizes, nsizes, copy, f);
+			   sizes, nsizes, copies, ncopies, f);
 	else
-		print_table(host, reps, sizes, nsizes, f);
+		print_table(host, reps, sizes, nsizes, copies, ncopies, f);
 	hugepfn_close(dev);
 	return 0;
 }

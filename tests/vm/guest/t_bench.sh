@@ -10,11 +10,20 @@ check "load hugepfn.ko and bind $big" \
 # bar-access first: the bench's 4 KiB mprotects split leaves at the start of
 # the BAR, and after such partial changes x86 PAT keeps the range UC- (README,
 # 'Known 6.12 behaviour'), which a later write-combining map would get.
-check "bar-access streams 32 MiB in write-combining and reads it back intact" \
-	"bar-access $big 2 --bytes 32M --json > /tmp/bar.json && grep -q '\"verified\":true' /tmp/bar.json && grep -q '\"write_combining\":true' /tmp/bar.json"
+small=$(small_ivshmem)
+check "bar-access: WC and UC, huge and 4K, 32 MiB each way, every byte verified; a doorbell rung 10000 times on $small" \
+	"echo 1 > /sys/bus/pci/devices/$small/enable && bar-access $big 2 --bytes 32M --rounds 2 --doorbell $small,2 --json > /tmp/bar.json && grep -q '\"verified\":true}\$' /tmp/bar.json && [ \$(grep -o '\"verified\":true' /tmp/bar.json | wc -l) -eq 5 ]"
 sed 's/^/# /' /tmp/bar.json
+if grep -q 'hpfn.features=[^ ]*remap-pmd' /proc/cmdline; then huge=2097152; else huge=4096; fi
+check "bar-access: the kernel applied WC and UC-, huge leaves ($huge) and 4K as asked" \
+	"grep -q '\"mode\":\"WC huge\",\"page_size\":$huge,\"cache\":\"WC\"' /tmp/bar.json &&
+	 grep -q '\"mode\":\"WC 4K\",\"page_size\":4096,\"cache\":\"WC\"' /tmp/bar.json &&
+	 grep -q '\"mode\":\"UC huge\",\"page_size\":$huge,\"cache\":\"UC-\"' /tmp/bar.json &&
+	 grep -q '\"mode\":\"UC 4K\",\"page_size\":4096,\"cache\":\"UC-\"' /tmp/bar.json"
+check "bar-access: the doorbell saw every ring and the device side every descriptor" \
+	"grep -q '\"rings\":10000,\"rings_per_s\":[0-9]*,\"mismatches\":0' /tmp/bar.json"
 check "bar-access refuses a size past the region (exit 1) and bad usage (exit 2)" \
-	"bar-access $big 2 --bytes 4096M 2>/dev/null; [ \$? -eq 1 ] && bar-access $big 2>/dev/null; [ \$? -eq 2 ]"
+	"bar-access $big 2 --bytes 4096M 2>/dev/null; [ \$? -eq 1 ] && bar-access $big 2>/dev/null; [ \$? -eq 2 ] && bar-access $big 2 --doorbell nocomma 2>/dev/null; [ \$? -eq 2 ]"
 check "bench through the driver completes (16M working set, 3 runs)" \
 	"hugepfn --json bench $big 2 --sizes 8M,16M --reps 3 --copy-size 8M > /tmp/bench.json"
 sed 's/^/# /' /tmp/bench.json
