@@ -13,7 +13,7 @@
  * posted writes out; after each ring it checks that the device side (an
  * uncached view) sees the descriptor that the doorbell announced.
  *
- * Usage: bar-access DEV REGION [--bytes N] [--rounds N] [--doorbell DEV2,REGION2] [--json]
+ * Usage: bar-access DEV REGION [--bytes N] [--rounds N] [--doorbell DEV2,REGION2[,OFFSET]] [--json]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -157,7 +157,8 @@ struct doorbell_result {
  * then the descriptor through an uncached view of the data BAR.
  */
 static int ring_doorbell(struct hugepfn_dev *dev, unsigned int region, struct hugepfn_dev *regs,
-			 unsigned int regs_region, uint64_t rings, struct doorbell_result *d)
+			 unsigned int regs_region, uint64_t regs_off, uint64_t rings,
+			 struct doorbell_result *d)
 {
 	struct hugepfn_map *wc = NULL, *uc = NULL, *reg = NULL;
 	struct hugepfn_region r;
@@ -171,7 +172,7 @@ static int ring_doorbell(struct hugepfn_dev *dev, unsigned int region, struct hu
 	if (!ret)
 		ret = hugepfn_map(dev, region, 0, 4096, HUGEPFN_MAP_READONLY, &uc);
 	if (!ret)
-		ret = hugepfn_map(regs, regs_region, 0, 4096, 0, &reg);
+		ret = hugepfn_map(regs, regs_region, regs_off, 4096, 0, &reg);
 	if (ret)
 		goto out;
 	t0 = now_ns();
@@ -204,16 +205,17 @@ out:
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: bar-access DEV REGION [--bytes N] [--rounds N] [--doorbell DEV2,REGION2] [--json]\n\n"
+		"Usage: bar-access DEV REGION [--bytes N] [--rounds N] [--doorbell DEV2,REGION2[,OFFSET]] [--json]\n\n"
 		"Maps REGION of DEV write-combining and uncached, each with huge leaves and with\n"
 		"4 KiB pages, streams N bytes (default 64M, K/M/G suffixes) to the BAR and back\n"
 		"through each, checks every byte, and reports the bandwidth (median of --rounds,\n"
 		"default 3), the page size and the memory type the kernel applied.\n"
-		"  --doorbell DEV2,REGION2  also ring a 32-bit doorbell at offset 0 of that\n"
-		"                           (uncached) register region 10000 times, after writing\n"
-		"                           a descriptor through the write-combining view, and\n"
-		"                           check that the device side sees what was announced\n"
-		"                           (DEV2 may be DEV itself: a GPU's register BAR)\n"
+		"  --doorbell DEV2,REGION2[,OFFSET]\n"
+		"                 also ring a 32-bit doorbell at OFFSET (default 0) of that\n"
+		"                 (uncached) register region 10000 times, after writing a\n"
+		"                 descriptor through the write-combining view, and check that\n"
+		"                 the device side sees what was announced (DEV2 may be DEV\n"
+		"                 itself: a GPU's register BAR, or a page of the data BAR)\n"
 		"Exit status: 0 all verified, 1 a device error or a mismatch, 2 bad usage.\n"
 		"Under an emulator the bandwidths mean nothing about hardware.\n");
 }
@@ -251,8 +253,9 @@ int main(int argc, char **argv)
 	};
 	struct hugepfn_dev *dev = NULL, *regs = NULL;
 	struct doorbell_result bell = { 0 };
-	uint64_t bytes = 64ULL << 20, rounds = 3, v;
+	uint64_t bytes = 64ULL << 20, rounds = 3, v, bell_off = 0;
 	const char *bell_dev = NULL;
+	char *comma;
 	unsigned int region, bell_region = 0;
 	struct hugepfn_ctx *ctx;
 	struct hugepfn_region r;
@@ -276,15 +279,24 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'd':
-			/* DEV2,REGION2: PCI addresses and node paths have no comma */
+			/* DEV2,REGION2[,OFFSET]: PCI addresses and node paths have no comma */
 			bell_dev = optarg;
-			end = strrchr(optarg, ',');
-			if (!end || end == optarg || parse_size(end + 1, &v) || v > 255) {
-				fprintf(stderr, "bar-access: --doorbell takes DEV2,REGION2 (e.g. 0000:01:00.0,2), not '%s'\n",
+			end = strchr(optarg, ',');
+			if (!end || end == optarg) {
+				fprintf(stderr, "bar-access: --doorbell takes DEV2,REGION2[,OFFSET] (e.g. 0000:01:00.0,2), not '%s'\n",
 					optarg);
 				return EXIT_USAGE;
 			}
-			*end = '\0';
+			*end++ = '\0';
+			comma = strchr(end, ',');
+			if (comma)
+				*comma++ = '\0';
+			if (parse_size(end, &v) || v > 255 ||
+			    (comma && (parse_size(comma, &bell_off) || bell_off % 4096))) {
+				fprintf(stderr, "bar-access: --doorbell wants a region number and a 4K-aligned offset, not '%s%s%s'\n",
+					end, comma ? "," : "", comma ? comma : "");
+				return EXIT_USAGE;
+			}
 			bell_region = (unsigned int)v;
 			break;
 		case 'j': json = 1; break;
@@ -331,7 +343,7 @@ int main(int argc, char **argv)
 	if (bell_dev) {
 		ret = hugepfn_open(ctx, bell_dev, HUGEPFN_BACKEND_AUTO, &regs);
 		if (!ret)
-			ret = ring_doorbell(dev, region, regs, bell_region, 10000, &bell);
+			ret = ring_doorbell(dev, region, regs, bell_region, bell_off, 10000, &bell);
 		if (ret) {
 			report(regs, ret, "doorbell");
 			goto out;
@@ -352,8 +364,9 @@ int main(int argc, char **argv)
 		}
 		printf("],\"doorbell\":");
 		if (bell.done)
-			printf("{\"device\":\"%s\",\"region\":%u,\"rings\":%" PRIu64 ",\"rings_per_s\":%.0f,\"mismatches\":%" PRIu64 "}",
-			       bell_dev, bell_region, bell.rings, bell.rings_per_s, bell.mismatches);
+			printf("{\"device\":\"%s\",\"region\":%u,\"offset\":%" PRIu64 ",\"rings\":%" PRIu64
+			       ",\"rings_per_s\":%.0f,\"mismatches\":%" PRIu64 "}",
+			       bell_dev, bell_region, bell_off, bell.rings, bell.rings_per_s, bell.mismatches);
 		else
 			printf("null");
 		printf(",\"verified\":%s}\n", all_ok ? "true" : "false");
@@ -377,8 +390,8 @@ int main(int argc, char **argv)
 			       modes[k].up_mb_s, modes[k].down_mb_s, modes[k].verified ? "verified" : "MISMATCH");
 		}
 		if (bell.done)
-			printf("doorbell %s region %u: %" PRIu64 " rings, %.0f rings/s, %" PRIu64 " mismatches\n",
-			       bell_dev, bell_region, bell.rings, bell.rings_per_s, bell.mismatches);
+			printf("doorbell %s region %u +%#" PRIx64 ": %" PRIu64 " rings, %.0f rings/s, %" PRIu64 " mismatches\n",
+			       bell_dev, bell_region, bell_off, bell.rings, bell.rings_per_s, bell.mismatches);
 	}
 	ret = all_ok ? 0 : -EIO;
 out:

@@ -13,19 +13,6 @@ big_ivshmem() {
 	done
 }
 
-# small_ivshmem: the PCI address of the ivshmem device whose BAR2 is under
-# 1 GiB (the test bed's second, 1 MiB device), or nothing.
-small_ivshmem() {
-	for d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/device")" = 0x1110 ] || continue
-		set -- $(sed -n 3p "$d/resource")
-		if [ $(($2 - $1 + 1)) -lt 1073741824 ]; then
-			echo "${d##*/}"
-			return
-		fi
-	done
-}
-
 # check DESCRIPTION COMMAND: run COMMAND (a shell string) and print one TAP
 # line; a failure sets rc=1, which the test exits with.
 rc=0
