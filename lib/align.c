@@ -47,24 +47,37 @@ static int hugetlb_size(const char *root, uint64_t size)
 }
 
 /* THP's PMD size, 0 when sysfs does not say. */
-static uint64_t thp_pmd_size(const char *root)
+/*
+ * Read the small text file @rel under @root into @buf (terminated);
+ * the byte count, or -1. This file is in the internal library the guest
+ * tests link, which has no sysfs.c: hence its own little reader.
+ */
+static ssize_t read_rel(const char *root, const char *rel, char *buf, size_t size)
 {
-	char path[512], buf[32], *end;
-	unsigned long long v;
+	char path[512];
 	ssize_t n;
 	int fd;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/kernel/mm/transparent_hugepage/hpage_pmd_size",
-			     root) >= sizeof(path))
-		return 0;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", root, rel) >= sizeof(path))
+		return -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
+		return -1;
+	n = read(fd, buf, size - 1);
 	close(fd);
 	if (n <= 0)
-		return 0;
+		return -1;
 	buf[n] = '\0';
+	return n;
+}
+
+static uint64_t thp_pmd_size(const char *root)
+{
+	char buf[32], *end;
+	unsigned long long v;
+
+	if (read_rel(root, "kernel/mm/transparent_hugepage/hpage_pmd_size", buf, sizeof(buf)) < 0)
+		return 0;
 	errno = 0;
 	v = strtoull(buf, &end, 10);
 	if (errno || end == buf || (*end && *end != '\n') || !is_pow2(v))
@@ -80,20 +93,10 @@ static uint64_t thp_pmd_size(const char *root)
  */
 static int x86_cpu_has_gbpages(const char *root)
 {
-	char path[512], buf[4096], *p;
-	ssize_t n;
-	int fd;
+	char buf[4096], *p;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/devices/system/cpu/modalias", root) >= sizeof(path))
+	if (read_rel(root, "devices/system/cpu/modalias", buf, sizeof(buf)) < 0)
 		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	if (strncmp(buf, "cpu:type:x86,", 13) || !(p = strstr(buf, ":feature:")))
 		return 0;
 	while ((p = strstr(p, ",003A")))

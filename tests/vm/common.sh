@@ -16,6 +16,10 @@ STOCK_DEBVER=${STOCK_DEBVER:-6.12.117-1~deb12u1}
 JOBS=${JOBS:-$(nproc)}
 
 export CCACHE_DIR=${CCACHE_DIR:-$HUGEPFN_CACHE/ccache}
+# The kernel tree is a scratch git repository: no automatic gc, which would
+# repack its ~80k files in the background after the first commit, and hold
+# kernel/build.sh's lock (an inherited descriptor) for minutes meanwhile.
+export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=gc.auto GIT_CONFIG_VALUE_0=0
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 
 # Progress messages go to stderr with a timestamp relative to the script
