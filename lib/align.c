@@ -91,13 +91,11 @@ static uint64_t thp_pmd_size(const char *root)
  * features the kernel left on ("nogbpages" clears it). 0 on other
  * architectures and when the file cannot be read.
  */
-static int x86_cpu_has_gbpages(const char *root)
+int hpfn_parse_modalias_gbpages(const char *text)
 {
-	char buf[4096], *p;
+	const char *p;
 
-	if (read_rel(root, "devices/system/cpu/modalias", buf, sizeof(buf)) < 0)
-		return 0;
-	if (strncmp(buf, "cpu:type:x86,", 13) || !(p = strstr(buf, ":feature:")))
+	if (strncmp(text, "cpu:type:x86,", 13) || !(p = strstr(text, ":feature:")))
 		return 0;
 	while ((p = strstr(p, ",003A")))
 		if (p[5] == ',' || p[5] == '\n' || p[5] == '\0')
@@ -105,6 +103,15 @@ static int x86_cpu_has_gbpages(const char *root)
 		else
 			p += 5;
 	return 0;
+}
+
+static int x86_cpu_has_gbpages(const char *root)
+{
+	char buf[4096];
+
+	if (read_rel(root, "devices/system/cpu/modalias", buf, sizeof(buf)) < 0)
+		return 0;
+	return hpfn_parse_modalias_gbpages(buf);
 }
 
 int hpfn_leaf_sizes_at(const char *sysfs_root, uint64_t page, uint64_t *out, size_t max)

@@ -39,6 +39,9 @@ int hpfn_leaf_candidates(uint64_t page, uint64_t out[2]);
  */
 int hpfn_leaf_sizes_at(const char *sysfs_root, uint64_t page, uint64_t *out, size_t max);
 
+/* Whether a CPU modalias ("cpu:type:x86,...:feature:,...") lists GB pages (fuzzed). */
+int hpfn_parse_modalias_gbpages(const char *text);
+
 /*
  * The largest of @sizes (powers of two, any order) for which
  * [phys, phys + len) contains at least one whole naturally aligned block;

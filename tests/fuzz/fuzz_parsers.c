@@ -2,14 +2,15 @@
 /*
  * libFuzzer target for every parser of kernel-provided text in libhugepfn:
  * the page-table dump (lines and whole dumps), PCI sysfs "resource" files,
- * PCI addresses, and the binary capability chain of VFIO region info. The
- * first input byte picks the parser.
+ * PCI addresses, the CPU modalias, and the binary capability chain of VFIO
+ * region info. The first input byte picks the parser.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "align.h"
 #include "hugepfn_internal.h"
 #include "ptdump.h"
 
@@ -28,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = '\0';
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
 		hpfn_ptdump_parse_line(text, &runs[0]);
 		break;
@@ -43,6 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 4:
 		hpfn_parse_vfio_region_caps(text, size - 1, 1 << 20, areas, 4, &sparse);
+		break;
+	case 5:
+		hpfn_parse_modalias_gbpages(text);
 		break;
 	}
 	free(text);

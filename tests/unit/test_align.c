@@ -247,8 +247,25 @@ static void test_mmap_congruent(void)
 	close(fd);
 }
 
+/* The CPU modalias: GB pages are feature 0x3a, in a comma-separated list. */
+static void test_modalias(void)
+{
+	CHECK(hpfn_parse_modalias_gbpages("cpu:type:x86,ven0000fam0006mod0055:feature:,0000,003A,00E6\n"),
+	      "modalias: ,003A, in the feature list means GB pages");
+	CHECK(hpfn_parse_modalias_gbpages("cpu:type:x86,ven0000fam0006mod0055:feature:,0000,003A"),
+	      "modalias: ,003A at the end of the text counts");
+	CHECK(!hpfn_parse_modalias_gbpages("cpu:type:x86,ven0000fam0006mod0055:feature:,0000,003AB\n"),
+	      "modalias: ,003AB is another feature");
+	CHECK(!hpfn_parse_modalias_gbpages("cpu:type:x86,ven0000fam0006mod0055:feature:,0000,00E6\n"),
+	      "modalias: without 003A, no GB pages");
+	CHECK(!hpfn_parse_modalias_gbpages("cpu:type:aarch64:feature:,003A\n"),
+	      "modalias: not an x86 CPU: not this feature numbering");
+	CHECK(!hpfn_parse_modalias_gbpages(""), "modalias: empty text");
+}
+
 int main(void)
 {
+	test_modalias();
 	test_best_leaf();
 	test_candidates();
 	test_best_leaf_64k();
