@@ -30,7 +30,7 @@ static void usage_main(FILE *f)
 		"  map DEV REGION       map a region huge-aligned, touch it, show the page sizes\n"
 		"  bind BDF [DRIVER]    hand a PCI device to hugepfn (default) or vfio-pci\n"
 		"  unbind BDF           give it back to its usual driver\n"
-		"  bench DEV REGION     4K vs huge: load latency, memcpy, mapping cost (--host: anonymous memory)\n"
+		"  bench DEV REGION     4K vs 2M vs 1G: load latency, memcpy, mapping cost (--host: anonymous memory)\n"
 		"  peek DEV REGION OFFSET [--width 8|16|32|64]\n"
 		"  poke DEV REGION OFFSET VALUE [--width 8|16|32|64]\n"
 		"                       read or write one register\n"
