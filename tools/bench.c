@@ -473,28 +473,34 @@ static void print_json(const struct machine *m, const char *source, uint64_t len
 	printf("]}}\n");
 }
 
+/* One row of figures for the three sides and the gains of 2M and 1G over 4K. */
+static void compare_row(const char *label, const struct figures *f, const double v[NSIDES],
+			const char *fmt)
+{
+	char a[32], b[32], c[32], d[32], e[32];
+
+	printf("%-22s %12s %12s %12s %10s %10s\n", label, fig(&f[0], v[0], fmt, a, sizeof(a)),
+	       fig(&f[1], v[1], fmt, b, sizeof(b)), fig(&f[2], v[2], fmt, c, sizeof(c)),
+	       gain(&f[0], &f[1], v[0], v[1], d, sizeof(d)), gain(&f[0], &f[2], v[0], v[2], e, sizeof(e)));
+}
+
 static void print_table(int host, uint64_t reps, const uint64_t *sizes, uint64_t nsizes,
 			const uint64_t *copies, int ncopies, const struct figures *f)
 {
-	char a[32], b[32], c[32], cc[32], d[32], e[32];
+	char a[32], b[32], c[32];
 	uint64_t i;
 	int k;
 
 	for (k = 0; k < NSIDES; k++)
 		if (!f[k].avail)
 			printf("# no %s column: %s\n", side_name[k], f[k].why);
-	printf("\n%-10s %12s %12s %12s %10s %10s\n", "size", "4K ns/load", "2M ns/load", "1G ns/load",
+	printf("\n%-22s %12s %12s %12s %10s %10s\n", "size", "4K ns/load", "2M ns/load", "1G ns/load",
 	       "2M vs 4K", "1G vs 4K");
 	for (i = 0; i < nsizes; i++) {
 		char sz[32];
 
 		snprintf(sz, sizeof(sz), "%" PRIu64 "M", sizes[i] >> 20);
-		printf("%-10s %12s %12s %12s %10s %10s\n", sz,
-		       fig(&f[0], f[0].lat[i], "%.2f", a, sizeof(a)),
-		       fig(&f[1], f[1].lat[i], "%.2f", b, sizeof(b)),
-		       fig(&f[2], f[2].lat[i], "%.2f", c, sizeof(c)),
-		       gain(&f[0], &f[1], f[0].lat[i], f[1].lat[i], d, sizeof(d)),
-		       gain(&f[0], &f[2], f[0].lat[i], f[2].lat[i], e, sizeof(e)));
+		compare_row(sz, f, (double[NSIDES]){ f[0].lat[i], f[1].lat[i], f[2].lat[i] }, "%.2f");
 	}
 	printf("\n%-22s %12s %12s %12s %10s %10s\n", "memcpy", "4K ms", "2M ms", "1G ms", "2M vs 4K",
 	       "1G vs 4K");
@@ -502,19 +508,10 @@ static void print_table(int host, uint64_t reps, const uint64_t *sizes, uint64_t
 		char label[40];
 
 		snprintf(label, sizeof(label), "from the region %" PRIu64 "M", copies[n] >> 20);
-		printf("%-22s %12s %12s %12s %10s %10s\n", label,
-		       fig(&f[0], f[0].from_ms[n], "%.3f", a, sizeof(a)),
-		       fig(&f[1], f[1].from_ms[n], "%.3f", b, sizeof(b)),
-		       fig(&f[2], f[2].from_ms[n], "%.3f", cc, sizeof(cc)),
-		       gain(&f[0], &f[1], f[0].from_ms[n], f[1].from_ms[n], d, sizeof(d)),
-		       gain(&f[0], &f[2], f[0].from_ms[n], f[2].from_ms[n], e, sizeof(e)));
+		compare_row(label, f, (double[NSIDES]){ f[0].from_ms[n], f[1].from_ms[n], f[2].from_ms[n] },
+			    "%.3f");
 		snprintf(label, sizeof(label), "to the region %" PRIu64 "M", copies[n] >> 20);
-		printf("%-22s %12s %12s %12s %10s %10s\n", label,
-		       fig(&f[0], f[0].to_ms[n], "%.3f", a, sizeof(a)),
-		       fig(&f[1], f[1].to_ms[n], "%.3f", b, sizeof(b)),
-		       fig(&f[2], f[2].to_ms[n], "%.3f", cc, sizeof(cc)),
-		       gain(&f[0], &f[1], f[0].to_ms[n], f[1].to_ms[n], d, sizeof(d)),
-		       gain(&f[0], &f[2], f[0].to_ms[n], f[2].to_ms[n], e, sizeof(e)));
+		compare_row(label, f, (double[NSIDES]){ f[0].to_ms[n], f[1].to_ms[n], f[2].to_ms[n] }, "%.3f");
 	}
 	printf("\n%-22s %12s %12s %12s\n", "mapping cost", "4K", "2M", "1G");
 	if (host)
