@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
 # Build the hugepfn test kernel: Debian's linux-source-6.12 plus
-# kernel/patches/series, configured from kernel/config/*.config merged over
-# tinyconfig. Built kernels are cached by a hash of (source version, patches,
-# config fragments, this script), so unchanged inputs are never rebuilt.
+# kernel/patches/series, configured from kernel/config/*.config and
+# kernel/config/ARCH/*.config merged over tinyconfig, natively for x86_64 or
+# with Debian's cross compilers for arm64, ppc64le and riscv64. Built kernels
+# are cached by a hash of (source version, architecture, patches, config
+# fragments, this script), so unchanged inputs are never rebuilt.
 #
-# Usage: kernel/build.sh [--tree] [--prefixes] [--uapi] [--print-dir] [--help]
+# Usage: kernel/build.sh [--arch ARCH] [--tree|--prefixes|--uapi] [--print-dir] [--help]
 set -euo pipefail
 . "$(dirname "$0")/../tests/vm/common.sh"
 
 usage() {
 	cat <<'USAGE'
-Usage: kernel/build.sh [OPTION]
+Usage: kernel/build.sh [--arch ARCH] [OPTION]
 
 Builds (or finds in the cache) the patched 6.12 test kernel and prints the
-directory holding bzImage, .config and the build tree for out-of-tree modules.
+directory holding its image (bzImage, Image or vmlinux), .config and the
+build tree for out-of-tree modules.
+
+  --arch ARCH  x86_64 (the default), arm64, ppc64le or riscv64; the others
+               are cross-built with Debian's gcc-<triplet> packages
 
   --tree       only prepare the git tree (base + series applied) and print its
                path; edit it, then regenerate the series (see kernel/README.md)
@@ -31,15 +37,36 @@ USAGE
 
 mode=build
 quiet=
-case "${1:-}" in
-	"") ;;
-	--tree) mode=tree ;;
-	--prefixes) mode=prefixes ;;
-	--uapi) mode=uapi ;;
-	--print-dir) quiet=1 ;;
-	-h|--help) usage; exit 0 ;;
-	*) usage >&2; die "unknown option '$1'" ;;
+arch=x86_64
+while [ $# -gt 0 ]; do
+	case "$1" in
+		--tree) mode=tree ;;
+		--prefixes) mode=prefixes ;;
+		--uapi) mode=uapi ;;
+		--print-dir) quiet=1 ;;
+		--arch)
+			[ $# -ge 2 ] || die "--arch needs an architecture: x86_64, arm64, ppc64le or riscv64"
+			arch=$2
+			shift
+			;;
+		--arch=*) arch=${1#--arch=} ;;
+		-h|--help) usage; exit 0 ;;
+		*) usage >&2; die "unknown option '$1'" ;;
+	esac
+	shift
+done
+
+# KARCH: the kernel's ARCH (empty natively, so that the x86 build tree is
+# the one earlier versions made), CROSS: CROSS_COMPILE, IMAGE: what boots.
+case "$arch" in
+	x86_64) KARCH= CROSS= IMAGE=arch/x86/boot/bzImage ;;
+	arm64) KARCH=arm64 CROSS=aarch64-linux-gnu- IMAGE=arch/arm64/boot/Image ;;
+	ppc64le) KARCH=powerpc CROSS=powerpc64le-linux-gnu- IMAGE=vmlinux ;;
+	riscv64) KARCH=riscv CROSS=riscv64-linux-gnu- IMAGE=arch/riscv/boot/Image ;;
+	*) die "unknown architecture '$arch'; use x86_64, arm64, ppc64le or riscv64" ;;
 esac
+# The arch/ directory whose files this build compiles.
+ARCHDIR=arch/${KARCH:-x86}
 
 need_all_packages
 
@@ -61,7 +88,22 @@ fi
 
 SRC=$HUGEPFN_CACHE/linux
 PATCHDIR=$HUGEPFN_ROOT/kernel/patches
-CONFIGS=("$HUGEPFN_ROOT"/kernel/config/*.config)
+# The fragments shared by every architecture, then the architecture's own.
+CONFIGS=("$HUGEPFN_ROOT"/kernel/config/*.config "$HUGEPFN_ROOT/kernel/config/$arch"/*.config)
+[ -f "${CONFIGS[-1]}" ] || die "no kernel/config/$arch/*.config for architecture $arch"
+# The build tree: 'obj' for x86_64 (its name before other architectures).
+obj_dir() {
+	if [ "$arch" = x86_64 ]; then
+		echo "$HUGEPFN_CACHE/obj"
+	else
+		echo "$HUGEPFN_CACHE/obj-$arch"
+	fi
+}
+
+# kmake ARGS...: make in the kernel tree for this architecture.
+kmake() {
+	make -C "$SRC" ${KARCH:+ARCH=$KARCH} ${CROSS:+CROSS_COMPILE=$CROSS} "$@"
+}
 
 series_patches() {
 	local p
@@ -150,27 +192,35 @@ apply_series() {
 }
 
 # configure OBJ: tinyconfig + fragments, then check every requested option
-# really ended up in .config (Kconfig silently drops unmet dependencies).
+# really ended up in .config (Kconfig silently drops unmet dependencies). A
+# later fragment overrides an earlier one, as in merge_config.sh, so an
+# architecture's fragment may turn off what its kernel cannot have.
 configure() {
-	local obj=$1 frag line sym want got bad=0
-	make -s -C "$SRC" O="$obj" tinyconfig >/dev/null
-	(cd "$SRC" && scripts/kconfig/merge_config.sh -m -O "$obj" "$obj/.config" "${CONFIGS[@]}" >/dev/null)
-	make -s -C "$SRC" O="$obj" olddefconfig >/dev/null
+	local obj=$1 frag line sym got bad=0
+	local -A want=() from=()
+	kmake -s O="$obj" tinyconfig >/dev/null
+	(cd "$SRC" && env ${KARCH:+ARCH=$KARCH} scripts/kconfig/merge_config.sh -m -O "$obj" \
+		"$obj/.config" "${CONFIGS[@]}" >/dev/null)
+	kmake -s O="$obj" olddefconfig >/dev/null
 	for frag in "${CONFIGS[@]}"; do
 		while read -r line; do
 			case "$line" in
-				CONFIG_*=*) sym=${line%%=*}; want=$line ;;
-				"# CONFIG_"*" is not set") sym=${line#\# }; sym=${sym%% *}; want=$line ;;
+				CONFIG_*=*) sym=${line%%=*} ;;
+				"# CONFIG_"*" is not set") sym=${line#\# }; sym=${sym%% *} ;;
 				*) continue ;;
 			esac
-			got=$(grep -E "^(# )?$sym[= ]" "$obj/.config" || echo "# $sym is not set")
-			if [ "$got" != "$want" ]; then
-				echo "config: $(basename "$frag") wants '$want', .config has '$got'" >&2
-				bad=1
-			fi
+			want[$sym]=$line
+			from[$sym]=${frag#"$HUGEPFN_ROOT/kernel/config/"}
 		done < "$frag"
 	done
-	[ $bad -eq 0 ] || die "kernel config fragments did not apply; fix the dependencies named above in kernel/config/"
+	for sym in "${!want[@]}"; do
+		got=$(grep -E "^(# )?$sym[= ]" "$obj/.config" || echo "# $sym is not set")
+		if [ "$got" != "${want[$sym]}" ]; then
+			echo "config ($arch): ${from[$sym]} wants '${want[$sym]}', .config has '$got'" >&2
+			bad=1
+		fi
+	done
+	[ $bad -eq 0 ] || die "kernel config fragments did not apply for $arch; fix the dependencies named above in kernel/config/"
 }
 
 # build_kernel OUTDIR OBJDIR: configure and build bzImage + modules in
@@ -180,9 +230,10 @@ build_kernel() {
 	mkdir -p "$obj" "$out"
 	configure "$obj"
 	start=$(date +%s)
-	say "building kernel in $obj (about 7-10 min on 2 cores with a cold ccache; log: $log)"
-	if ! make -C "$SRC" O="$obj" -j"$JOBS" CC="ccache gcc" KBUILD_BUILD_TIMESTAMP=hugepfn \
-		KBUILD_BUILD_USER=hugepfn KBUILD_BUILD_HOST=hugepfn bzImage modules > "$log" 2>&1; then
+	say "building the $arch kernel in $obj (about 7-10 min on 2 cores with a cold ccache; log: $log)"
+	if ! kmake O="$obj" -j"$JOBS" CC="ccache ${CROSS}gcc" KBUILD_BUILD_TIMESTAMP=hugepfn \
+		KBUILD_BUILD_USER=hugepfn KBUILD_BUILD_HOST=hugepfn "$(basename "$IMAGE")" modules \
+		> "$log" 2>&1; then
 		tail -n 40 "$log" >&2
 		die "kernel build failed; the full log is $log"
 	fi
@@ -190,16 +241,117 @@ build_kernel() {
 		say "kernel build warnings (see $out/warnings.txt):"
 		head -n 20 "$out/warnings.txt" >&2
 	fi
-	cp "$obj/arch/x86/boot/bzImage" "$out/bzImage"
+	cp "$obj/$IMAGE" "$out/$(basename "$IMAGE")"
 	cp "$obj/.config" "$out/config"
-	make -s -C "$SRC" O="$obj" kernelrelease > "$out/release"
+	echo "$arch" > "$out/arch"
+	kmake -s O="$obj" kernelrelease > "$out/release"
 	say "kernel built in $(( $(date +%s) - start ))s: $(cat "$out/release")"
 }
 
 build_inputs_hash() {
 	local patches
 	mapfile -t patches < <(series_patches)
-	{ echo "$src_version"; hash_inputs "${patches[@]}" "${CONFIGS[@]}" "$0"; } | sha256sum | cut -c1-16
+	{ echo "$src_version $arch"; hash_inputs "${patches[@]}" "${CONFIGS[@]}" "$0"; } | sha256sum | cut -c1-16
+}
+
+# patch_paths PATCH: the files a patch changes.
+patch_paths() {
+	sed -n 's|^diff --git a/\([^ ]*\) b/.*|\1|p' "$1"
+}
+
+# compiled_here PATCH: does the patch change anything this architecture
+# compiles or configures? Another architecture's arch/ directory, tools/
+# (the kselftest is built by the VM harness) and Documentation/ are not.
+compiled_here() {
+	local path
+	while read -r path; do
+		case "$path" in
+			"$ARCHDIR"/*) return 0 ;;
+			arch/*|tools/*|Documentation/*) ;;
+			*) return 0 ;;
+		esac
+	done < <(patch_paths "$1")
+	return 1
+}
+
+# series_objects: what a quick prefix check compiles: mm/ and the
+# architecture's mm/ whole (every user of the page-table helpers the series
+# changes), and the object of every other C file of this kernel the series
+# touches.
+series_objects() {
+	local p path
+	echo mm/
+	echo "$ARCHDIR/mm/"
+	for p in "${all[@]}"; do
+		patch_paths "$p"
+	done | sort -u | while read -r path; do
+		case "$path" in
+			mm/*|"$ARCHDIR"/mm/*) ;;
+			arch/*|tools/*|Documentation/*) ;;
+			*.c) echo "${path%.c}.o" ;;
+		esac
+	done
+}
+
+# check_prefixes: prove that every prefix of the series (0..N patches)
+# builds for $arch with the test config. Natively (x86_64) each patched
+# prefix is a full build, bzImage and modules; the Debian source alone
+# (prefix 0, which Debian builds for every architecture) compiles
+# series_objects(). Cross-built, every prefix compiles series_objects():
+# a header the series changes (pgtable.h, mm_types.h) makes each full
+# build a whole kernel compile, which would not fit three more
+# architectures into the test command's time; `kernel/build.sh --arch
+# ARCH` builds the whole series for the VM. A patch that changes nothing
+# this architecture compiles (another architecture's files, the kselftest)
+# leaves the prefix as the previous one, and is reported so without a build.
+check_prefixes() {
+	local i pkey prev_key= name obj targets what start quick full
+	mapfile -t all < <(series_patches)
+	obj=$(obj_dir)
+	mapfile -t quick < <(series_objects)
+	full=("$(basename "$IMAGE")" modules)
+	mkdir -p "$HUGEPFN_CACHE/prefix-ok"
+	for ((i = 0; i <= ${#all[@]}; i++)); do
+		if [ -z "$CROSS" ] && [ "$i" -gt 0 ]; then
+			targets=("${full[@]}")
+			what="builds"
+		else
+			targets=("${quick[@]}")
+			what="compiles (${targets[*]})"
+		fi
+		# A prefix whose exact inputs built before is not rebuilt.
+		pkey=$( { echo "$src_version $arch ${targets[*]}"; hash_inputs "${all[@]:0:$i}" "${CONFIGS[@]}" "$0"; } |
+			sha256sum | cut -c1-16)
+		if [ "$i" -eq 0 ]; then
+			name="$arch: series prefix 0 (the Debian source alone)"
+		else
+			name="$arch: series prefix $i (up to ${all[$((i - 1))]##*/})"
+		fi
+		if [ -f "$HUGEPFN_CACHE/prefix-ok/$pkey" ]; then
+			echo "ok - $name $what (verified earlier with identical inputs)"
+		elif [ "$i" -gt 0 ] && [ -n "$prev_key" ] && ! compiled_here "${all[$((i - 1))]}"; then
+			touch "$HUGEPFN_CACHE/prefix-ok/$pkey"
+			echo "ok - $name $what (the patch changes nothing compiled for $arch: as prefix $((i - 1)))"
+		else
+			apply_series "$i"
+			rm -f "$obj/.hugepfn-key"
+			mkdir -p "$obj"
+			configure "$obj"
+			start=$(date +%s)
+			say "$arch prefix $i/${#all[@]}: building ${targets[*]}"
+			if ! kmake O="$obj" -j"$JOBS" CC="ccache ${CROSS}gcc" KBUILD_BUILD_TIMESTAMP=hugepfn \
+				"${targets[@]}" > "$obj/build.log" 2>&1; then
+				tail -n 40 "$obj/build.log" >&2
+				echo "not ok - $name does not build; log: $obj/build.log"
+				apply_series
+				exit 1
+			fi
+			touch "$HUGEPFN_CACHE/prefix-ok/$pkey"
+			echo "ok - $name $what in $(( $(date +%s) - start ))s"
+		fi
+		prev_key=$pkey
+	done
+	apply_series
 }
 
 unpack_source
@@ -224,50 +376,19 @@ tree)
 	exit 0
 	;;
 prefixes)
-	mapfile -t all < <(series_patches)
-	obj=$HUGEPFN_CACHE/obj
-	mkdir -p "$HUGEPFN_CACHE/prefix-ok"
-	for ((i = 0; i <= ${#all[@]}; i++)); do
-		# A prefix whose exact inputs built before is not rebuilt.
-		pkey=$( { echo "$src_version"; hash_inputs "${all[@]:0:$i}" "${CONFIGS[@]}" "$0"; } |
-			sha256sum | cut -c1-16)
-		if [ "$i" -eq 0 ]; then
-			name="series prefix 0 (the Debian source alone)"
-		else
-			name="series prefix $i (up to ${all[$((i - 1))]##*/})"
-		fi
-		if [ -f "$HUGEPFN_CACHE/prefix-ok/$pkey" ]; then
-			echo "ok - $name builds (verified earlier with identical inputs)"
-			continue
-		fi
-		apply_series "$i"
-		rm -f "$obj/.hugepfn-key"
-		mkdir -p "$obj"
-		configure "$obj"
-		say "prefix $i/${#all[@]}: building"
-		if ! make -C "$SRC" O="$obj" -j"$JOBS" CC="ccache gcc" KBUILD_BUILD_TIMESTAMP=hugepfn \
-			bzImage modules > "$obj/build.log" 2>&1; then
-			tail -n 40 "$obj/build.log" >&2
-			echo "not ok - $name does not build; log: $obj/build.log"
-			apply_series
-			exit 1
-		fi
-		touch "$HUGEPFN_CACHE/prefix-ok/$pkey"
-		echo "ok - $name builds"
-	done
-	apply_series
+	check_prefixes
 	exit 0
 	;;
 esac
 
 key=$(build_inputs_hash)
 KDIR=$HUGEPFN_CACHE/kernels/$key
-OBJ=$HUGEPFN_CACHE/obj
+OBJ=$(obj_dir)
 apply_series
 # The build tree is shared and rebuilt incrementally; its stamp says which
 # inputs it holds, so out-of-tree modules always build against the kernel
 # that boots.
-if [ ! -f "$KDIR/bzImage" ] || [ "$(cat "$OBJ/.hugepfn-key" 2>/dev/null)" != "$key" ]; then
+if [ ! -f "$KDIR/$(basename "$IMAGE")" ] || [ "$(cat "$OBJ/.hugepfn-key" 2>/dev/null)" != "$key" ]; then
 	rm -f "$OBJ/.hugepfn-key"
 	build_kernel "$KDIR" "$OBJ"
 	echo "$key" > "$OBJ/.hugepfn-key"

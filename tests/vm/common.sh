@@ -60,10 +60,38 @@ HUGEPFN_PACKAGES=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
 	ccache git pkg-config meson ninja-build python3 sparse
 	linux-source-6.12 qemu-system-x86 busybox-static libpci-dev libdpdk-dev
+	gcc-aarch64-linux-gnu gcc-powerpc64le-linux-gnu gcc-riscv64-linux-gnu
+	qemu-system-arm
 )
 
 need_all_packages() {
 	need_packages "${HUGEPFN_PACKAGES[@]}"
+}
+
+# foreign_busybox ARCH: the path of a static busybox for another Debian
+# architecture (busybox-static:ARCH), unpacked into the cache: the arm64
+# guest's shell. Adds ARCH to dpkg's foreign architectures the first time,
+# which apt needs to fetch the package; nothing of it is installed.
+foreign_busybox() {
+	local arch=$1 dir=$HUGEPFN_CACHE/busybox-$1 deb
+	if [ ! -x "$dir/bin/busybox" ]; then
+		if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+			[ "$(id -u)" -eq 0 ] || die "the $arch guest needs busybox-static:$arch; run: sudo dpkg --add-architecture $arch && sudo apt-get update"
+			say "adding $arch as a foreign dpkg architecture (for busybox-static:$arch)"
+			dpkg --add-architecture "$arch"
+			apt-get update -qq >&2 || die "apt-get update failed; check the network or the apt sources"
+		fi
+		rm -rf "$dir" "$dir.tmp"
+		mkdir -p "$dir.tmp"
+		(cd "$dir.tmp" && apt-get download -qq "busybox-static:$arch" >&2) ||
+			die "apt-get download busybox-static:$arch failed"
+		deb=$(ls "$dir.tmp"/busybox-static_*.deb)
+		dpkg-deb -x "$deb" "$dir.tmp/root" || die "unpacking $deb failed"
+		mkdir -p "$dir/bin"
+		cp "$dir.tmp/root/bin/busybox" "$dir/bin/busybox"
+		rm -rf "$dir.tmp"
+	fi
+	echo "$dir/bin/busybox"
 }
 
 # meson_setup_build: configure the Meson build directory for the tests:
