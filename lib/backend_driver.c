@@ -82,6 +82,7 @@ static int cache_of(uint32_t mode)
 	case HUGEPFN_CACHE_MODE_UC: return HUGEPFN_CACHE_UC;
 	case HUGEPFN_CACHE_MODE_WT: return HUGEPFN_CACHE_WT;
 	case HUGEPFN_CACHE_MODE_WP: return HUGEPFN_CACHE_WP;
+	case HUGEPFN_CACHE_MODE_DEVICE: return HUGEPFN_CACHE_DEVICE;
 	default: return HUGEPFN_CACHE_UNKNOWN;
 	}
 }

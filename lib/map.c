@@ -46,6 +46,7 @@ HUGEPFN_API const char *hugepfn_cache_name(enum hugepfn_cache cache)
 	case HUGEPFN_CACHE_WT: return "WT";
 	case HUGEPFN_CACHE_WP: return "WP";
 	case HUGEPFN_CACHE_MIXED: return "mixed";
+	case HUGEPFN_CACHE_DEVICE: return "device";
 	default: return "unknown";
 	}
 }

@@ -329,7 +329,8 @@ static int hugepfn_mmap(struct file *file, struct vm_area_struct *vma)
 	if (wc)
 		vma->vm_page_prot = pgprot_writecombine(vma->vm_page_prot);
 	else if (!(r->flags & HUGEPFN_REGION_CARVEOUT))
-		vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+		/* as sysfs maps a BAR: UC- on x86, Device-nGnRE on arm64 */
+		vma->vm_page_prot = pgprot_device(vma->vm_page_prot);
 	vm_flags_set(vma, VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
 	vm_flags_clear(vma, VM_MAYEXEC);
 	vma->vm_ops = &hugepfn_vm_ops;
@@ -445,6 +446,37 @@ static u32 hugepfn_large_cache(unsigned long val)
 	if (val & _PAGE_PAT_LARGE)
 		bits |= _PAGE_PAT;
 	return hugepfn_cache_of_bits(bits);
+}
+#elif defined(CONFIG_ARM64)
+/*
+ * AttrIndx selects one of the MAIR_EL1 attributes Linux programs (see
+ * arch/arm64/include/asm/memory.h); it sits at the same place in page and
+ * block entries.
+ */
+static u32 hugepfn_attr_cache(u64 val)
+{
+	switch ((val & PTE_ATTRINDX_MASK) >> 2) {
+	case MT_NORMAL:
+	case MT_NORMAL_TAGGED:
+		return HUGEPFN_CACHE_MODE_WB;
+	case MT_NORMAL_NC:
+		return HUGEPFN_CACHE_MODE_WC;
+	case MT_DEVICE_nGnRnE:
+		return HUGEPFN_CACHE_MODE_UC;
+	case MT_DEVICE_nGnRE:
+		return HUGEPFN_CACHE_MODE_DEVICE;
+	}
+	return HUGEPFN_CACHE_MODE_UNKNOWN;
+}
+
+static u32 hugepfn_pte_cache(pte_t pte)
+{
+	return hugepfn_attr_cache(pte_val(pte));
+}
+
+static u32 hugepfn_large_cache(unsigned long val)
+{
+	return hugepfn_attr_cache(val);
 }
 #else
 static u32 hugepfn_pte_cache(pte_t pte)

@@ -278,6 +278,7 @@ enum hugepfn_cache {
 	HUGEPFN_CACHE_WT,		/* write-through */
 	HUGEPFN_CACHE_WP,		/* write-protected */
 	HUGEPFN_CACHE_MIXED,		/* parts of the mapping differ */
+	HUGEPFN_CACHE_DEVICE,		/* arm64 Device-nGnRE: uncached BARs there */
 };
 
 /*
@@ -290,7 +291,7 @@ enum hugepfn_cache {
  */
 HUGEPFN_API int hugepfn_map_cache(struct hugepfn_map *map);
 
-/* "WB", "WC", "UC-", "UC", "WT", "WP", "mixed", "unknown". */
+/* "WB", "WC", "UC-", "UC", "WT", "WP", "mixed", "device", "unknown". */
 HUGEPFN_API const char *hugepfn_cache_name(enum hugepfn_cache cache);
 
 /* ---- diagnosis ------------------------------------------------------------ */

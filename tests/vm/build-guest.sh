@@ -1,27 +1,44 @@
 #!/usr/bin/env bash
 # Build what the guest runs for one kernel: the userspace (Meson), the test
 # module against that kernel's build tree, and the initramfs.
-# Usage: tests/vm/build-guest.sh KIND MODULE_KDIR RELEASE [OUTNAME]
+# Usage: tests/vm/build-guest.sh KIND MODULE_KDIR RELEASE [OUTNAME [ARCH]]
+# ARCH is x86_64 (the default) or arm64, whose guest gets the static test
+# programs only (cross-built; the library tests need libpci and DPDK, which
+# Debian ships for arm64 only as foreign-architecture packages).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-[ $# -eq 3 ] || [ $# -eq 4 ] || die "usage: tests/vm/build-guest.sh patched|stock MODULE_KDIR RELEASE [OUTNAME]"
-kind=$1 module_kdir=$2 release=$3
+[ $# -ge 3 ] && [ $# -le 5 ] || die "usage: tests/vm/build-guest.sh patched|stock MODULE_KDIR RELEASE [OUTNAME [ARCH]]"
+kind=$1 module_kdir=$2 release=$3 arch=${5:-x86_64}
 out=$HUGEPFN_BUILD/vm/${4:-$kind}
 stage=$out/root
+case "$arch" in
+	x86_64) kmake_arch=() cc=gcc ubuild=$HUGEPFN_BUILD ;;
+	arm64)
+		kmake_arch=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-) cc=aarch64-linux-gnu-gcc
+		ubuild=$HUGEPFN_BUILD/cross-arm64
+		;;
+	*) die "build-guest.sh: no guest for architecture '$arch' (x86_64 or arm64)" ;;
+esac
 
-# Userspace: one Meson build directory for host tests and guest programs,
-# built against the 6.12 uAPI headers (the VFIO cdev backend needs them).
-HUGEPFN_KERNEL_UAPI=${HUGEPFN_KERNEL_UAPI:-$("$HUGEPFN_ROOT/kernel/build.sh" --uapi)}
-meson_setup_build || die "meson setup of $HUGEPFN_BUILD failed"
-
-ninja -C "$HUGEPFN_BUILD" >/dev/null || die "userspace build failed; run 'ninja -C $HUGEPFN_BUILD' to see why"
+if [ "$arch" = x86_64 ]; then
+	# Userspace: one Meson build directory for host tests and guest
+	# programs, built against the 6.12 uAPI headers (the VFIO cdev backend
+	# needs them).
+	HUGEPFN_KERNEL_UAPI=${HUGEPFN_KERNEL_UAPI:-$("$HUGEPFN_ROOT/kernel/build.sh" --uapi)}
+	meson_setup_build || die "meson setup of $HUGEPFN_BUILD failed"
+else
+	[ -f "$ubuild/build.ninja" ] ||
+		meson setup "$ubuild" "$HUGEPFN_ROOT" --cross-file "$HUGEPFN_ROOT/tests/vm/cross/$arch.ini" \
+			-Dguest_only=true >/dev/null || die "meson setup of $ubuild ($arch cross build) failed"
+fi
+ninja -C "$ubuild" >/dev/null || die "userspace build failed; run 'ninja -C $ubuild' to see why"
 
 # The test module, built out of tree against this kernel.
 rm -rf "$out/module"
 mkdir -p "$out/module"
 cp "$HUGEPFN_ROOT"/tests/vm/module/* "$out/module/"
-make -s -C "$module_kdir" M="$out/module" W=1 modules > "$out/module/build.log" 2>&1 ||
+make -s -C "$module_kdir" "${kmake_arch[@]}" M="$out/module" W=1 modules > "$out/module/build.log" 2>&1 ||
 	{ cat "$out/module/build.log" >&2; die "test module build against $release failed"; }
 if grep -q 'warning:' "$out/module/build.log"; then
 	cat "$out/module/build.log" >&2
@@ -32,7 +49,7 @@ fi
 rm -rf "$out/driver"
 mkdir -p "$out/driver"
 cp -r "$HUGEPFN_ROOT"/kernel/driver/* "$out/driver/"
-make -s -C "$module_kdir" M="$out/driver" W=1 C=2 modules > "$out/driver/build.log" 2>&1 ||
+make -s -C "$module_kdir" "${kmake_arch[@]}" M="$out/driver" W=1 C=2 modules > "$out/driver/build.log" 2>&1 ||
 	{ cat "$out/driver/build.log" >&2; die "hugepfn.ko build against $release failed"; }
 if grep -qE 'warning:|error:' "$out/driver/build.log"; then
 	cat "$out/driver/build.log" >&2
@@ -42,7 +59,11 @@ fi
 # The initramfs: busybox, /init, the guest tests and the modules.
 rm -rf "$stage"
 mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp,hpfn/tests,hpfn/bin,hpfn/modules}
-cp /bin/busybox "$stage/bin/busybox"
+if [ "$arch" = x86_64 ]; then
+	cp /bin/busybox "$stage/bin/busybox"
+else
+	cp "$(foreign_busybox "$arch")" "$stage/bin/busybox"
+fi
 cp "$HUGEPFN_ROOT/tests/vm/guest/init.sh" "$stage/init"
 chmod 755 "$stage/init"
 # copy_with_libs BINARY DEST: the binary and the shared libraries it needs,
@@ -58,13 +79,17 @@ copy_with_libs() {
 }
 for t in "$HUGEPFN_ROOT"/tests/vm/guest/t_*.c; do
 	t=$(basename "$t" .c)
-	copy_with_libs "$HUGEPFN_BUILD/tests/vm/guest/$t" "$stage/hpfn/tests/"
+	# a cross build has the static programs only
+	[ -f "$ubuild/tests/vm/guest/$t" ] || continue
+	copy_with_libs "$ubuild/tests/vm/guest/$t" "$stage/hpfn/tests/"
 done
-copy_with_libs "$HUGEPFN_BUILD/tools/hugepfn" "$stage/hpfn/bin/"
-copy_with_libs "$HUGEPFN_BUILD/examples/bar-access" "$stage/hpfn/bin/"
-# dpdk-fwd links its DPDK drivers (net_ring, ...) as DT_NEEDED, so ldd finds
-# them; DPDK's plugin directory is not needed.
-copy_with_libs "$HUGEPFN_BUILD/examples/dpdk-fwd" "$stage/hpfn/bin/"
+if [ "$arch" = x86_64 ]; then
+	copy_with_libs "$HUGEPFN_BUILD/tools/hugepfn" "$stage/hpfn/bin/"
+	copy_with_libs "$HUGEPFN_BUILD/examples/bar-access" "$stage/hpfn/bin/"
+	# dpdk-fwd links its DPDK drivers (net_ring, ...) as DT_NEEDED, so ldd
+	# finds them; DPDK's plugin directory is not needed.
+	copy_with_libs "$HUGEPFN_BUILD/examples/dpdk-fwd" "$stage/hpfn/bin/"
+fi
 [ -e "$stage/lib64" ] || ln -s lib "$stage/lib64" 2>/dev/null || true
 install -m 644 "$HUGEPFN_ROOT/tests/vm/guest/lib.sh" "$stage/hpfn/lib.sh"
 for s in "$HUGEPFN_ROOT"/tests/vm/guest/*.sh; do
@@ -74,7 +99,7 @@ done
 # The series' kselftest, from the patched tree (the stock kernel has none).
 ks=$(dirname "$module_kdir")/src/tools/testing/selftests/mm/remap_pfn_pmd.c
 if [ "$kind" = patched ] && [ -f "$ks" ]; then
-	gcc -O2 -Wall -static -I "$(dirname "$ks")/.." -o "$stage/hpfn/bin/remap_pfn_pmd" "$ks" ||
+	"$cc" -O2 -Wall -static -I "$(dirname "$ks")/.." -o "$stage/hpfn/bin/remap_pfn_pmd" "$ks" ||
 		die "building the series' kselftest $ks failed"
 fi
 cp "$out/module/hpfn_test.ko" "$out/driver/hugepfn.ko" "$stage/hpfn/modules/"

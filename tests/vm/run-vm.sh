@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Boot a test kernel in qemu (q35, TCG) with the test devices, run guest
-# tests, and report them as TAP on stdout. The run fails when a guest test
+# Boot a test kernel in qemu (q35 for x86_64, virt for arm64; TCG) with the
+# test devices, run guest tests, and report them as TAP on stdout. The run fails when a guest test
 # fails, when the guest does not finish in time, or when the kernel log has
 # a WARNING, BUG, Oops, page-table-check report or lockdep splat.
 set -euo pipefail
@@ -11,6 +11,8 @@ usage() {
 Usage: tests/vm/run-vm.sh --kernel patched|stock [OPTION]...
 
   --kernel KIND    patched (this project's series) or stock (Debian 6.12 cloud)
+  --arch ARCH      x86_64 (default) or arm64 (qemu virt, -cpu max; patched
+                   kernel only, static guest tests only)
   --tests LIST     comma-separated guest tests (default: tests/vm/tests.list)
   --iommu          put the devices behind qemu's emulated Intel IOMMU (the
                    stock kernel always is; the patched one otherwise uses
@@ -22,7 +24,7 @@ Usage: tests/vm/run-vm.sh --kernel patched|stock [OPTION]...
   -h, --help
 
 Environment: HUGEPFN_PATCHED_KDIR=DIR boots DIR (laid out like kernel/build.sh's
-output: bzImage, release, obj/ for modules, src/) as the patched kernel
+output: bzImage or Image, release, obj/ for modules, src/) as the patched kernel
 instead of building one, for working on the series in another tree.
 
 Logs of every run are kept in build/vm-logs/NAME/ (console.log = kernel log,
@@ -31,10 +33,11 @@ printed. Exit status: 0 all passed, 1 something failed, 2 bad usage.
 USAGE
 }
 
-kind= tests= append= name= timeout_s=900 want_iommu=
+kind= tests= append= name= timeout_s=900 want_iommu= arch=x86_64
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--kernel) kind=${2:-}; shift 2 ;;
+		--arch) arch=${2:-}; shift 2 ;;
 		--tests) tests=${2:-}; shift 2 ;;
 		--append) append=${2:-}; shift 2 ;;
 		--iommu) want_iommu=1; shift ;;
@@ -49,8 +52,30 @@ case "$kind" in
 	*) usage >&2; echo "error: --kernel must be 'patched' or 'stock'" >&2; exit 2 ;;
 esac
 case "$timeout_s" in ''|*[!0-9]*) echo "error: --timeout takes seconds" >&2; exit 2 ;; esac
-[ -n "$tests" ] || tests=$(grep -v '^#' "$HUGEPFN_ROOT/tests/vm/tests.list" | paste -sd, -)
+case "$arch" in
+	x86_64) image_name=bzImage tests_list=tests.list ;;
+	arm64) image_name=Image tests_list=tests-arm64.list ;;
+	*) usage >&2; echo "error: --arch must be 'x86_64' or 'arm64'" >&2; exit 2 ;;
+esac
+if [ "$arch" != x86_64 ] && [ "$kind" = stock ]; then
+	echo "error: the stock Debian kernel runs on x86_64 only in this test bed" >&2
+	exit 2
+fi
+[ -n "$tests" ] || tests=$(grep -v '^#' "$HUGEPFN_ROOT/tests/vm/$tests_list" | paste -sd, -)
 [ -n "$name" ] || name=$kind
+[ "$arch" = x86_64 ] || [ "$name" != "$kind" ] || name=$kind-$arch
+
+# series_features: kernel/patches/FEATURES for this architecture ("NAME"
+# lines, or "NAME ARCH..." for features only some architectures have).
+series_features() {
+	local feature archs
+	while read -r feature archs; do
+		case "$feature" in ''|'#'*) continue ;; esac
+		if [ -z "$archs" ] || [[ " $archs " == *" $arch "* ]]; then
+			echo "$feature"
+		fi
+	done < "$HUGEPFN_ROOT/kernel/patches/FEATURES" | paste -sd, -
+}
 
 need_all_packages
 
@@ -58,17 +83,18 @@ need_all_packages
 guest_out=$kind
 if [ "$kind" = patched ] && [ -n "${HUGEPFN_PATCHED_KDIR:-}" ]; then
 	kdir=$HUGEPFN_PATCHED_KDIR
-	[ -f "$kdir/bzImage" ] && [ -f "$kdir/release" ] && [ -d "$kdir/obj" ] ||
-		die "HUGEPFN_PATCHED_KDIR=$kdir needs bzImage, release and obj/"
-	kernel_image=$kdir/bzImage
+	[ -f "$kdir/$image_name" ] && [ -f "$kdir/release" ] && [ -d "$kdir/obj" ] ||
+		die "HUGEPFN_PATCHED_KDIR=$kdir needs $image_name, release and obj/"
+	kernel_image=$kdir/$image_name
 	module_kdir=$kdir/obj
-	features=$(grep -v '^#' "$HUGEPFN_ROOT/kernel/patches/FEATURES" 2>/dev/null | paste -sd, - || true)
-	guest_out=patched-custom
+	features=$(series_features)
+	guest_out=patched-custom-$arch
 elif [ "$kind" = patched ]; then
-	kdir=$("$HUGEPFN_ROOT/kernel/build.sh")
-	kernel_image=$kdir/bzImage
+	kdir=$("$HUGEPFN_ROOT/kernel/build.sh" --arch "$arch")
+	kernel_image=$kdir/$image_name
 	module_kdir=$kdir/obj
-	features=$(grep -v '^#' "$HUGEPFN_ROOT/kernel/patches/FEATURES" 2>/dev/null | paste -sd, - || true)
+	features=$(series_features)
+	[ "$arch" = x86_64 ] || guest_out=patched-$arch
 else
 	kdir=$("$HUGEPFN_ROOT/tests/vm/stock-kernel.sh")
 	kernel_image=$kdir/vmlinuz
@@ -78,7 +104,7 @@ fi
 release=$(cat "$kdir/release")
 
 # --- userspace and modules ---------------------------------------------------
-"$HUGEPFN_ROOT/tests/vm/build-guest.sh" "$kind" "$module_kdir" "$release" "$guest_out" >&2
+"$HUGEPFN_ROOT/tests/vm/build-guest.sh" "$kind" "$module_kdir" "$release" "$guest_out" "$arch" >&2
 initramfs=$HUGEPFN_BUILD/vm/$guest_out/initramfs.cpio
 
 # --- boot --------------------------------------------------------------------
@@ -90,33 +116,53 @@ mkdir -p "$logdir"
 # time limit; warnings do not, so the run goes on and reports them.
 # Device memory: a 2 GiB ivshmem BAR2 (64-bit prefetchable, naturally aligned
 # above 4 GiB: two whole 1 GiB blocks for PUD leaves), a small one for
-# fallback cases, and a 64 MiB carveout of
-# guest RAM reserved with memmap= at 1 GiB. A virtio-rng device (no guest
+# fallback cases, and a 64 MiB carveout of guest RAM (x86: reserved with
+# memmap= at 1 GiB). A virtio-rng device (no guest
 # driver binds it) brings a BAR with an MSI-X table, which VFIO describes
 # with a region capability.
-cmdline="console=ttyS0 panic=-1 oops=panic loglevel=7 memmap=64M\$0x40000000 hpfn.kernel=$kind hpfn.features=$features hpfn.tests=$tests $append"
-# Multi-threaded TCG lets the 4 vCPUs of the patched kernel really run in
-# parallel (the stress tests want that). The stock kernel boots with
-# single-threaded TCG: its boot-time code patching (int3-based text_poke)
-# hit a qemu cross-modifying-code race under MTTCG ("Oops: int3" in
-# sched_clock_cpu while marking sched_clock stable), a qemu problem that
-# has nothing to do with the code under test.
-accel=tcg
-iommu=()
-[ "$kind" = stock ] && accel=tcg,thread=single
-if [ "$kind" = stock ] || [ -n "$want_iommu" ]; then
-	# The stock kernel has no VFIO no-IOMMU mode, and the VFIO device cdev
-	# works only behind an IOMMU: an emulated one, created before the PCI
-	# devices so that they sit behind it.
-	iommu=(-device intel-iommu,intremap=on)
-	cmdline="$cmdline intel_iommu=on"
+common_args="panic=-1 oops=panic loglevel=7 hpfn.kernel=$kind hpfn.features=$features hpfn.tests=$tests"
+if [ "$arch" = arm64 ]; then
+	# arm64 (qemu virt, RAM from 1 GiB): the carveout is the last 64 MiB of
+	# the 2 GiB, kept from the kernel with mem= (arm64 has no memmap=); the
+	# BARs land in virt's 64-bit PCIe window. TAP goes to a virtio console,
+	# since virt has one UART. pauth-impdef: qemu's fast pointer
+	# authentication (the architected one dominates TCG time).
+	cmdline="console=ttyAMA0 mem=1984M hpfn.carveout=64M@0xbc000000 hpfn.tap=/dev/hvc0 $common_args $append"
+	qemu=(
+		qemu-system-aarch64 -machine virt,highmem=on -accel tcg -cpu max,pauth-impdef=on
+		-smp 4 -m 2G -display none -no-reboot -nodefaults
+		-kernel "$kernel_image" -initrd "$initramfs" -append "$cmdline"
+		-serial "file:$logdir/console.log"
+		-device virtio-serial-device
+		-chardev "file,id=hpfntap,path=$logdir/tap.log" -device virtconsole,chardev=hpfntap
+	)
+else
+	cmdline="console=ttyS0 memmap=64M\$0x40000000 hpfn.carveout=64M@0x40000000 $common_args $append"
+	# Multi-threaded TCG lets the 4 vCPUs of the patched kernel really run in
+	# parallel (the stress tests want that). The stock kernel boots with
+	# single-threaded TCG: its boot-time code patching (int3-based text_poke)
+	# hit a qemu cross-modifying-code race under MTTCG ("Oops: int3" in
+	# sched_clock_cpu while marking sched_clock stable), a qemu problem that
+	# has nothing to do with the code under test.
+	accel=tcg
+	iommu=()
+	[ "$kind" = stock ] && accel=tcg,thread=single
+	if [ "$kind" = stock ] || [ -n "$want_iommu" ]; then
+		# The stock kernel has no VFIO no-IOMMU mode, and the VFIO device cdev
+		# works only behind an IOMMU: an emulated one, created before the PCI
+		# devices so that they sit behind it.
+		iommu=(-device intel-iommu,intremap=on)
+		cmdline="$cmdline intel_iommu=on"
+	fi
+	qemu=(
+		qemu-system-x86_64 -machine q35 -accel "$accel" -cpu max -smp 4 -m 2G
+		-display none -no-reboot -nodefaults
+		-kernel "$kernel_image" -initrd "$initramfs" -append "$cmdline"
+		-serial "file:$logdir/console.log" -serial "file:$logdir/tap.log"
+		"${iommu[@]}"
+	)
 fi
-qemu=(
-	qemu-system-x86_64 -machine q35 -accel "$accel" -cpu max -smp 4 -m 2G
-	-display none -no-reboot -nodefaults
-	-kernel "$kernel_image" -initrd "$initramfs" -append "$cmdline"
-	-serial "file:$logdir/console.log" -serial "file:$logdir/tap.log"
-	"${iommu[@]}"
+qemu+=(
 	-object memory-backend-ram,id=hpfnbig,size=2G,share=on
 	-device ivshmem-plain,memdev=hpfnbig,id=ivbig
 	-object memory-backend-ram,id=hpfnsmall,size=1M,share=on

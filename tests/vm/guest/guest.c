@@ -152,6 +152,52 @@ int guest_have_ptdump(void)
 	return access(HPFN_PTDUMP_PATH, R_OK) == 0;
 }
 
+#if defined(__aarch64__)
+/*
+ * arm64 entries, in the vocabulary of the x86 dump that the tests share:
+ * the memory type (AttrIndx, bits 4:2, indexing MAIR_EL1 as Linux sets it
+ * up in arch/arm64/include/asm/memory.h) becomes the cache bits of the x86
+ * mode Linux uses for the same pgprot_*() helper: Normal-NC
+ * (pgprot_writecombine()) is WC = PWT, Device-nGnRE (pgprot_device(), how
+ * BARs are mapped) is UC- = PCD, Device-nGnRnE (pgprot_noncached()) is
+ * UC = PCD | PWT, Normal (tagged or not) is write-back. Writable is the DBM bit (PTE_WRITE) that arm64 uses
+ * for pte_write(); a block entry has type bits 0b01, a page 0b11.
+ */
+enum {
+	ARM64_MT_NORMAL = 0,
+	ARM64_MT_NORMAL_TAGGED = 1,
+	ARM64_MT_NORMAL_NC = 2,
+	ARM64_MT_DEVICE_nGnRnE = 3,
+	ARM64_MT_DEVICE_nGnRE = 4,
+};
+
+static unsigned int entry_flags(const struct hpfn_test_query *q)
+{
+	unsigned int f = HPFN_PTF_PRESENT;
+	uint64_t e = q->entry;
+
+	switch ((e >> 2) & 7) {
+	case ARM64_MT_NORMAL_NC:
+		f |= HPFN_PTF_PWT;
+		break;
+	case ARM64_MT_DEVICE_nGnRnE:
+		f |= HPFN_PTF_PCD | HPFN_PTF_PWT;
+		break;
+	case ARM64_MT_DEVICE_nGnRE:
+		f |= HPFN_PTF_PCD;
+		break;
+	}
+	if (e & (1ULL << 51))
+		f |= HPFN_PTF_RW;
+	if (e & (1ULL << 6))
+		f |= HPFN_PTF_USER;
+	if (q->level != HPFN_TEST_LEVEL_PTE && (e & 3) == 1)
+		f |= HPFN_PTF_PSE;
+	if (e & (1ULL << 54))
+		f |= HPFN_PTF_NX;
+	return f;
+}
+#else
 static unsigned int entry_flags(const struct hpfn_test_query *q)
 {
 	unsigned int f = HPFN_PTF_PRESENT;
@@ -178,6 +224,7 @@ static unsigned int entry_flags(const struct hpfn_test_query *q)
 		f |= HPFN_PTF_NX;
 	return f;
 }
+#endif
 
 int guest_module_levels(uint64_t addr, uint64_t len, struct hpfn_pt_run *runs,
 			size_t max)
@@ -264,11 +311,22 @@ int guest_remap_open(uint64_t phys, uint64_t size, unsigned int cache,
 	return fd;
 }
 
+/*
+ * The harness names the carveout with hpfn.carveout=SIZE@ADDR; on x86 it
+ * also reserves it with memmap=SIZE$ADDR, read when the first is missing.
+ * (arm64 has no memmap=: there the carveout is RAM the guest was told to
+ * leave alone with mem=.)
+ */
 int guest_carveout(uint64_t *phys, uint64_t *size)
 {
-	char *v = cmdline_value("memmap");
+	char *v = cmdline_value("hpfn.carveout");
+	char sep = '@';
 	char *end;
 
+	if (!v) {
+		v = cmdline_value("memmap");
+		sep = '$';
+	}
 	if (!v)
 		return -ENOENT;
 	*size = strtoull(v, &end, 0);
@@ -277,7 +335,7 @@ int guest_carveout(uint64_t *phys, uint64_t *size)
 	case 'M': *size <<= 20; end++; break;
 	case 'K': *size <<= 10; end++; break;
 	}
-	if (*end != '$')
+	if (*end != sep)
 		return -EINVAL;
 	*phys = strtoull(end + 1, &end, 0);
 	return *end ? -EINVAL : 0;

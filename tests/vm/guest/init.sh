@@ -13,13 +13,16 @@
 export PATH=/bin:/sbin:/hpfn/bin
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 
-exec 3>/dev/ttyS1
-
 param() {
 	for kv in $(cat /proc/cmdline); do
 		case "$kv" in "$1="*) echo "${kv#*=}"; return ;; esac
 	done
 }
+
+# TAP goes to the second serial port, or where hpfn.tap= says (arm64's
+# virt machine has one UART: there it is a virtio console).
+tap=$(param hpfn.tap)
+exec 3>"${tap:-/dev/ttyS1}"
 
 finish() {
 	echo "# hpfn-done" >&3

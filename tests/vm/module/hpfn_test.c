@@ -159,7 +159,7 @@ static int hpfn_test_mmap(struct file *file, struct vm_area_struct *vma)
 
 	switch (t.cache) {
 	case HPFN_TEST_CACHE_UC_MINUS:
-		vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+		vma->vm_page_prot = pgprot_device(vma->vm_page_prot);
 		break;
 	case HPFN_TEST_CACHE_WC:
 		vma->vm_page_prot = pgprot_writecombine(vma->vm_page_prot);

@@ -37,7 +37,7 @@ struct hpfn_test_query {
  * memmap= carveout with the cache mode and VMA kind a test needs.
  */
 enum hpfn_test_cache {
-	HPFN_TEST_CACHE_UC_MINUS = 0,	/* pgprot_noncached() */
+	HPFN_TEST_CACHE_UC_MINUS = 0,	/* pgprot_device(): UC- on x86, Device-nGnRE on arm64 */
 	HPFN_TEST_CACHE_WC = 1,		/* pgprot_writecombine() */
 	HPFN_TEST_CACHE_WB = 2,		/* vm_page_prot as is */
 };

@@ -87,8 +87,10 @@ enum hugepfn_level {
 
 /*
  * The memory type the page tables give a leaf (on x86 its PAT, PCD and PWT
- * bits, decoded through the kernel's PAT table): what the CPU really uses,
- * which x86 PAT may have changed from what the mmap() asked for.
+ * bits, decoded through the kernel's PAT table; on arm64 its AttrIndx):
+ * what the CPU really uses, which x86 PAT may have changed from what the
+ * mmap() asked for. arm64 maps uncached BARs Device-nGnRE (DEVICE),
+ * write-combining ones Normal-NC (WC); Device-nGnRnE reads as UC.
  */
 enum hugepfn_cache_mode {
 	HUGEPFN_CACHE_MODE_UNKNOWN = 0,	/* nothing mapped, or not decodable here */
@@ -98,6 +100,7 @@ enum hugepfn_cache_mode {
 	HUGEPFN_CACHE_MODE_UC = 4,	/* strongly uncached */
 	HUGEPFN_CACHE_MODE_WT = 5,	/* write-through */
 	HUGEPFN_CACHE_MODE_WP = 6,	/* write-protected */
+	HUGEPFN_CACHE_MODE_DEVICE = 7,	/* arm64 Device-nGnRE: uncached, posted writes */
 };
 
 struct hugepfn_mapping_query {
