@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The hugepfn test command: host unit tests, the VM harness self-tests, and
-# every guest test on the patched and the stock 6.12 kernel. Installs the
-# Debian packages it needs and builds what it needs (kernels are cached).
+# The hugepfn test command: host unit tests, the VM harness self-tests,
+# every guest test on the patched and the stock 6.12 kernel (x86_64), the
+# series' and the driver's guest tests on the patched arm64 kernel, and the
+# series' prefix checks for x86_64, arm64, ppc64le and riscv64. Installs
+# the Debian packages it needs and builds what it needs (kernels are cached).
 # Ends with one line: "N passed, N failed, N skipped".
 set -uo pipefail
 . "$(dirname "$0")/vm/common.sh"
@@ -13,8 +15,11 @@ Usage: tests/run.sh [--no-vm]
 
 Runs everything: Meson build and host unit tests, the VM harness
 self-tests, the guest tests on the patched kernel and on Debian's stock
-6.12 kernel. The first run builds the kernel (about 10 minutes on 2 cores);
-later runs reuse it from ~/.cache/hugepfn while its inputs are unchanged.
+6.12 kernel (x86_64), on the patched arm64 kernel (qemu virt), and the
+series' prefix checks for x86_64, arm64, ppc64le and riscv64. Each stage
+prints its time. The first run builds the kernels (about an hour on 2
+cores from nothing); later runs reuse them from ~/.cache/hugepfn while
+their inputs are unchanged.
 
   --no-vm   host unit tests only (no kernel build, no VM)
 USAGE
@@ -39,6 +44,7 @@ stage() {
 	"$@" 2>&1 | tee -a "$LOG.tap"
 	rc=${PIPESTATUS[0]}
 	times+=("$name: $(( $(date +%s) - t0 ))s")
+	say "== $name: $(( $(date +%s) - t0 ))s"
 	if [ "$rc" -ne 0 ]; then
 		stage_fail=1
 		# A stage that failed without saying which test failed still counts.
@@ -76,13 +82,18 @@ fi
 stage "host unit tests" unit_tests
 stage "fuzzing the text parsers" "$HUGEPFN_ROOT/tests/fuzz/run.sh" 20
 if [ -z "$novm" ]; then
-	stage "series: every prefix builds" "$HUGEPFN_ROOT/kernel/build.sh" --prefixes
+	stage "series: every prefix builds (x86_64)" "$HUGEPFN_ROOT/kernel/build.sh" --prefixes
 	stage "patched kernel build" "$HUGEPFN_ROOT/kernel/build.sh"
 	stage "harness self-tests" "$HUGEPFN_ROOT/tests/vm/selftest.sh" patched
 	stage "VM tests, patched kernel" "$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel patched
 	stage "VM tests, patched kernel behind an IOMMU" "$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel patched \
 		--iommu --name patched-iommu --tests t_lib
 	stage "VM tests, stock kernel" "$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel stock
+	for arch in arm64 ppc64le riscv64; do
+		stage "series: every prefix compiles ($arch)" "$HUGEPFN_ROOT/kernel/build.sh" --arch "$arch" --prefixes
+	done
+	stage "patched kernel build (arm64)" "$HUGEPFN_ROOT/kernel/build.sh" --arch arm64
+	stage "VM tests, patched kernel, arm64" "$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel patched --arch arm64
 fi
 
 pass=$(grep -cE '^ok( [0-9]+)? - ' "$LOG.tap" | head -1)
