@@ -7,10 +7,13 @@
  * kernels without the debugfs page-table dump, and its mmap() maps a
  * physical range chosen by ioctl with remap_pfn_range() (a tiny /dev/mem
  * for device and reserved memory, never System RAM), with or without a
- * fault handler on the VMA. The inject_warn parameter
+ * fault handler on the VMA. HPFN_TEST_IOC_IOREMAP ioremaps such a range
+ * into the kernel, for the tests that read the kernel's own leaves from the
+ * architecture's page-table dump. The inject_warn parameter
  * triggers a WARN() at load time so the harness can prove that it fails a
  * run whose kernel log has a warning.
  */
+#include <linux/io.h>
 #include <linux/ioport.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
@@ -96,23 +99,67 @@ out:
 }
 
 struct hpfn_test_file {
-	struct mutex lock;		/* protects target */
+	struct mutex lock;		/* protects target and the ioremap */
 	struct hpfn_test_target target;
 	bool have_target;
+	void __iomem *kaddr;		/* HPFN_TEST_IOC_IOREMAP's mapping */
 };
+
+/* Device or reserved memory only: never System RAM. */
+static int hpfn_test_check_range(u64 phys, u64 size)
+{
+	u64 end;
+
+	if (!size || !PAGE_ALIGNED(phys) || !PAGE_ALIGNED(size) ||
+	    check_add_overflow(phys, size, &end))
+		return -EINVAL;
+	if (region_intersects(phys, size, IORESOURCE_SYSTEM_RAM,
+			      IORES_DESC_NONE) != REGION_DISJOINT)
+		return -EPERM;
+	return 0;
+}
+
+static int hpfn_test_ioremap(struct hpfn_test_file *tf,
+			     struct hpfn_test_ioremap *r)
+{
+	void __iomem *p;
+	int ret;
+
+	ret = hpfn_test_check_range(r->phys, r->size);
+	if (ret)
+		return ret;
+	if (r->pad)
+		return -EINVAL;
+	switch (r->cache) {
+	case HPFN_TEST_CACHE_UC_MINUS:
+		p = ioremap(r->phys, r->size);
+		break;
+	case HPFN_TEST_CACHE_WC:
+		p = ioremap_wc(r->phys, r->size);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (!p)
+		return -ENOMEM;
+	mutex_lock(&tf->lock);
+	if (tf->kaddr)
+		iounmap(tf->kaddr);
+	tf->kaddr = p;
+	mutex_unlock(&tf->lock);
+	r->kaddr = (unsigned long)p;
+	return 0;
+}
 
 static int hpfn_test_set_target(struct hpfn_test_file *tf,
 				const struct hpfn_test_target *t)
 {
-	u64 end;
+	int ret = hpfn_test_check_range(t->phys, t->size);
 
-	if (!t->size || !PAGE_ALIGNED(t->phys) || !PAGE_ALIGNED(t->size) ||
-	    check_add_overflow(t->phys, t->size, &end) ||
-	    t->cache > HPFN_TEST_CACHE_WB || (t->flags & ~HPFN_TEST_FAULT_HANDLER))
+	if (ret)
+		return ret;
+	if (t->cache > HPFN_TEST_CACHE_WB || (t->flags & ~HPFN_TEST_FAULT_HANDLER))
 		return -EINVAL;
-	if (region_intersects(t->phys, t->size, IORESOURCE_SYSTEM_RAM,
-			      IORES_DESC_NONE) != REGION_DISJOINT)
-		return -EPERM;
 	mutex_lock(&tf->lock);
 	tf->target = *t;
 	tf->have_target = true;
@@ -185,7 +232,11 @@ static int hpfn_test_open(struct inode *inode, struct file *file)
 
 static int hpfn_test_release(struct inode *inode, struct file *file)
 {
-	kfree(file->private_data);
+	struct hpfn_test_file *tf = file->private_data;
+
+	if (tf->kaddr)
+		iounmap(tf->kaddr);
+	kfree(tf);
 	return 0;
 }
 
@@ -193,6 +244,7 @@ static long hpfn_test_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
+	struct hpfn_test_ioremap r;
 	struct hpfn_test_target t;
 	struct hpfn_test_query q;
 	int ret;
@@ -209,6 +261,13 @@ static long hpfn_test_ioctl(struct file *file, unsigned int cmd,
 		if (ret)
 			return ret;
 		return copy_to_user(uarg, &q, sizeof(q)) ? -EFAULT : 0;
+	case HPFN_TEST_IOC_IOREMAP:
+		if (copy_from_user(&r, uarg, sizeof(r)))
+			return -EFAULT;
+		ret = hpfn_test_ioremap(file->private_data, &r);
+		if (ret)
+			return ret;
+		return copy_to_user(uarg, &r, sizeof(r)) ? -EFAULT : 0;
 	default:
 		return -ENOTTY;
 	}

@@ -53,4 +53,21 @@ struct hpfn_test_target {
 
 #define HPFN_TEST_IOC_SET_TARGET _IOW('H', 0x71, struct hpfn_test_target)
 
+/*
+ * ioremap() (HPFN_TEST_CACHE_UC_MINUS) or ioremap_wc() (HPFN_TEST_CACHE_WC)
+ * [phys, phys + size) of device memory into the kernel, until the file is
+ * closed or remaps something else, and say where: the kernel's own huge
+ * vmap path (pmd_set_huge()/pud_set_huge(), which build leaves with
+ * pfn_pmd()/pfn_pud()) under the architecture's page-table dump.
+ */
+struct hpfn_test_ioremap {
+	__u64 phys;	/* in */
+	__u64 size;	/* in */
+	__u32 cache;	/* in: HPFN_TEST_CACHE_UC_MINUS or HPFN_TEST_CACHE_WC */
+	__u32 pad;
+	__u64 kaddr;	/* out: the kernel virtual address */
+};
+
+#define HPFN_TEST_IOC_IOREMAP _IOWR('H', 0x72, struct hpfn_test_ioremap)
+
 #endif
