@@ -37,6 +37,12 @@
 #define MAX_RUNS 64
 
 #if defined(__aarch64__)
+#define RAM_ADDR 0x41000000ULL
+#else
+#define RAM_ADDR 0x1000000ULL
+#endif
+
+#if defined(__aarch64__)
 #define DUMP "/sys/kernel/debug/kernel_page_tables"
 
 static char *read_all(const char *path)
@@ -188,7 +194,7 @@ static void ioremap_case(int fd, const struct guest_bar *bar, uint64_t offset, u
 int main(void)
 {
 	struct guest_bar bar;
-	struct hpfn_test_ioremap bad = { .phys = 0x1000, .size = SZ_4K, .cache = 7 };
+	struct hpfn_test_ioremap bad = { .size = SZ_4K, .cache = 7 };
 	int fd;
 
 	if (guest_find_bar(0x1af4, 0x1110, 2, SZ_1G, UINT64_MAX, &bar))
@@ -196,8 +202,14 @@ int main(void)
 	fd = open(HPFN_TEST_DEV, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		tap_bail(HPFN_TEST_DEV);
+	bad.phys = bar.phys;
 	tap_check(ioctl(fd, HPFN_TEST_IOC_IOREMAP, &bad) == -1 && errno == EINVAL,
 		  "ioremap with an unknown cache mode is refused (EINVAL)");
+	/* System RAM: 16 MiB in on x86, 16 MiB past qemu virt's RAM base on arm64 */
+	bad.phys = RAM_ADDR;
+	bad.cache = HPFN_TEST_CACHE_UC_MINUS;
+	tap_check(ioctl(fd, HPFN_TEST_IOC_IOREMAP, &bad) == -1 && errno == EPERM,
+		  "ioremap of System RAM at 0x%llx is refused (EPERM)", RAM_ADDR);
 	/* 256 MiB and 264 MiB into the BAR: ranges no other test maps WC */
 #if defined(__aarch64__)
 	ioremap_case(fd, &bar, 256 * SZ_1M, HPFN_TEST_CACHE_UC_MINUS, "ioremap", "DEVICE/nGnRE");

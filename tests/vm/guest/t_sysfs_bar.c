@@ -47,7 +47,7 @@ static void check_mapping(const char *what, uint8_t *map, uint64_t len,
 				  HPFN_PTF_PAT),
 		  "%s: entries are user, writable, UC- (PCD), no PAT bit", what);
 	if (!guest_have_ptdump())
-		tap_skip("%s: %s has no debugfs page-table dump; module oracle only", what,
+		tap_skip("%s: %s has no debugfs dump of a process's page tables; module oracle only", what,
 			 guest_kernel_kind());
 }
 
