@@ -229,23 +229,29 @@ static unsigned int entry_flags(const struct hpfn_test_query *q)
 int guest_module_levels(uint64_t addr, uint64_t len, struct hpfn_pt_run *runs,
 			size_t max)
 {
-	int fd = open(HPFN_TEST_DEV, O_RDWR | O_CLOEXEC), n = 0;
-	uint64_t a = addr, end = addr + len;
+	int fd = open(HPFN_TEST_DEV, O_RDWR | O_CLOEXEC), n;
 
 	if (fd < 0)
 		return -errno;
+	n = guest_module_levels_fd(fd, addr, len, runs, max);
+	close(fd);
+	return n;
+}
+
+int guest_module_levels_fd(int fd, uint64_t addr, uint64_t len, struct hpfn_pt_run *runs,
+			   size_t max)
+{
+	uint64_t a = addr, end = addr + len;
+	int n = 0;
+
 	while (a < end) {
 		struct hpfn_test_query q = { .addr = a };
 		enum hpfn_pt_level level;
 		uint64_t step;
 		unsigned int flags;
 
-		if (ioctl(fd, HPFN_TEST_IOC_QUERY, &q)) {
-			int err = -errno;
-
-			close(fd);
-			return err;
-		}
+		if (ioctl(fd, HPFN_TEST_IOC_QUERY, &q))
+			return -errno;
 		switch (q.level) {
 		case HPFN_TEST_LEVEL_PUD: level = HPFN_PT_PUD; step = SZ_1G; break;
 		case HPFN_TEST_LEVEL_PMD: level = HPFN_PT_PMD; step = SZ_2M; break;
@@ -266,7 +272,6 @@ int guest_module_levels(uint64_t addr, uint64_t len, struct hpfn_pt_run *runs,
 		}
 		a += step;
 	}
-	close(fd);
 	return n;
 }
 

@@ -44,6 +44,9 @@ int guest_have_ptdump(void);
  */
 int guest_module_levels(uint64_t addr, uint64_t len, struct hpfn_pt_run *runs,
 			size_t max);
+/* The same through an open /dev/hpfn_test: on x86_64 also its ioremap(). */
+int guest_module_levels_fd(int fd, uint64_t addr, uint64_t len, struct hpfn_pt_run *runs,
+			   size_t max);
 
 /* Open /dev/hpfn_test with mmap() aimed at [phys, phys + size). */
 int guest_remap_open(uint64_t phys, uint64_t size, unsigned int cache,

@@ -5,9 +5,10 @@
  * and converts the kernel-mapping callers (x86: pmd_set_huge(), CPA,
  * init_64; arm64: pmd_set_huge(), pud_set_huge(), vmemmap_set_pmd()).
  *
- * x86 (/sys/kernel/debug/page_tables/current_kernel): a huge ioremap()
+ * x86 (/sys/kernel/debug/page_tables/current_kernel, and hpfn_test.ko's
+ * walk, which the stock kernel without the dump has too): a huge ioremap()
  * goes through pmd_set_huge(). hpfn_test.ko ioremaps 4 MiB of the big
- * ivshmem BAR uncached and write-combining; the dump must show 2 MiB pmd
+ * ivshmem BAR uncached and write-combining; both must show 2 MiB pmd
  * leaves, UC- = PCD and WC = PWT, no PAT bit.
  *
  * arm64 (/sys/kernel/debug/kernel_page_tables): arm64 turns huge vmap off
@@ -107,7 +108,7 @@ static uint64_t dump_covers(const char *dump, uint64_t start, uint64_t len, cons
 	return covered;
 }
 
-static void check_kernel_leaves(const char *what, uint64_t kaddr, const char *want)
+static void check_kernel_leaves(int fd, const char *what, uint64_t kaddr, const char *want)
 {
 	char *dump = read_all(DUMP);
 	int bad = 0;
@@ -151,24 +152,34 @@ static void check_linear_map(void)
 	free(dump);
 }
 #else
-static void check_kernel_leaves(const char *what, uint64_t kaddr, const char *want)
+/* x86: leaves of [kaddr, +4M) at PMD level with these cache bits. */
+static void expect_leaves(const char *what, const char *oracle, struct hpfn_pt_run *runs, int n,
+			  uint64_t kaddr, const char *want)
 {
-	static struct hpfn_pt_run runs[MAX_RUNS];
 	unsigned int set = !strcmp(want, "WC") ? HPFN_PTF_PWT : HPFN_PTF_PCD;
 	unsigned int clear = (HPFN_PTF_PWT | HPFN_PTF_PCD | HPFN_PTF_PAT) & ~set;
-	int n;
 
-	if (!guest_have_ptdump()) {
-		tap_skip("%s: %s has no debugfs page-table dump", what, guest_kernel_kind());
-		return;
-	}
-	n = hpfn_ptdump_read(kaddr, MAP_SIZE, runs, MAX_RUNS);
-	if (!tap_check(n > 0, "%s: read the kernel's leaves from the dump (%d runs)", what, n))
+	if (!tap_check(n > 0, "%s: read the kernel's leaves from the %s (%d runs)", what, oracle, n))
 		return;
 	guest_print_runs(runs, n);
 	tap_check(guest_all_level(runs, n, HPFN_PT_PMD) && guest_all_flags(runs, n, set | HPFN_PTF_RW, clear),
-		  "%s: 0x%" PRIx64 "+4M is 2 MiB pmd leaves, %s (%s), no PAT bit", what, kaddr, want,
-		  set == HPFN_PTF_PWT ? "PWT" : "PCD");
+		  "%s: %s: 0x%" PRIx64 "+4M is 2 MiB pmd leaves, %s (%s), no PAT bit", what, oracle, kaddr,
+		  want, set == HPFN_PTF_PWT ? "PWT" : "PCD");
+}
+
+/*
+ * The module's walk on every kernel (the stock one has no dump), and the
+ * dump where there is one.
+ */
+static void check_kernel_leaves(int fd, const char *what, uint64_t kaddr, const char *want)
+{
+	static struct hpfn_pt_run runs[MAX_RUNS];
+
+	expect_leaves(what, "module", runs, guest_module_levels_fd(fd, kaddr, MAP_SIZE, runs, MAX_RUNS),
+		      kaddr, want);
+	if (guest_have_ptdump())
+		expect_leaves(what, "dump", runs, hpfn_ptdump_read(kaddr, MAP_SIZE, runs, MAX_RUNS), kaddr,
+			      want);
 }
 
 static void check_linear_map(void)
@@ -188,7 +199,7 @@ static void ioremap_case(int fd, const struct guest_bar *bar, uint64_t offset, u
 		return;
 	tap_check(r.kaddr % SZ_2M == 0, "%s: the kernel address 0x%llx is 2 MiB-aligned", what,
 		  (unsigned long long)r.kaddr);
-	check_kernel_leaves(what, r.kaddr, want);
+	check_kernel_leaves(fd, what, r.kaddr, want);
 }
 
 int main(void)

@@ -30,6 +30,55 @@ module_param(inject_warn, bool, 0400);
 MODULE_PARM_DESC(inject_warn, "WARN() once at load (harness self-test)");
 
 /*
+ * The leaf that maps @addr below @pgdp, into @q. The caller keeps the
+ * tables from being freed: the mmap lock for a user address, a live
+ * ioremap() for a kernel one.
+ */
+static void hpfn_test_walk(pgd_t *pgdp, unsigned long addr,
+			   struct hpfn_test_query *q)
+{
+	p4d_t *p4dp;
+	pud_t *pudp, pud;
+	pmd_t *pmdp, pmd;
+	pte_t *ptep, pte;
+
+	if (pgd_none(READ_ONCE(*pgdp)) || pgd_bad(READ_ONCE(*pgdp)))
+		return;
+	p4dp = p4d_offset(pgdp, addr);
+	if (p4d_none(READ_ONCE(*p4dp)) || p4d_bad(READ_ONCE(*p4dp)))
+		return;
+	pudp = pud_offset(p4dp, addr);
+	pud = READ_ONCE(*pudp);
+	if (pud_none(pud))
+		return;
+	if (pud_leaf(pud)) {
+		q->level = HPFN_TEST_LEVEL_PUD;
+		q->special = pud_special(pud);
+		q->entry = pud_val(pud);
+		return;
+	}
+	pmdp = pmd_offset(pudp, addr);
+	pmd = pmdp_get_lockless(pmdp);
+	if (pmd_none(pmd))
+		return;
+	if (pmd_leaf(pmd)) {
+		q->level = HPFN_TEST_LEVEL_PMD;
+		q->special = pmd_special(pmd);
+		q->entry = pmd_val(pmd);
+		return;
+	}
+	if (pmd_bad(pmd))
+		return;
+	ptep = pte_offset_kernel(&pmd, addr);
+	pte = ptep_get(ptep);
+	if (!pte_none(pte)) {
+		q->level = HPFN_TEST_LEVEL_PTE;
+		q->special = pte_special(pte);
+		q->entry = pte_val(pte);
+	}
+}
+
+/*
  * Walk the calling process's page tables under the mmap read lock, which
  * keeps the tables of a mapped range from being freed (only munmap and
  * khugepaged's collapse of file THPs free them, both excluded here: the
@@ -38,12 +87,6 @@ MODULE_PARM_DESC(inject_warn, "WARN() once at load (harness self-test)");
 static int hpfn_test_query(struct hpfn_test_query *q)
 {
 	struct mm_struct *mm = current->mm;
-	unsigned long addr = q->addr;
-	pgd_t *pgdp;
-	p4d_t *p4dp;
-	pud_t *pudp, pud;
-	pmd_t *pmdp, pmd;
-	pte_t *ptep, pte;
 	int ret = 0;
 
 	q->level = HPFN_TEST_LEVEL_NONE;
@@ -53,46 +96,10 @@ static int hpfn_test_query(struct hpfn_test_query *q)
 		return -EINVAL;
 	if (mmap_read_lock_killable(mm))
 		return -EINTR;
-	if (!find_vma_intersection(mm, addr, addr + 1)) {
+	if (!find_vma_intersection(mm, q->addr, q->addr + 1))
 		ret = -ENOENT;
-		goto out;
-	}
-	pgdp = pgd_offset(mm, addr);
-	if (pgd_none(READ_ONCE(*pgdp)) || pgd_bad(READ_ONCE(*pgdp)))
-		goto out;
-	p4dp = p4d_offset(pgdp, addr);
-	if (p4d_none(READ_ONCE(*p4dp)) || p4d_bad(READ_ONCE(*p4dp)))
-		goto out;
-	pudp = pud_offset(p4dp, addr);
-	pud = READ_ONCE(*pudp);
-	if (pud_none(pud))
-		goto out;
-	if (pud_leaf(pud)) {
-		q->level = HPFN_TEST_LEVEL_PUD;
-		q->special = pud_special(pud);
-		q->entry = pud_val(pud);
-		goto out;
-	}
-	pmdp = pmd_offset(pudp, addr);
-	pmd = pmdp_get_lockless(pmdp);
-	if (pmd_none(pmd))
-		goto out;
-	if (pmd_leaf(pmd)) {
-		q->level = HPFN_TEST_LEVEL_PMD;
-		q->special = pmd_special(pmd);
-		q->entry = pmd_val(pmd);
-		goto out;
-	}
-	if (pmd_bad(pmd))
-		goto out;
-	ptep = pte_offset_kernel(&pmd, addr);
-	pte = ptep_get(ptep);
-	if (!pte_none(pte)) {
-		q->level = HPFN_TEST_LEVEL_PTE;
-		q->special = pte_special(pte);
-		q->entry = pte_val(pte);
-	}
-out:
+	else
+		hpfn_test_walk(pgd_offset(mm, q->addr), q->addr, q);
 	q->pgtables_bytes = mm_pgtables_bytes(mm);
 	mmap_read_unlock(mm);
 	return ret;
@@ -103,7 +110,38 @@ struct hpfn_test_file {
 	struct hpfn_test_target target;
 	bool have_target;
 	void __iomem *kaddr;		/* HPFN_TEST_IOC_IOREMAP's mapping */
+	u64 ksize;			/* ... and its size */
 };
+
+/*
+ * The kernel's own leaf at @q->addr, inside this file's ioremap() only:
+ * the mapping cannot go away meanwhile (the file lock), and no other
+ * kernel address is walked. x86 only: init_mm is not exported to modules,
+ * but on x86_64 every process's PGD shares the kernel half of the tables
+ * (arm64 keeps them in swapper_pg_dir, behind TTBR1).
+ */
+static int hpfn_test_query_kernel(struct hpfn_test_file *tf,
+				  struct hpfn_test_query *q)
+{
+	unsigned long start;
+	int ret = 0;
+
+	if (!IS_ENABLED(CONFIG_X86_64) || !current->mm)
+		return -EOPNOTSUPP;
+
+	q->level = HPFN_TEST_LEVEL_NONE;
+	q->special = 0;
+	q->entry = 0;
+	q->pgtables_bytes = 0;
+	mutex_lock(&tf->lock);
+	start = (unsigned long)tf->kaddr;
+	if (!tf->kaddr || q->addr < start || q->addr - start >= tf->ksize)
+		ret = -ENOENT;
+	else
+		hpfn_test_walk(pgd_offset(current->mm, q->addr), q->addr, q);
+	mutex_unlock(&tf->lock);
+	return ret;
+}
 
 /* Device or reserved memory only: never System RAM. */
 static int hpfn_test_check_range(u64 phys, u64 size)
@@ -146,6 +184,7 @@ static int hpfn_test_ioremap(struct hpfn_test_file *tf,
 	if (tf->kaddr)
 		iounmap(tf->kaddr);
 	tf->kaddr = p;
+	tf->ksize = r->size;
 	mutex_unlock(&tf->lock);
 	r->kaddr = (unsigned long)p;
 	return 0;
@@ -257,7 +296,10 @@ static long hpfn_test_ioctl(struct file *file, unsigned int cmd,
 	case HPFN_TEST_IOC_QUERY:
 		if (copy_from_user(&q, uarg, sizeof(q)))
 			return -EFAULT;
-		ret = hpfn_test_query(&q);
+		if (q.addr >= TASK_SIZE)
+			ret = hpfn_test_query_kernel(file->private_data, &q);
+		else
+			ret = hpfn_test_query(&q);
 		if (ret)
 			return ret;
 		return copy_to_user(uarg, &q, sizeof(q)) ? -EFAULT : 0;

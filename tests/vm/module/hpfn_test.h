@@ -19,7 +19,10 @@ enum hpfn_test_level {
 	HPFN_TEST_LEVEL_PUD = 3,	/* 1 GiB leaf */
 };
 
-/* Which leaf maps @addr in the calling process, and its raw bits. */
+/*
+ * Which leaf maps @addr in the calling process, and its raw bits; on x86_64
+ * also a kernel address inside this file's HPFN_TEST_IOC_IOREMAP mapping.
+ */
 struct hpfn_test_query {
 	__u64 addr;		/* in */
 	__u32 level;		/* out: enum hpfn_test_level */
