@@ -24,7 +24,9 @@ build tree for out-of-tree modules.
   --tree       only prepare the git tree (base + series applied) and print its
                path; edit it, then regenerate the series (see kernel/README.md)
   --prefixes   build every prefix of the series (0..N patches) with the test
-               config, to prove each patch builds on its own
+               config, to prove each patch builds on its own: a full build
+               on x86_64; cross-built, mm/, arch/ARCH/mm/ and the other C
+               files the series touches (kernel/README.md says why)
   --uapi       install the source's uAPI headers (make headers_install) into
                the cache and print the directory, for -Dkernel_uapi= (Debian
                12's own headers are 6.1: no VFIO device cdev)
