@@ -189,46 +189,65 @@ int hpfn_ptdump_collect(const char *text, size_t text_len, uint64_t start,
 	return (int)n;
 }
 
-int hpfn_ptdump_read(uint64_t start, uint64_t len, struct hpfn_pt_run *runs,
-		     size_t max)
+char *hpfn_read_whole(const char *path, size_t *len)
 {
 	size_t cap = 1 << 16, used = 0;
 	char *buf = malloc(cap), *nbuf;
-	int fd, ret;
+	int fd, err = 0;
 	ssize_t r;
 
 	if (!buf)
-		return -ENOMEM;
-	fd = open(HPFN_PTDUMP_PATH, O_RDONLY | O_CLOEXEC);
+		return NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		ret = -errno;
+		err = errno;
 		free(buf);
-		return ret;
+		errno = err;
+		return NULL;
 	}
 	for (;;) {
-		if (used == cap) {
+		if (used + 1 >= cap) {	/* room for the NUL */
 			nbuf = realloc(buf, cap * 2);
 			if (!nbuf) {
-				ret = -ENOMEM;
-				goto out;
+				err = ENOMEM;
+				break;
 			}
 			buf = nbuf;
 			cap *= 2;
 		}
-		r = read(fd, buf + used, cap - used);
+		r = read(fd, buf + used, cap - used - 1);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			ret = -errno;
-			goto out;
+			err = errno;
+			break;
 		}
 		if (!r)
 			break;
 		used += r;
 	}
-	ret = hpfn_ptdump_collect(buf, used, start, len, runs, max);
-out:
 	close(fd);
+	if (err) {
+		free(buf);
+		errno = err;
+		return NULL;
+	}
+	buf[used] = '\0';
+	if (len)
+		*len = used;
+	return buf;
+}
+
+int hpfn_ptdump_read(uint64_t start, uint64_t len, struct hpfn_pt_run *runs,
+		     size_t max)
+{
+	size_t used;
+	char *buf = hpfn_read_whole(HPFN_PTDUMP_PATH, &used);
+	int ret;
+
+	if (!buf)
+		return -errno;
+	ret = hpfn_ptdump_collect(buf, used, start, len, runs, max);
 	free(buf);
 	return ret;
 }

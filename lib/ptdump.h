@@ -65,6 +65,13 @@ int hpfn_ptdump_parse_line(const char *line, struct hpfn_pt_run *run);
 int hpfn_ptdump_collect(const char *text, size_t text_len, uint64_t start,
 			uint64_t len, struct hpfn_pt_run *runs, size_t max);
 
+/*
+ * The whole of a text file (a debugfs dump, a /proc file), NUL-terminated,
+ * its length in *@len when @len is not NULL; free() it. NULL with errno
+ * set when it cannot be read.
+ */
+char *hpfn_read_whole(const char *path, size_t *len);
+
 /* Read the dump of the calling process (HPFN_PTDUMP_PATH) and collect. */
 int hpfn_ptdump_read(uint64_t start, uint64_t len, struct hpfn_pt_run *runs,
 		     size_t max);

@@ -12,6 +12,13 @@
 #define SZ_2M  0x200000ULL
 #define SZ_1G  0x40000000ULL
 
+/* An address inside System RAM: RAM starts at 0 on x86, at 1 GiB on qemu's arm64 virt. */
+#if defined(__aarch64__)
+#define GUEST_RAM_ADDR 0x41000000ULL
+#else
+#define GUEST_RAM_ADDR 0x1000000ULL
+#endif
+
 /* A PCI memory BAR found through sysfs. */
 struct guest_bar {
 	char bdf[256];		/* "0000:00:03.0" */

@@ -33,19 +33,13 @@
 #define SZ_1M 0x100000ULL
 #define MAX_RUNS 2048
 
-/*
- * What an uncached BAR mapping of the driver (pgprot_device()) reads back
- * as, and an address inside System RAM (a 4 MiB carveout there must be
- * refused): RAM starts at 0 on x86 and at 1 GiB on qemu's arm64 virt.
- */
+/* What an uncached BAR mapping of the driver (pgprot_device()) reads back as. */
 #if defined(__aarch64__)
 #define BAR_CACHE_MODE HUGEPFN_CACHE_MODE_DEVICE
 #define BAR_CACHE_NAME "Device-nGnRE"
-#define RAM_ADDR "0x41000000"
 #else
 #define BAR_CACHE_MODE HUGEPFN_CACHE_MODE_UC_MINUS
 #define BAR_CACHE_NAME "UC-"
-#define RAM_ADDR "0x1000000"
 #endif
 
 static struct hpfn_pt_run runs[MAX_RUNS];
@@ -525,7 +519,8 @@ static void test_bad_inputs(int fd, int cfd)
 static void test_bad_carveouts(void)
 {
 	tap_check(unload_driver() == 0, "unload for the carveout checks");
-	tap_check(guest_run("insmod /hpfn/modules/hugepfn.ko carveouts=ram:4M@" RAM_ADDR " 2>/dev/null") != 0 &&
+	tap_check(guest_run("insmod /hpfn/modules/hugepfn.ko carveouts=ram:4M@%#llx 2>/dev/null",
+			    GUEST_RAM_ADDR) != 0 &&
 		  guest_run("dmesg | grep -q 'carveout ram: .* overlaps System RAM'") == 0,
 		  "a carveout overlapping System RAM is refused, with the reason in the log");
 	tap_check(guest_run("insmod /hpfn/modules/hugepfn.ko carveouts=odd:4M@0x%llx 2>/dev/null",

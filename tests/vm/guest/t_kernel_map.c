@@ -38,42 +38,7 @@
 #define MAX_RUNS 64
 
 #if defined(__aarch64__)
-#define RAM_ADDR 0x41000000ULL
-#else
-#define RAM_ADDR 0x1000000ULL
-#endif
-
-#if defined(__aarch64__)
 #define DUMP "/sys/kernel/debug/kernel_page_tables"
-
-static char *read_all(const char *path)
-{
-	size_t cap = 1 << 20, len = 0;
-	char *buf = malloc(cap);
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || !buf) {
-		free(buf);
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
-		len += n;
-		if (cap - len < 4096) {
-			char *bigger = realloc(buf, cap * 2);
-
-			if (!bigger)
-				break;
-			buf = bigger;
-			cap *= 2;
-		}
-	}
-	close(fd);
-	buf[len] = '\0';
-	return buf;
-}
 
 /*
  * Every dump line that covers part of [start, start + len) must be at
@@ -110,7 +75,7 @@ static uint64_t dump_covers(const char *dump, uint64_t start, uint64_t len, cons
 
 static void check_kernel_leaves(int fd, const char *what, uint64_t kaddr, const char *want)
 {
-	char *dump = read_all(DUMP);
+	char *dump = hpfn_read_whole(DUMP, NULL);
 	int bad = 0;
 
 	if (!tap_check(dump != NULL, "%s: read %s", what, DUMP))
@@ -123,7 +88,7 @@ static void check_kernel_leaves(int fd, const char *what, uint64_t kaddr, const 
 /* Blocks of Normal memory in the linear map and the vmemmap; no block-typed PTE. */
 static void check_linear_map(void)
 {
-	char *dump = read_all(DUMP), *line, *save = NULL;
+	char *dump = hpfn_read_whole(DUMP, NULL), *line, *save = NULL;
 	int section = 0, blocks[3] = { 0 }, pte_blocks = 0;
 
 	if (!tap_check(dump != NULL, "read %s", DUMP))
@@ -216,11 +181,10 @@ int main(void)
 	bad.phys = bar.phys;
 	tap_check(ioctl(fd, HPFN_TEST_IOC_IOREMAP, &bad) == -1 && errno == EINVAL,
 		  "ioremap with an unknown cache mode is refused (EINVAL)");
-	/* System RAM: 16 MiB in on x86, 16 MiB past qemu virt's RAM base on arm64 */
-	bad.phys = RAM_ADDR;
+	bad.phys = GUEST_RAM_ADDR;
 	bad.cache = HPFN_TEST_CACHE_UC_MINUS;
 	tap_check(ioctl(fd, HPFN_TEST_IOC_IOREMAP, &bad) == -1 && errno == EPERM,
-		  "ioremap of System RAM at 0x%llx is refused (EPERM)", RAM_ADDR);
+		  "ioremap of System RAM at 0x%llx is refused (EPERM)", GUEST_RAM_ADDR);
 	/* 256 MiB and 264 MiB into the BAR: ranges no other test maps WC */
 #if defined(__aarch64__)
 	ioremap_case(fd, &bar, 256 * SZ_1M, HPFN_TEST_CACHE_UC_MINUS, "ioremap", "DEVICE/nGnRE");
