@@ -56,12 +56,17 @@ need_packages() {
 }
 
 # Every package the build, the VM and the tests use, in one list.
+# Installed with --no-install-recommends, so nothing arrives by
+# recommendation: rsync (make headers_install), dwarves (pahole: modules
+# built against Debian's BTF-enabled stock headers) and the arm64 C library
+# (the cross-built guest programs) are named here. tests/fresh-machine.sh
+# proves the list on a fresh Debian 12 root.
 HUGEPFN_PACKAGES=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
-	ccache git pkg-config meson ninja-build python3 sparse
+	ccache git pkg-config meson ninja-build python3 sparse rsync dwarves
 	linux-source-6.12 qemu-system-x86 busybox-static libpci-dev libdpdk-dev
-	gcc-aarch64-linux-gnu gcc-powerpc64le-linux-gnu gcc-riscv64-linux-gnu
-	qemu-system-arm
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-powerpc64le-linux-gnu
+	gcc-riscv64-linux-gnu qemu-system-arm
 )
 
 need_all_packages() {

@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
-# Tests of the VM harness itself: a deliberately failing guest test and a
-# deliberately injected kernel WARNING must each make a run fail, with a
-# message that names the cause. Prints TAP.
+# Tests of the VM harness itself: every way a run must fail is provoked for
+# real in a VM, and the run must fail and name the cause:
+#   - guest TAP: a failing check, a program that stops before its plan, one
+#     that prints nothing, one that skips what tests/vm/expected-skips.list
+#     does not allow, one that is not in the image;
+#   - the kernel log: hpfn_provoke.ko makes the kernel report a WARNING, a
+#     lockdep inversion, UBSAN, KFENCE, a hung task, a soft lockup and an
+#     RCU stall in one boot (each between markers, each found in its own
+#     part of the log), then a BUG and an Oops (each ends its VM);
+#   - a guest that never finishes (the time limit).
+# Prints TAP. Usage: tests/vm/selftest.sh [patched]
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -16,25 +24,68 @@ check() {
 		failed=1
 	fi
 }
+# run NAME ARGS...: one harness VM run; sets out and rc.
+run() {
+	local name=$1
+	shift
+	say "harness self-test: $name"
+	out=$("$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel "$kind" --name "$name" "$@" 2>&1)
+	rc=$?
+}
+# has REGEX DESCRIPTION: the last run's output has a line matching REGEX.
+has() {
+	grep -qE -- "$1" <<<"$out"
+	check $? "$2"
+}
+failed_run() {
+	check $([ "$rc" -eq 1 ] && echo 0 || echo 1) "$1 makes the run fail (exit status $rc)"
+}
+logs=$HUGEPFN_BUILD/vm-logs
 
-out=$("$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel "$kind" --name harness-failing-test \
-	--tests t_harness_fail --timeout 600 2>&1)
-rc=$?
-check $([ $rc -eq 1 ] && echo 0 || echo 1) "a failing guest test makes the run fail (exit status $rc)"
-grep -q '^not ok .*deliberately failing check' <<<"$out"
-check $? "the failing check is named in the output"
-grep -q '^ok .*a passing check before the failure' <<<"$out"
-check $? "the passing check of the same program is still reported"
+# --- the guest's TAP ---------------------------------------------------------
+run harness-bad-tap --tests t_harness_fail,t_harness_noplan,t_harness_silent,t_harness_skip,t_harness_absent \
+	--timeout 600
+failed_run "bad guest TAP"
+has '^ok .*t_harness_fail: a passing check before the failure' \
+	"the passing check of a failing program is still reported"
+has '^not ok .*t_harness_fail: deliberately failing check' "a failing check is named"
+has '^not ok .*t_harness_noplan: printed no TAP plan' "a program that stops before its plan (exit 0) fails"
+has '^not ok .*t_harness_silent: printed no test results' "a program that prints nothing (exit 0) fails"
+has '^not ok .*t_harness_skip: unexpected skip' "a skip that tests/vm/expected-skips.list does not allow fails"
+has '^not ok .*t_harness_absent: no such guest test' "a program missing from the image fails"
+has '---- \[harness-bad-tap\] last 40 lines of the guest kernel log' "the tail of a failing run's kernel log is printed"
 
-out=$("$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel "$kind" --name harness-kernel-warning \
-	--tests t_sysfs_bar --append hpfn.inject_warn=1 --timeout 600 2>&1)
-rc=$?
-check $([ $rc -eq 1 ] && echo 0 || echo 1) "a kernel WARNING makes the run fail although every guest test passed (exit status $rc)"
-grep -q '^not ok .*kernel log has .*problem line' <<<"$out"
-check $? "the failure says the kernel log has a problem"
-grep -q 'hpfn_test: warning injected' "$HUGEPFN_BUILD/vm-logs/harness-kernel-warning/kernel-problems.txt" 2>/dev/null ||
-	grep -q 'WARNING:.*hpfn_test' "$HUGEPFN_BUILD/vm-logs/harness-kernel-warning/kernel-problems.txt" 2>/dev/null
-check $? "the injected warning is the problem found"
-grep -q -- '---- \[harness-kernel-warning\] last 40 lines of the guest kernel log' <<<"$out"
-check $? "the tail of the failing run's kernel log is printed"
+# --- kernel reports that leave the kernel running ------------------------------
+classes=(warn:warning lockdep:lockdep ubsan:ubsan kfence:kfence hung:hung-task
+	softlockup:soft-lockup rcu_stall:rcu-stall)
+provoke=$(printf '%s\n' "${classes[@]%%:*}" | paste -sd, -)
+run harness-kernel-reports --tests t_harness_pass --append "hpfn.provoke=$provoke" --timeout 600
+failed_run "kernel reports with every guest test passing"
+has '^ok .*t_harness_pass: a passing check' "the guest test itself passed"
+has '^not ok .*the kernel log has .*problem line' "the failure names the kernel log"
+for c in "${classes[@]}"; do
+	what=${c%%:*} cls=${c#*:}
+	python3 "$HUGEPFN_ROOT/tests/vm/check-run.py" kernel-log --class "$cls" \
+		--between "hpfn-provoke: begin $what" "hpfn-provoke: end $what" \
+		"$logs/harness-kernel-reports/console.log" > /dev/null
+	# exit status 1: a problem of that class was found there
+	check $([ $? -eq 1 ] && echo 0 || echo 1) "provoked '$what': the kernel log's $cls report is caught"
+done
+
+# --- kernel reports that end the kernel ----------------------------------------
+for c in bug:bug oops:oops; do
+	what=${c%%:*} cls=${c#*:}
+	run "harness-$what" --tests t_harness_pass --append "hpfn.provoke=$what" --timeout 600
+	failed_run "a kernel $what"
+	has '^not ok .*the guest stopped before finishing' "after a $what, the run says the guest stopped"
+	grep -q "^$cls	" "$logs/harness-$what/kernel-problems.txt" 2>/dev/null
+	check $? "after a $what, the kernel log's $cls report is caught"
+done
+
+# --- a guest that never finishes ---------------------------------------------
+run harness-hang --tests t_harness_hang --timeout 75
+failed_run "a guest that never finishes"
+has '^not ok .*did not finish within 75s' "the time limit is named"
+has '^not ok .*t_harness_hang: did not finish' "the program that hung is named"
+echo "1..$n"
 exit $failed

@@ -15,8 +15,8 @@ show() {
 	echo "# \$ $*"
 	"$@" 2>&1 | sed 's/^/#   /'
 }
-rc=0
 step() {
+	results=$((results + 1))
 	if "$@" >/dev/null 2>&1; then echo "ok - $*"; else echo "not ok - $*"; rc=1; fi
 }
 echo "# kernel $(uname -r); the emulated device is $big, the carveout $carve"
@@ -38,4 +38,4 @@ show hugepfn map "$big" 2 --length 256M
 show hugepfn unbind "$big"
 show hugepfn map "$big" 2 --length 256M
 step rmmod hugepfn
-exit $rc
+tap_end

@@ -19,6 +19,7 @@
 #include "tap.h"
 
 int tap_failures;
+int tap_results;
 
 static int read_hex_file(const char *path, unsigned long *val)
 {

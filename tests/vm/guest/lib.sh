@@ -16,6 +16,15 @@ big_ivshmem() {
 # check DESCRIPTION COMMAND: run COMMAND (a shell string) and print one TAP
 # line; a failure sets rc=1, which the test exits with.
 rc=0
+results=0
 check() {
+	results=$((results + 1))
 	if eval "$2"; then echo "ok - $1"; else echo "not ok - $1"; rc=1; fi
+}
+
+# tap_end: the end of a shell test: the trailing plan counting every check
+# printed (the host fails a test that stops before it), then exit with rc.
+tap_end() {
+	echo "1..$results"
+	exit $rc
 }

@@ -60,4 +60,4 @@ check "the human-readable table has the three sections and the three columns" \
 	"hugepfn bench $big 2 --sizes 8M --reps 1 --copy-size 4M > /tmp/bench.txt && grep -q '1G ns/load' /tmp/bench.txt && grep -q 'mapping cost' /tmp/bench.txt && grep -q '^# no 1G column' /tmp/bench.txt"
 hugepfn unbind "$big" >/dev/null
 rmmod hugepfn
-exit $rc
+tap_end

@@ -49,4 +49,4 @@ check "dpdk-fwd refuses a length that is not a page multiple (exit 2)" \
 	"dpdk-fwd $eal -- --device $big --region 2 --length 12345 2>/dev/null; [ \$? -eq 2 ]"
 hugepfn unbind "$big" >/dev/null
 rmmod hugepfn
-exit $rc
+tap_end

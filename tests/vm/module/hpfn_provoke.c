@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hpfn_provoke: makes the kernel report one class of problem on demand, so
+ * that the harness self-test (tests/vm/selftest.sh) can prove that the VM
+ * harness fails a run on each class of kernel report it claims to catch.
+ * Loaded only by that self-test, never by a normal run:
+ *
+ *   insmod hpfn_provoke.ko what=CLASS
+ *
+ * Init provokes, then succeeds (an error would make busybox's insmod try
+ * again through init_module(), provoking twice); the guest's init unloads
+ * it at once. bug and oops end the kernel (the test VM boots with
+ * oops=panic).
+ */
+#include <linux/delay.h>
+#include <linux/jiffies.h>
+#include <linux/kfence.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+
+static char *what = "";
+module_param(what, charp, 0400);
+MODULE_PARM_DESC(what, "warn, bug, oops, lockdep, ubsan, kfence, hung, softlockup or rcu_stall");
+
+static noinline void provoke_warn(void)
+{
+	WARN(1, "hpfn_provoke: warning on request (harness self-test)\n");
+}
+
+static noinline void provoke_bug(void)
+{
+	pr_info("hpfn_provoke: BUG() on request (harness self-test)\n");
+	BUG();
+}
+
+static noinline void provoke_oops(void)
+{
+	int *volatile ptr = NULL;
+
+	pr_info("hpfn_provoke: NULL write on request (harness self-test)\n");
+	*ptr = 1;
+}
+
+static DEFINE_MUTEX(provoke_lock_a);
+static DEFINE_MUTEX(provoke_lock_b);
+
+/*
+ * A then B, later B then A, in one thread: it cannot deadlock, but lockdep
+ * records both orders and reports the inversion at the second.
+ */
+static noinline void provoke_lockdep(void)
+{
+	mutex_lock(&provoke_lock_a);
+	mutex_lock(&provoke_lock_b);
+	mutex_unlock(&provoke_lock_b);
+	mutex_unlock(&provoke_lock_a);
+
+	mutex_lock(&provoke_lock_b);
+	mutex_lock(&provoke_lock_a);
+	mutex_unlock(&provoke_lock_a);
+	mutex_unlock(&provoke_lock_b);
+}
+
+/* An index the compiler cannot see, so only the run-time check catches it. */
+static int provoke_index = 4;
+module_param_named(index, provoke_index, int, 0400);
+
+static noinline int provoke_ubsan(void)
+{
+	int small[4] = { 1, 2, 3, 4 };
+	int idx = READ_ONCE(provoke_index);
+
+	/* A read one past the end: reported by UBSAN_BOUNDS, harmless. */
+	return small[idx];
+}
+
+/* Hides the use after free from the compiler's own check. */
+static char *volatile provoke_freed;
+
+/*
+ * KFENCE guards one sampled allocation per interval: allocate until one
+ * lands in the KFENCE pool (within a few intervals), free it and read it.
+ */
+static noinline int provoke_kfence(void)
+{
+	unsigned long give_up = jiffies + 30 * HZ;
+	char *p;
+
+	while (time_before(jiffies, give_up)) {
+		p = kmalloc(32, GFP_KERNEL);
+		if (!p)
+			return -ENOMEM;
+		if (is_kfence_address(p)) {
+			provoke_freed = p;
+			kfree(p);
+			return READ_ONCE(*provoke_freed);
+		}
+		kfree(p);
+		usleep_range(100, 200);
+	}
+	pr_err("hpfn_provoke: no KFENCE allocation within 30 s\n");
+	return -ETIMEDOUT;
+}
+
+/*
+ * The caller (init) set hung_task_timeout_secs to 2: sleep uninterruptibly
+ * for 4 check periods, so the detector sees this task blocked.
+ */
+static noinline void provoke_hung(void)
+{
+	msleep(8000);
+}
+
+/*
+ * The caller set watchdog_thresh to 1 (a soft lockup after 2 s): spin with
+ * preemption off, interrupts on, for 6 s so the watchdog timer sees it.
+ */
+static noinline void provoke_softlockup(void)
+{
+	unsigned long until = jiffies + 6 * HZ;
+
+	preempt_disable();
+	while (time_before(jiffies, until))
+		cpu_relax();
+	preempt_enable();
+}
+
+static void provoke_rcu_cb(struct rcu_head *head)
+{
+	kfree(head);
+}
+
+/*
+ * The caller set rcu_cpu_stall_timeout to 3 s: start a grace period, then
+ * hold it off from this CPU for 10 s.
+ */
+static noinline int provoke_rcu_stall(void)
+{
+	struct rcu_head *head = kmalloc(sizeof(*head), GFP_KERNEL);
+	unsigned long until = jiffies + 10 * HZ;
+
+	if (!head)
+		return -ENOMEM;
+	call_rcu(head, provoke_rcu_cb);
+	preempt_disable();
+	rcu_read_lock();
+	while (time_before(jiffies, until))
+		cpu_relax();
+	rcu_read_unlock();
+	preempt_enable();
+	return 0;
+}
+
+static int __init hpfn_provoke_init(void)
+{
+	int ret = 0;
+
+	if (!strcmp(what, "warn"))
+		provoke_warn();
+	else if (!strcmp(what, "bug"))
+		provoke_bug();
+	else if (!strcmp(what, "oops"))
+		provoke_oops();
+	else if (!strcmp(what, "lockdep"))
+		provoke_lockdep();
+	else if (!strcmp(what, "ubsan"))
+		ret = provoke_ubsan();
+	else if (!strcmp(what, "kfence"))
+		ret = provoke_kfence();
+	else if (!strcmp(what, "hung"))
+		provoke_hung();
+	else if (!strcmp(what, "softlockup"))
+		provoke_softlockup();
+	else if (!strcmp(what, "rcu_stall"))
+		ret = provoke_rcu_stall();
+	else {
+		pr_err("hpfn_provoke: unknown what='%s'\n", what);
+		return -EINVAL;
+	}
+	pr_info("hpfn_provoke: %s done (%d)\n", what, ret);
+	return 0;
+}
+module_init(hpfn_provoke_init);
+
+static void __exit hpfn_provoke_exit(void)
+{
+}
+module_exit(hpfn_provoke_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("hugepfn test bed: provoke kernel reports for the harness self-test");
