@@ -3,91 +3,174 @@
  * hpfn_test.ko: the VM test bed's kernel helper.
  *
  * /dev/hpfn_test answers "which page-table level maps this address of my
- * process" by walking current->mm, which the tests use as their oracle on
- * kernels without the debugfs page-table dump, and its mmap() maps a
- * physical range chosen by ioctl with remap_pfn_range() (a tiny /dev/mem
- * for device and reserved memory, never System RAM), with or without a
- * fault handler on the VMA. HPFN_TEST_IOC_IOREMAP ioremaps such a range
- * into the kernel, for the tests that read the kernel's own leaves from the
- * architecture's page-table dump. The inject_warn parameter
- * triggers a WARN() at load time so the harness can prove that it fails a
- * run whose kernel log has a warning.
+ * process" with the kernel's own walker (walk_page_range() over
+ * current->mm): the tests' oracle on kernels without the debugfs
+ * page-table dump, and what hugepfn.ko's hand-written query is checked
+ * against. Its mmap() maps a physical range chosen by ioctl with
+ * remap_pfn_range() (a tiny /dev/mem for device and reserved memory, never
+ * System RAM), with or without a fault handler on the VMA.
+ * HPFN_TEST_IOC_IOREMAP ioremaps such a range into the kernel, and its
+ * query looks the kernel's own leaves up there, for the tests that also
+ * read them from the architecture's page-table dump.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/io.h>
 #include <linux/ioport.h>
+#include <linux/kprobes.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/pagewalk.h>
 #include <linux/pgtable.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#ifdef CONFIG_X86_KERNEL_IBT
+#include <asm/ibt.h>
+#endif
 
 #include "hpfn_test.h"
 
-static bool inject_warn;
-module_param(inject_warn, bool, 0400);
-MODULE_PARM_DESC(inject_warn, "WARN() once at load (harness self-test)");
-
 /*
- * The leaf that maps @addr below @pgdp, into @q. The caller keeps the
- * tables from being freed: the mmap lock for a user address, a live
- * ioremap() for a kernel one.
+ * The oracle must not share code with what it checks (hugepfn.ko's
+ * MAPPING_QUERY walks the tables by hand), so it asks the kernel's own
+ * page-table walker. walk_page_range() is not exported to modules: its
+ * address is looked up at load time, through a kprobe (kallsyms_lookup_name()
+ * is not exported either), on the patched kernels as on Debian's stock one.
  */
-static void hpfn_test_walk(pgd_t *pgdp, unsigned long addr,
-			   struct hpfn_test_query *q)
-{
-	p4d_t *p4dp;
-	pud_t *pudp, pud;
-	pmd_t *pmdp, pmd;
-	pte_t *ptep, pte;
+static typeof(walk_page_range) *hpfn_test_walk_page_range __ro_after_init;
 
-	if (pgd_none(READ_ONCE(*pgdp)) || pgd_bad(READ_ONCE(*pgdp)))
-		return;
-	p4dp = p4d_offset(pgdp, addr);
-	if (p4d_none(READ_ONCE(*p4dp)) || p4d_bad(READ_ONCE(*p4dp)))
-		return;
-	pudp = pud_offset(p4dp, addr);
-	pud = READ_ONCE(*pudp);
-	if (pud_none(pud))
-		return;
-	if (pud_leaf(pud)) {
-		q->level = HPFN_TEST_LEVEL_PUD;
-		q->special = pud_special(pud);
-		q->entry = pud_val(pud);
-		return;
-	}
-	pmdp = pmd_offset(pudp, addr);
-	pmd = pmdp_get_lockless(pmdp);
-	if (pmd_none(pmd))
-		return;
-	if (pmd_leaf(pmd)) {
-		q->level = HPFN_TEST_LEVEL_PMD;
-		q->special = pmd_special(pmd);
-		q->entry = pmd_val(pmd);
-		return;
-	}
-	if (pmd_bad(pmd))
-		return;
-	ptep = pte_offset_kernel(&pmd, addr);
-	pte = ptep_get(ptep);
-	if (!pte_none(pte)) {
-		q->level = HPFN_TEST_LEVEL_PTE;
-		q->special = pte_special(pte);
-		q->entry = pte_val(pte);
-	}
+/* What a walk of one page found. */
+struct hpfn_test_walk {
+	struct hpfn_test_query *q;
+	bool in_vma;		/* a VMA covers the address */
+};
+
+static void hpfn_test_found(struct mm_walk *walk, u32 level, bool special,
+			    u64 entry)
+{
+	struct hpfn_test_query *q = ((struct hpfn_test_walk *)walk->private)->q;
+
+	q->level = level;
+	q->special = special;
+	q->entry = entry;
 }
 
 /*
- * Walk the calling process's page tables under the mmap read lock, which
- * keeps the tables of a mapped range from being freed (only munmap and
- * khugepaged's collapse of file THPs free them, both excluded here: the
- * caller does not unmap concurrently and device mappings are not collapsed).
+ * Walk every VMA, whatever its flags: the default test (walk_page_test())
+ * skips VM_PFNMAP VMAs, which are exactly the ones the tests look at.
+ */
+static int hpfn_test_test_walk(unsigned long addr, unsigned long next,
+			       struct mm_walk *walk)
+{
+	((struct hpfn_test_walk *)walk->private)->in_vma = true;
+	return 0;
+}
+
+/*
+ * A PUD leaf, or a table to descend into. After this returns, the walker
+ * calls split_huge_pud() on an entry it is told to descend into: that
+ * would zap (6.12) or split (the patched kernel) the very leaf being
+ * looked at, so a leaf, or anything else that is no table, ends the walk
+ * of this entry with ACTION_CONTINUE. Read under the PUD lock, which zap
+ * and split of a leaf take to change it.
+ */
+static int hpfn_test_pud_entry(pud_t *pudp, unsigned long addr,
+			       unsigned long next, struct mm_walk *walk)
+{
+	spinlock_t *ptl = pud_lock(walk->mm, pudp);
+	pud_t pud = pudp_get(pudp);
+
+	spin_unlock(ptl);
+	if (pud_present(pud) && !pud_leaf(pud))
+		return 0;
+	if (pud_leaf(pud))
+		hpfn_test_found(walk, HPFN_TEST_LEVEL_PUD, pud_special(pud),
+				pud_val(pud));
+	walk->action = ACTION_CONTINUE;
+	return 0;
+}
+
+/*
+ * The same one level down: without ACTION_CONTINUE the walker would
+ * split_huge_pmd() a PMD leaf before walking PTEs that are not there.
+ */
+static int hpfn_test_pmd_entry(pmd_t *pmdp, unsigned long addr,
+			       unsigned long next, struct mm_walk *walk)
+{
+	spinlock_t *ptl = pmd_lock(walk->mm, pmdp);
+	pmd_t pmd = pmdp_get(pmdp);
+
+	spin_unlock(ptl);
+	if (pmd_present(pmd) && !pmd_leaf(pmd))
+		return 0;
+	if (pmd_leaf(pmd))
+		hpfn_test_found(walk, HPFN_TEST_LEVEL_PMD, pmd_special(pmd),
+				pmd_val(pmd));
+	walk->action = ACTION_CONTINUE;
+	return 0;
+}
+
+/* Called with the PTE table mapped and locked. */
+static int hpfn_test_pte_entry(pte_t *ptep, unsigned long addr,
+			       unsigned long next, struct mm_walk *walk)
+{
+	pte_t pte = ptep_get(ptep);
+
+	if (!pte_none(pte))
+		hpfn_test_found(walk, HPFN_TEST_LEVEL_PTE, pte_special(pte),
+				pte_val(pte));
+	return 0;
+}
+
+/*
+ * hugetlbfs VMAs are walked only through this callback. @ptep is the huge
+ * entry at whatever level the huge page size puts it (a contiguous range's
+ * first entry on arm64). Its raw value, read as a PTE: arm64's
+ * huge_ptep_get() is not exported, and only the bits matter here.
+ */
+static int hpfn_test_hugetlb_entry(pte_t *ptep, unsigned long hmask,
+				   unsigned long addr, unsigned long next,
+				   struct mm_walk *walk)
+{
+	unsigned long size = ~hmask + 1;
+	pte_t pte = ptep_get(ptep);
+	u32 level;
+
+	if (pte_none(pte))
+		return 0;
+	if (size >= PUD_SIZE)
+		level = HPFN_TEST_LEVEL_PUD;
+	else if (size >= PMD_SIZE)
+		level = HPFN_TEST_LEVEL_PMD;
+	else
+		level = HPFN_TEST_LEVEL_PTE;
+	hpfn_test_found(walk, level, pte_special(pte), pte_val(pte));
+	return 0;
+}
+
+static const struct mm_walk_ops hpfn_test_walk_ops = {
+	.test_walk	= hpfn_test_test_walk,
+	.pud_entry	= hpfn_test_pud_entry,
+	.pmd_entry	= hpfn_test_pmd_entry,
+	.pte_entry	= hpfn_test_pte_entry,
+	.hugetlb_entry	= hpfn_test_hugetlb_entry,
+	.walk_lock	= PGWALK_RDLOCK,
+};
+
+/*
+ * The leaf that maps @q->addr in the calling process: a walk of exactly
+ * the page that holds it. walk_page_range() wants the mmap lock held
+ * (mmap_assert_locked(): read is enough with PGWALK_RDLOCK); it keeps the
+ * tables of a mapped range from being freed.
  */
 static int hpfn_test_query(struct hpfn_test_query *q)
 {
+	unsigned long start = q->addr & PAGE_MASK;
 	struct mm_struct *mm = current->mm;
-	int ret = 0;
+	struct hpfn_test_walk w = { .q = q };
+	int ret;
 
 	q->level = HPFN_TEST_LEVEL_NONE;
 	q->special = 0;
@@ -96,12 +179,12 @@ static int hpfn_test_query(struct hpfn_test_query *q)
 		return -EINVAL;
 	if (mmap_read_lock_killable(mm))
 		return -EINTR;
-	if (!find_vma_intersection(mm, q->addr, q->addr + 1))
-		ret = -ENOENT;
-	else
-		hpfn_test_walk(pgd_offset(mm, q->addr), q->addr, q);
+	ret = hpfn_test_walk_page_range(mm, start, start + PAGE_SIZE,
+					&hpfn_test_walk_ops, &w);
 	q->pgtables_bytes = mm_pgtables_bytes(mm);
 	mmap_read_unlock(mm);
+	if (!ret && !w.in_vma)
+		ret = -ENOENT;
 	return ret;
 }
 
@@ -113,21 +196,63 @@ struct hpfn_test_file {
 	u64 ksize;			/* ... and its size */
 };
 
+#ifdef CONFIG_X86_64
+/*
+ * The kernel's own leaf at @addr, from lookup_address(): x86's walker of
+ * the kernel's tables (what set_memory_*() use), exported to modules.
+ * walk_page_range() has no VMA to walk there, and the kernel-table walker
+ * of the generic code (walk_kernel_page_table_range()) wants init_mm's
+ * mmap lock, which a module cannot reach. arm64 exports no such lookup.
+ */
+static void hpfn_test_lookup_kernel(unsigned long addr,
+				    struct hpfn_test_query *q)
+{
+	unsigned int level;
+	pte_t *ptep = lookup_address(addr, &level);
+	pmd_t pmd;
+	pud_t pud;
+	pte_t pte;
+
+	if (!ptep)
+		return;
+	switch (level) {
+	case PG_LEVEL_4K:
+		pte = ptep_get(ptep);
+		if (!pte_none(pte)) {
+			q->level = HPFN_TEST_LEVEL_PTE;
+			q->special = pte_special(pte);
+			q->entry = pte_val(pte);
+		}
+		break;
+	case PG_LEVEL_2M:
+		pmd = pmdp_get((pmd_t *)ptep);
+		if (pmd_leaf(pmd)) {
+			q->level = HPFN_TEST_LEVEL_PMD;
+			q->special = pmd_special(pmd);
+			q->entry = pmd_val(pmd);
+		}
+		break;
+	case PG_LEVEL_1G:
+		pud = pudp_get((pud_t *)ptep);
+		if (pud_leaf(pud)) {
+			q->level = HPFN_TEST_LEVEL_PUD;
+			q->special = pud_special(pud);
+			q->entry = pud_val(pud);
+		}
+		break;
+	}
+}
+
 /*
  * The kernel's own leaf at @q->addr, inside this file's ioremap() only:
- * the mapping cannot go away meanwhile (the file lock), and no other
- * kernel address is walked. x86 only: init_mm is not exported to modules,
- * but on x86_64 every process's PGD shares the kernel half of the tables
- * (arm64 keeps them in swapper_pg_dir, behind TTBR1).
+ * the mapping, and so its tables, cannot go away meanwhile (the file
+ * lock), and no other kernel address is looked at.
  */
 static int hpfn_test_query_kernel(struct hpfn_test_file *tf,
 				  struct hpfn_test_query *q)
 {
 	unsigned long start;
 	int ret = 0;
-
-	if (!IS_ENABLED(CONFIG_X86_64) || !current->mm)
-		return -EOPNOTSUPP;
 
 	q->level = HPFN_TEST_LEVEL_NONE;
 	q->special = 0;
@@ -138,10 +263,17 @@ static int hpfn_test_query_kernel(struct hpfn_test_file *tf,
 	if (!tf->kaddr || q->addr < start || q->addr - start >= tf->ksize)
 		ret = -ENOENT;
 	else
-		hpfn_test_walk(pgd_offset(current->mm, q->addr), q->addr, q);
+		hpfn_test_lookup_kernel(q->addr, q);
 	mutex_unlock(&tf->lock);
 	return ret;
 }
+#else
+static int hpfn_test_query_kernel(struct hpfn_test_file *tf,
+				  struct hpfn_test_query *q)
+{
+	return -EOPNOTSUPP;
+}
+#endif
 
 /* Device or reserved memory only: never System RAM. */
 static int hpfn_test_check_range(u64 phys, u64 size)
@@ -330,9 +462,64 @@ static struct miscdevice hpfn_test_misc = {
 	.mode = 0600,
 };
 
+/*
+ * register_kprobe() reports the address after a function's leading ENDBR,
+ * or after the NOP that sealed it (arch_adjust_kprobe_addr()). Calling
+ * there is fine without IBT; with IBT enforced an indirect call must land
+ * on a real ENDBR, and a sealed function (one the kernel never takes the
+ * address of) cannot be called indirectly at all.
+ */
+static void *hpfn_test_call_addr(void *addr)
+{
+#ifdef CONFIG_X86_KERNEL_IBT
+	u32 insn;
+
+	if (get_kernel_nofault(insn, addr - ENDBR_INSN_SIZE) || !is_endbr(insn))
+		return addr;
+	if (insn != gen_endbr_poison())
+		return addr - ENDBR_INSN_SIZE;
+	if (cpu_feature_enabled(X86_FEATURE_IBT))
+		return NULL;
+#endif
+	return addr;
+}
+
+/*
+ * walk_page_range()'s address, from a kprobe's symbol lookup: registered
+ * disabled, so the function's text is never patched, and dropped at once.
+ */
+static int __init hpfn_test_find_walker(void)
+{
+	struct kprobe kp = {
+		.symbol_name = "walk_page_range",
+		.flags = KPROBE_FLAG_DISABLED,
+	};
+	void *addr;
+	int ret;
+
+	ret = register_kprobe(&kp);
+	if (ret) {
+		pr_err("cannot find walk_page_range() (not exported) with a kprobe lookup: %d; the oracle needs CONFIG_KPROBES\n",
+		       ret);
+		return -ENOENT;
+	}
+	addr = hpfn_test_call_addr(kp.addr);
+	unregister_kprobe(&kp);
+	if (!addr) {
+		pr_err("walk_page_range() is sealed against indirect calls and IBT is on (boot with ibt=off)\n");
+		return -ENOENT;
+	}
+	hpfn_test_walk_page_range = addr;
+	return 0;
+}
+
 static int __init hpfn_test_init(void)
 {
-	WARN(inject_warn, "hpfn_test: warning injected on request (harness self-test)\n");
+	int ret;
+
+	ret = hpfn_test_find_walker();
+	if (ret)
+		return ret;
 	return misc_register(&hpfn_test_misc);
 }
 
