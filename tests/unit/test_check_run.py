@@ -69,7 +69,10 @@ ok - t_a: # SKIP no widget on this kernel
 # hpfn-end t_a 0
 """
 out, p, f, s = judge(SKIP, ["t_a"])
-check(f == 1 and s == 1 and "unexpected skip" in failures(out)[0], "a skip that no list allows fails")
+check(f == 1 and s == 0 and "unexpected skip" in failures(out)[0] and "# SKIP" not in failures(out)[0],
+      "a skip that no list allows fails, as a failure (no SKIP directive left in it)")
+out, p, f, s = judge(SKIP.replace("# SKIP", "# skip"), ["t_a"])
+check(f == 1 and "unexpected skip" in failures(out)[0], "a lower-case skip directive is a skip too")
 
 with tempfile.NamedTemporaryFile("w", suffix=".list", delete=False) as tmp:
     tmp.write("# comment\nstock | x86_64 | t_a | no widget | the stock kernel has none\n")
@@ -88,6 +91,37 @@ try:
 except SystemExit as e:
     check("WHY" in str(e), "a skip-list line without a reason is refused")
 os.unlink(tmp.name)
+
+# The checked-in list: the series' kselftest may skip on the stock kernel
+# only; on the patched one a missing binary (a broken build) fails.
+real = check_run.read_skips(os.path.join(HERE, "..", "vm", "expected-skips.list"))
+KS = """
+# hpfn-begin t_kselftest_remap
+ok - t_kselftest_remap: # SKIP no /hpfn/bin/remap_pfn_pmd: the series' kselftest is built only for the patched kernel
+1..1
+# hpfn-end t_kselftest_remap 0
+"""
+out, p, f, s = judge(KS, ["t_kselftest_remap"], kernel="stock", skips=real)
+check(f == 0 and s == 1, "expected-skips.list: the series' kselftest may skip on the stock kernel")
+for kern, arch in (("patched", "x86_64"), ("patched", "arm64"), ("base", "x86_64")):
+    out, p, f, s = judge(KS, ["t_kselftest_remap"], kernel=kern, arch=arch, skips=real)
+    check(f == 1, f"expected-skips.list: a missing kselftest binary fails on {kern}/{arch}")
+
+out, p, f, s = judge(GOOD.replace("ok - t_a: second", "not ok 2 - t_a: second"), ["t_a"])
+check(f == 1 and "unknown form" in failures(out)[0], "a numbered 'not ok 2 - ...' is a failure")
+out, p, f, s = judge(GOOD.replace("ok - t_a: second", "not ok"), ["t_a"])
+check(f == 1 and "unknown form" in failures(out)[0], "a bare 'not ok' is a failure")
+out, p, f, s = judge(GOOD.replace("# hpfn-end t_a 0", "# hpfn-end t_a 3"), ["t_a"])
+check(f == 1 and "exited with status 3" in failures(out)[0],
+      "a program that exits non-zero with every check passed fails")
+out, p, f, s = judge(GOOD + "# a diagnostic\n" + GOOD.replace("t_a", "t_b"), ["t_a", "t_b"])
+numbers = [int(l.split()[1]) for l in out if l.startswith("ok")]
+check(numbers == list(range(1, len(numbers) + 1)), "results are numbered 1..N without gaps")
+try:
+    check_run.judge_tap(["# hpfn-end", "# hpfn-done"], ["t_a"], "patched", "x86_64", "run", [])
+    check(True, "a malformed end marker does not crash the judge")
+except Exception as e:  # pylint: disable=broad-except
+    check(False, f"a malformed end marker does not crash the judge ({e})")
 
 out, p, f, s = judge(GOOD.replace("ok - t_a: second", "not ok - t_a: second"), ["t_a"])
 check(f == 1 and p == 1 and "t_a: second" in failures(out)[0], "a failed check is reported once, by name")
@@ -114,6 +148,17 @@ check(check_run.classify("[   30.1] rcu: INFO: rcu_preempt self-detected stall o
       "kernel log: a self-detected RCU stall is class rcu-stall")
 check(check_run.classify("[    1.1] Oops: invalid opcode: 0000 [#1] PREEMPT SMP") == "oops",
       "kernel log: an Oops line is class oops")
+MORE = {
+    "[   40.1] INFO: rcu_tasks detected stalls on tasks:": "rcu-stall",
+    "[   40.1] rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks: {": "rcu-stall",
+    "[    3.1] BUG kmalloc-64 (Tainted: G        W ): Poison overwritten": "bug",
+    "[    3.1] KASAN: null-ptr-deref in range [0x0000000000000000-0x0000000000000007]": "kasan",
+    "[    3.1] ** 12 printk messages dropped **": "log-loss",
+}
+for line, cls in MORE.items():
+    check(check_run.classify(line) == cls, f"kernel log: '{line.split('] ', 1)[1][:40]}' is class {cls}")
+check(check_run.classify("[    0.0] Kernel command line: console=ttyS0 page_table_check=on") is None,
+      "kernel log: the command line is never a report")
 CLEAN = [
     "[    0.0] rcu: Hierarchical RCU implementation.",
     "[    0.1] kfence: initialized - using 2097152 bytes for 255 objects at 0x(ptrval)",

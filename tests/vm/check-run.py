@@ -32,10 +32,10 @@ import sys
 # "WARNING:".
 PROBLEM_CLASSES = [
     ("kfence", r"BUG: KFENCE:"),
-    ("kasan", r"BUG: KASAN:"),
+    ("kasan", r"KASAN:"),
     ("ubsan", r"UBSAN:"),
     ("soft-lockup", r"soft lockup|hard LOCKUP"),
-    ("rcu-stall", r"detected (expedited )?stalls? on CPU|self-detected stall|RCU stall"),
+    ("rcu-stall", r"detected (expedited )?stalls?\b|self-detected stall|RCU stall"),
     ("hung-task", r"INFO: task .* blocked for more than|blocked for more than [0-9]+ seconds"),
     ("lockdep", r"possible circular locking|possible recursive locking|inconsistent lock state|"
                 r"DEBUG_LOCKS_WARN_ON|INFO: possible|INFO: trying to register|suspicious RCU usage|"
@@ -46,14 +46,21 @@ PROBLEM_CLASSES = [
                    r"non-zero pgtables_bytes"),
     ("oops", r"Oops|general protection fault|Unable to handle kernel|"
              r"kernel NULL pointer dereference|Kernel panic|Internal error:"),
-    ("bug", r"kernel BUG at|BUG:|BUG at|VM_BUG_ON"),
+    ("bug", r"kernel BUG at|BUG:|BUG at|VM_BUG_ON|\] BUG \S+ \("),
     ("warning", r"WARNING:"),
+    # Lines the console lost: the log was not read completely.
+    ("log-loss", r"printk messages dropped"),
 ]
+# The command line echoes what the harness was asked to pass (for example
+# page_table_check=on): never a report.
+NOT_A_REPORT = re.compile(r"(Kernel )?[Cc]ommand line:")
 _CLASS_RES = [(name, re.compile(rx)) for name, rx in PROBLEM_CLASSES]
 
 
 def classify(line):
     """The problem class of one kernel-log line, or None."""
+    if NOT_A_REPORT.search(line):
+        return None
     for name, rx in _CLASS_RES:
         if rx.search(line):
             return name
@@ -112,6 +119,9 @@ def skip_allowed(allowed, kernel, arch, prog, text):
 
 
 RESULT_RE = re.compile(r"^(ok|not ok) - (?:([\w.-]+): )?(.*)$")
+# Any other line that starts like a failure is one, whatever its form.
+FAILURE_RE = re.compile(r"^not ok\b")
+SKIP_RE = re.compile(r"#\s*skip\b", re.I)
 PLAN_RE = re.compile(r"^1\.\.(\d+)$")
 
 
@@ -121,6 +131,7 @@ class Program:
         self.results = 0
         self.plans = []
         self.ended = None
+        self.failures = 0
 
 
 def judge_tap(lines, tests, kernel, arch, name, allowed):
@@ -130,16 +141,19 @@ def judge_tap(lines, tests, kernel, arch, name, allowed):
     programs = {}
     current = None
     done = False
+    number = 0
 
     def emit(ok, text):
-        out.append(f"{'ok' if ok else 'not ok'} {len(out) + 1} - [{name}] {text}")
+        nonlocal number
+        number += 1
+        out.append(f"{'ok' if ok else 'not ok'} {number} - [{name}] {text}")
 
     for line in lines:
-        if line.startswith("# hpfn-begin "):
-            current = programs.setdefault(line.split()[2], Program(line.split()[2]))
+        fields = line.split()
+        if line.startswith("# hpfn-begin ") and len(fields) >= 3:
+            current = programs.setdefault(fields[2], Program(fields[2]))
             continue
-        if line.startswith("# hpfn-end "):
-            fields = line.split()
+        if line.startswith("# hpfn-end ") and len(fields) >= 3:
             if current and fields[2] == current.name:
                 current.ended = fields[3] if len(fields) > 3 else "?"
             current = None
@@ -157,21 +171,29 @@ def judge_tap(lines, tests, kernel, arch, name, allowed):
             continue
         m = RESULT_RE.match(line)
         if not m:
+            if FAILURE_RE.match(line):
+                failed += 1
+                emit(False, f"{current.name + ': ' if current else ''}a failure in an unknown form: {line}")
+                if current:
+                    current.results += 1
+                    current.failures += 1
             continue
         ok, prog, text = m.group(1) == "ok", m.group(2) or "", m.group(3)
         if current and prog == current.name:
             current.results += 1
+            current.failures += not ok
         if not ok:
             failed += 1
             emit(False, f"{prog}: {text}" if prog else text)
-        elif "# SKIP" in text:
-            skipped += 1
+        elif SKIP_RE.search(text):
             if skip_allowed(allowed, kernel, arch, prog, text):
+                skipped += 1
                 emit(True, f"{prog}: {text}")
             else:
                 failed += 1
+                reason = SKIP_RE.sub("skip:", text)
                 emit(False, f"{prog}: unexpected skip (not in tests/vm/expected-skips.list "
-                            f"for {kernel}/{arch}): {text}")
+                            f"for {kernel}/{arch}): {reason}")
         else:
             passed += 1
             emit(True, f"{prog}: {text}")
@@ -191,6 +213,8 @@ def judge_tap(lines, tests, kernel, arch, name, allowed):
             failures.append(f"{t}: printed {len(p.plans)} plans")
         elif p.plans[0] != p.results:
             failures.append(f"{t}: its plan says {p.plans[0]} results, it printed {p.results}")
+        elif p.ended != "0" and not p.failures:
+            failures.append(f"{t}: exited with status {p.ended}")
     if not done:
         failures.append("the guest did not reach the end of its tests (no '# hpfn-done')")
     for f in failures:
@@ -203,6 +227,8 @@ def cmd_tap(args):
     with open(args.log, encoding="utf-8", errors="replace") as f:
         lines = [l.rstrip("\r\n") for l in f]
     tests = [t for t in args.tests.split(",") if t]
+    if len(set(tests)) != len(tests):
+        raise SystemExit(f"--tests names a program twice: {args.tests}")
     out, passed, failed, skipped = judge_tap(lines, tests, args.kernel, args.arch, args.name,
                                              read_skips(args.skips))
     for line in out:

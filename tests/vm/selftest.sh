@@ -5,10 +5,15 @@
 #     that prints nothing, one that skips what tests/vm/expected-skips.list
 #     does not allow, one that is not in the image;
 #   - the kernel log: hpfn_provoke.ko makes the kernel report a WARNING, a
-#     lockdep inversion, UBSAN, KFENCE, a hung task, a soft lockup and an
-#     RCU stall in one boot (each between markers, each found in its own
-#     part of the log), then a BUG and an Oops (each ends its VM);
-#   - a guest that never finishes (the time limit).
+#     lockdep inversion, UBSAN, KFENCE, a hung task, a soft lockup, an RCU
+#     stall, a sleep in atomic context, list corruption and a bad page-table
+#     entry in one boot (each between markers, each found in its own part
+#     of the log), then a BUG and an Oops (each ends its VM); KASAN is not
+#     in the test kernel (README) and is checked on canned lines only
+#     (tests/unit/test_check_run.py);
+#   - a program that outlives its time limit, with a child holding its
+#     output open (its process group is killed and the run goes on), and a
+#     guest that never finishes (the host's time limit).
 # Prints TAP. Usage: tests/vm/selftest.sh [patched]
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
@@ -57,7 +62,8 @@ has '---- \[harness-bad-tap\] last 40 lines of the guest kernel log' "the tail o
 
 # --- kernel reports that leave the kernel running ------------------------------
 classes=(warn:warning lockdep:lockdep ubsan:ubsan kfence:kfence hung:hung-task
-	softlockup:soft-lockup rcu_stall:rcu-stall)
+	softlockup:soft-lockup rcu_stall:rcu-stall atomic_sleep:atomic-sleep
+	list_corruption:list-corruption pagetable:page-table)
 provoke=$(printf '%s\n' "${classes[@]%%:*}" | paste -sd, -)
 run harness-kernel-reports --tests t_harness_pass --append "hpfn.provoke=$provoke" --timeout 600
 failed_run "kernel reports with every guest test passing"
@@ -65,11 +71,12 @@ has '^ok .*t_harness_pass: a passing check' "the guest test itself passed"
 has '^not ok .*the kernel log has .*problem line' "the failure names the kernel log"
 for c in "${classes[@]}"; do
 	what=${c%%:*} cls=${c#*:}
-	python3 "$HUGEPFN_ROOT/tests/vm/check-run.py" kernel-log --class "$cls" \
+	found=$(python3 "$HUGEPFN_ROOT/tests/vm/check-run.py" kernel-log --class "$cls" \
 		--between "hpfn-provoke: begin $what" "hpfn-provoke: end $what" \
-		"$logs/harness-kernel-reports/console.log" > /dev/null
-	# exit status 1: a problem of that class was found there
-	check $([ $? -eq 1 ] && echo 0 || echo 1) "provoked '$what': the kernel log's $cls report is caught"
+		"$logs/harness-kernel-reports/console.log")
+	# exit status 1 with the report named: a problem of that class is there
+	check $([ $? -eq 1 ] && grep -q "^$cls	" <<<"$found" && echo 0 || echo 1) \
+		"provoked '$what': the kernel log's $cls report is caught"
 done
 
 # --- kernel reports that end the kernel ----------------------------------------
@@ -82,8 +89,12 @@ for c in bug:bug oops:oops; do
 	check $? "after a $what, the kernel log's $cls report is caught"
 done
 
-# --- a guest that never finishes ---------------------------------------------
-run harness-hang --tests t_harness_hang --timeout 75
+# --- programs and guests that never finish -------------------------------------
+run harness-program-limit --tests t_harness_hang,t_harness_pass --append hpfn.test_timeout=20 --timeout 300
+failed_run "a program past its time limit"
+has '^not ok .*t_harness_hang: timed out after 20s' "the program past its limit is named"
+has '^ok .*t_harness_pass: a passing check' "the run went on after killing it (and its child)"
+run harness-hang --tests t_harness_hang --append hpfn.test_timeout=1000 --timeout 75
 failed_run "a guest that never finishes"
 has '^not ok .*did not finish within 75s' "the time limit is named"
 has '^not ok .*t_harness_hang: did not finish' "the program that hung is named"

@@ -15,15 +15,17 @@
 #include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/kfence.h>
+#include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/pgtable.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 
 static char *what = "";
 module_param(what, charp, 0400);
-MODULE_PARM_DESC(what, "warn, bug, oops, lockdep, ubsan, kfence, hung, softlockup or rcu_stall");
+MODULE_PARM_DESC(what, "warn, bug, oops, lockdep, ubsan, kfence, hung, softlockup, rcu_stall, atomic_sleep, list_corruption or pagetable");
 
 static noinline void provoke_warn(void)
 {
@@ -128,23 +130,23 @@ static noinline void provoke_softlockup(void)
 	preempt_enable();
 }
 
-static void provoke_rcu_cb(struct rcu_head *head)
-{
-	kfree(head);
-}
+struct provoke_rcu_obj {
+	struct rcu_head rcu;
+};
 
 /*
- * The caller set rcu_cpu_stall_timeout to 3 s: start a grace period, then
- * hold it off from this CPU for 10 s.
+ * The caller set rcu_cpu_stall_timeout to 3 s (PROVE_RCU adds 5 s): start
+ * a grace period, then hold it off from this CPU for 15 s. kfree_rcu()
+ * keeps the callback out of this module's text, which is gone soon after.
  */
 static noinline int provoke_rcu_stall(void)
 {
-	struct rcu_head *head = kmalloc(sizeof(*head), GFP_KERNEL);
-	unsigned long until = jiffies + 10 * HZ;
+	struct provoke_rcu_obj *obj = kmalloc(sizeof(*obj), GFP_KERNEL);
+	unsigned long until = jiffies + 15 * HZ;
 
-	if (!head)
+	if (!obj)
 		return -ENOMEM;
-	call_rcu(head, provoke_rcu_cb);
+	kfree_rcu(obj, rcu);
 	preempt_disable();
 	rcu_read_lock();
 	while (time_before(jiffies, until))
@@ -152,6 +154,36 @@ static noinline int provoke_rcu_stall(void)
 	rcu_read_unlock();
 	preempt_enable();
 	return 0;
+}
+
+/* A sleep with preemption off: DEBUG_ATOMIC_SLEEP's report. */
+static noinline void provoke_atomic_sleep(void)
+{
+	preempt_disable();
+	msleep(1);
+	preempt_enable();
+}
+
+/*
+ * A list entry deleted twice: DEBUG_LIST sees the poisoned pointers the
+ * first deletion left, reports, and refuses to touch them.
+ */
+static noinline void provoke_list_corruption(void)
+{
+	LIST_HEAD(head);
+	struct list_head entry;
+
+	list_add(&entry, &head);
+	list_del(&entry);
+	list_del(&entry);
+}
+
+/* The report the page-table code prints for a corrupt PMD. */
+static noinline void provoke_pagetable(void)
+{
+	pmd_t pmd = __pmd(0x1234);
+
+	pmd_ERROR(pmd);
 }
 
 static int __init hpfn_provoke_init(void)
@@ -176,6 +208,12 @@ static int __init hpfn_provoke_init(void)
 		provoke_softlockup();
 	else if (!strcmp(what, "rcu_stall"))
 		ret = provoke_rcu_stall();
+	else if (!strcmp(what, "atomic_sleep"))
+		provoke_atomic_sleep();
+	else if (!strcmp(what, "list_corruption"))
+		provoke_list_corruption();
+	else if (!strcmp(what, "pagetable"))
+		provoke_pagetable();
 	else {
 		pr_err("hpfn_provoke: unknown what='%s'\n", what);
 		return -EINVAL;
