@@ -6,7 +6,7 @@
 # are cached by a hash of (source version, architecture, patches, config
 # fragments, this script), so unchanged inputs are never rebuilt.
 #
-# Usage: kernel/build.sh [--arch ARCH] [--tree|--prefixes|--uapi] [--print-dir] [--help]
+# Usage: kernel/build.sh [--arch ARCH] [--tree|--prefixes|--uapi|--base] [--print-dir] [--help]
 set -euo pipefail
 . "$(dirname "$0")/../tests/vm/common.sh"
 
@@ -27,6 +27,11 @@ build tree for out-of-tree modules.
                config, to prove each patch builds on its own: a full build
                on x86_64; cross-built, mm/, arch/ARCH/mm/ and the other C
                files the series touches (kernel/README.md says why)
+  --base       build the Debian source without the series (x86_64 only),
+               with exactly the same config fragments, in its own git
+               worktree (branch 'base') and build tree, cached like the
+               patched kernel; prints its directory (bzImage, release, obj/,
+               src/): the reference kernel of the upstream mm selftests
   --uapi       install the source's uAPI headers (make headers_install) into
                the cache and print the directory, for -Dkernel_uapi= (Debian
                12's own headers are 6.1: no VFIO device cdev)
@@ -45,6 +50,7 @@ while [ $# -gt 0 ]; do
 		--tree) mode=tree ;;
 		--prefixes) mode=prefixes ;;
 		--uapi) mode=uapi ;;
+		--base) mode=base ;;
 		--print-dir) quiet=1 ;;
 		--arch)
 			[ $# -ge 2 ] || die "--arch needs an architecture: x86_64, arm64, ppc64le or riscv64"
@@ -250,10 +256,45 @@ build_kernel() {
 	say "kernel built in $(( $(date +%s) - start ))s: $(cat "$out/release")"
 }
 
+# compiler_id: the compiler's own version line, part of every cache key:
+# a Debian gcc update must not reuse a kernel (or a prefix verdict) built
+# with the old one. ccache hashes the compiler by itself.
+compiler_id() {
+	"${CROSS}gcc" --version | head -n 1
+}
+
 build_inputs_hash() {
 	local patches
 	mapfile -t patches < <(series_patches)
-	{ echo "$src_version $arch"; hash_inputs "${patches[@]}" "${CONFIGS[@]}" "$0"; } | sha256sum | cut -c1-16
+	{ echo "$src_version $arch $(compiler_id)"; hash_inputs "${patches[@]}" "${CONFIGS[@]}" "$0"; } |
+		sha256sum | cut -c1-16
+}
+
+# The base kernel (--base): the Debian source without the series, with the
+# same config fragments. Its own key (no patches), build tree and source:
+# a git worktree of branch 'base', so that the shared tree stays on
+# 'hugepfn' (checking 'base' out there would rewrite the headers the series
+# changes and force a full rebuild of the patched tree).
+BASE_SRC=$HUGEPFN_CACHE/linux-base
+base_inputs_hash() {
+	{ echo "$src_version $arch base $(compiler_id)"; hash_inputs "${CONFIGS[@]}" "$0"; } | sha256sum | cut -c1-16
+}
+
+# base_worktree: $BASE_SRC holds branch 'base' (detached), nothing else.
+base_worktree() {
+	local common
+	common=$(git -C "$BASE_SRC" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
+	if [ "$common" = "$(git -C "$SRC" rev-parse --path-format=absolute --git-common-dir)" ] &&
+		[ "$(git -C "$BASE_SRC" rev-parse --show-toplevel 2>/dev/null)" = "$BASE_SRC" ]; then
+		git -C "$BASE_SRC" checkout -q -f --detach base ||
+			die "cannot check out branch 'base' in $BASE_SRC"
+		return 0
+	fi
+	say "checking out branch 'base' of $SRC in its own worktree $BASE_SRC (one time)"
+	rm -rf "$BASE_SRC"
+	git -C "$SRC" worktree prune
+	git -C "$SRC" worktree add -q --detach "$BASE_SRC" base >&2 ||
+		die "git worktree add $BASE_SRC base failed"
 }
 
 # patch_paths PATCH: the files a patch changes.
@@ -322,7 +363,7 @@ check_prefixes() {
 			what="compiles (${targets[*]})"
 		fi
 		# A prefix whose exact inputs built before is not rebuilt.
-		pkey=$( { echo "$src_version $arch ${targets[*]}"; hash_inputs "${all[@]:0:$i}" "${CONFIGS[@]}" "$0"; } |
+		pkey=$( { echo "$src_version $arch ${targets[*]} $(compiler_id)"; hash_inputs "${all[@]:0:$i}" "${CONFIGS[@]}" "$0"; } |
 			sha256sum | cut -c1-16)
 		if [ "$i" -eq 0 ]; then
 			name="$arch: series prefix 0 (the Debian source alone)"
@@ -383,10 +424,18 @@ prefixes)
 	;;
 esac
 
-key=$(build_inputs_hash)
+if [ "$mode" = base ]; then
+	[ "$arch" = x86_64 ] || die "--base builds the x86_64 kernel only (the upstream mm selftests run on x86_64)"
+	key=$(base_inputs_hash)
+	OBJ=$HUGEPFN_CACHE/obj-base
+	base_worktree
+	SRC=$BASE_SRC
+else
+	key=$(build_inputs_hash)
+	OBJ=$(obj_dir)
+	apply_series
+fi
 KDIR=$HUGEPFN_CACHE/kernels/$key
-OBJ=$(obj_dir)
-apply_series
 # The build tree is shared and rebuilt incrementally; its stamp says which
 # inputs it holds, so out-of-tree modules always build against the kernel
 # that boots.

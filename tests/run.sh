@@ -72,6 +72,41 @@ PY
 	return $rc
 }
 
+# demo KIND: the README's main job, examples/demo.sh (patched, or --stock),
+# as a user runs it: it must exit 0 and print the page sizes the kernel
+# really gives on that kernel (tests/vm/check-demo.py).
+demo() {
+	local out=$HUGEPFN_BUILD/demo-$1.out rc args=()
+	[ "$1" = stock ] && args=(--stock)
+	"$HUGEPFN_ROOT/examples/demo.sh" "${args[@]}" > "$out"
+	rc=$?
+	echo "# examples/demo.sh output: $out"
+	if [ $rc -eq 0 ]; then
+		echo "ok - demo ($1): examples/demo.sh exits 0"
+	else
+		echo "not ok - demo ($1): examples/demo.sh exits $rc"
+	fi
+	python3 "$HUGEPFN_ROOT/tests/vm/check-demo.py" "$1" "$out" && [ $rc -eq 0 ]
+}
+
+# mm_selftests: upstream's mm selftests (tests/vm/guest/t_mm_selftests.sh)
+# on the patched kernel and on the base kernel (the same source and config
+# without the series), compared check by check: anything that passes
+# without the series and not with it fails (tests/vm/compare-mm-selftests.py).
+# The per-check "# mm-result" lines stay in the runs' tap.log files.
+mm_selftests() {
+	local rc=0 run
+	"$HUGEPFN_ROOT/kernel/build.sh" --base > /dev/null || return 1
+	for run in patched base; do
+		"$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel "$run" --tests t_mm_selftests --name "mm-$run" \
+			--append hpfn.test_timeout=900 --timeout 1200 | grep -v '^# mm-\(result\|run\) '
+		[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+	done
+	python3 "$HUGEPFN_ROOT/tests/vm/compare-mm-selftests.py" "$HUGEPFN_BUILD/vm-logs/mm-base/tap.log" \
+		"$HUGEPFN_BUILD/vm-logs/mm-patched/tap.log" || rc=1
+	return $rc
+}
+
 if [ -z "$novm" ]; then
 	# The 6.12 uAPI headers, so that the host build has the VFIO cdev backend
 	# the VM tests use (--no-vm builds against the system's and skips it).
@@ -89,6 +124,9 @@ if [ -z "$novm" ]; then
 	stage "VM tests, patched kernel behind an IOMMU" "$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel patched \
 		--iommu --name patched-iommu --tests t_lib
 	stage "VM tests, stock kernel" "$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel stock
+	stage "examples/demo.sh, patched kernel" demo patched
+	stage "examples/demo.sh --stock" demo stock
+	stage "upstream mm selftests, patched vs. base kernel (x86_64)" mm_selftests
 	for arch in arm64 ppc64le riscv64; do
 		stage "series: every prefix compiles ($arch)" "$HUGEPFN_ROOT/kernel/build.sh" --arch "$arch" --prefixes
 	done
@@ -102,8 +140,11 @@ pass=$(grep -cE '^ok( [0-9]+)? - ' "$LOG.tap" | head -1)
 skip=$(grep -cE '^ok( [0-9]+)? - .*# SKIP' "$LOG.tap" | head -1)
 fail=$(grep -cE '^not ok( [0-9]+)? - ' "$LOG.tap" | head -1)
 pass=$((pass - skip))
+# Skips per VM run (each one allowed by tests/vm/expected-skips.list).
+per_run=$(sed -n 's/^ok [0-9]* - \[\([^]]*\)\] .*# SKIP.*/\1/p' "$LOG.tap" | sort | uniq -c |
+	awk '{ printf "%s%s: %s", sep, $2, $1; sep = ", " }')
 echo
 echo "Stage times: ${times[*]/%/;}"
 echo "Results: $LOG.tap; VM logs: $HUGEPFN_BUILD/vm-logs/"
-echo "$pass passed, $fail failed, $skip skipped"
+echo "$pass passed, $fail failed, $skip skipped${per_run:+ ($per_run)}"
 [ "$fail" -eq 0 ] && [ "$stage_fail" -eq 0 ] && [ "$pass" -gt 0 ]

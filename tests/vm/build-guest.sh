@@ -8,7 +8,7 @@
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-[ $# -ge 3 ] && [ $# -le 5 ] || die "usage: tests/vm/build-guest.sh patched|stock MODULE_KDIR RELEASE [OUTNAME [ARCH]]"
+[ $# -ge 3 ] && [ $# -le 5 ] || die "usage: tests/vm/build-guest.sh patched|stock|base MODULE_KDIR RELEASE [OUTNAME [ARCH]]"
 kind=$1 module_kdir=$2 release=$3 arch=${5:-x86_64}
 out=$HUGEPFN_BUILD/vm/${4:-$kind}
 stage=$out/root
@@ -98,11 +98,19 @@ for s in "$HUGEPFN_ROOT"/tests/vm/guest/*.sh; do
 done
 # The series' kselftest, from the patched tree (the stock kernel has none).
 ks=$(dirname "$module_kdir")/src/tools/testing/selftests/mm/remap_pfn_pmd.c
-if [ "$kind" = patched ] && [ -f "$ks" ]; then
-	"$cc" -O2 -Wall -static -I "$(dirname "$ks")/.." -o "$stage/hpfn/bin/remap_pfn_pmd" "$ks" ||
+if [ "$kind" = patched ]; then
+	# Without it t_kselftest_remap skips, which only the stock kernel may.
+	[ -f "$ks" ] || die "the series' kselftest $ks is missing from the patched tree"
+	"$cc" -O2 -Wall -Werror -static -I "$(dirname "$ks")/.." -o "$stage/hpfn/bin/remap_pfn_pmd" "$ks" ||
 		die "building the series' kselftest $ks failed"
 fi
-cp "$out/module/hpfn_test.ko" "$out/driver/hugepfn.ko" "$stage/hpfn/modules/"
+# The upstream mm selftests (t_mm_selftests; x86_64), built once from the
+# Debian source without the series, the same binaries for every kernel.
+if [ "$arch" = x86_64 ]; then
+	HUGEPFN_KERNEL_UAPI=$HUGEPFN_KERNEL_UAPI "$HUGEPFN_ROOT/tests/vm/build-mm-selftests.sh" \
+		"$stage/hpfn/mm-selftests"
+fi
+cp "$out/module/hpfn_test.ko" "$out/module/hpfn_provoke.ko" "$out/driver/hugepfn.ko" "$stage/hpfn/modules/"
 : > "$stage/hpfn/modules/load.list"
 # Framework modules the stock kernel has as modules (built in on ours).
 if [ "$kind" = stock ]; then

@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Boot a test kernel in qemu (q35 for x86_64, virt for arm64; TCG) with the
-# test devices, run guest tests, and report them as TAP on stdout. The run fails when a guest test
-# fails, when the guest does not finish in time, or when the kernel log has
-# a WARNING, BUG, Oops, page-table-check report or lockdep splat.
+# test devices, run guest tests, and report them as TAP on stdout. The run
+# fails when a guest test fails, stops before its plan or skips a check
+# that tests/vm/expected-skips.list does not allow, when the guest does not
+# finish in time, or when the kernel log reports any problem class of
+# tests/vm/check-run.py (WARNING, BUG, Oops, lockdep, RCU stall, UBSAN,
+# KASAN, KFENCE, hung task, soft lockup, page-table check...).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 usage() {
 	cat <<'USAGE'
-Usage: tests/vm/run-vm.sh --kernel patched|stock [OPTION]...
+Usage: tests/vm/run-vm.sh --kernel patched|stock|base [OPTION]...
 
-  --kernel KIND    patched (this project's series) or stock (Debian 6.12 cloud)
+  --kernel KIND    patched (this project's series), stock (Debian 6.12 cloud)
+                   or base (the patched kernel's source and config without
+                   the series, kernel/build.sh --base; x86_64, booted like
+                   patched: the reference for the upstream mm selftests)
   --arch ARCH      x86_64 (default) or arm64 (qemu virt, -cpu max; patched
                    kernel only, static guest tests only)
   --tests LIST     comma-separated guest tests (default: tests/vm/tests.list)
@@ -48,8 +54,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "$kind" in
-	patched|stock) ;;
-	*) usage >&2; echo "error: --kernel must be 'patched' or 'stock'" >&2; exit 2 ;;
+	patched|stock|base) ;;
+	*) usage >&2; echo "error: --kernel must be 'patched', 'stock' or 'base'" >&2; exit 2 ;;
 esac
 case "$timeout_s" in ''|*[!0-9]*) echo "error: --timeout takes seconds" >&2; exit 2 ;; esac
 case "$arch" in
@@ -57,8 +63,8 @@ case "$arch" in
 	arm64) image_name=Image tests_list=tests-arm64.list ;;
 	*) usage >&2; echo "error: --arch must be 'x86_64' or 'arm64'" >&2; exit 2 ;;
 esac
-if [ "$arch" != x86_64 ] && [ "$kind" = stock ]; then
-	echo "error: the stock Debian kernel runs on x86_64 only in this test bed" >&2
+if [ "$arch" != x86_64 ] && [ "$kind" != patched ]; then
+	echo "error: the $kind kernel runs on x86_64 only in this test bed" >&2
 	exit 2
 fi
 [ -n "$tests" ] || tests=$(grep -v '^#' "$HUGEPFN_ROOT/tests/vm/$tests_list" | paste -sd, -)
@@ -76,6 +82,14 @@ series_features() {
 		fi
 	done < "$HUGEPFN_ROOT/kernel/patches/FEATURES" | paste -sd, -
 }
+
+dup=$(tr , '\n' <<<"$tests" | sort | uniq -d | paste -sd, -)
+[ -z "$dup" ] || { echo "error: --tests names $dup more than once" >&2; exit 2; }
+
+# This run's logs: none of an earlier run's may stay to be read as this one's,
+# also when the builds below fail.
+logdir=$HUGEPFN_BUILD/vm-logs/$name
+rm -rf "$logdir"
 
 need_all_packages
 
@@ -95,6 +109,12 @@ elif [ "$kind" = patched ]; then
 	module_kdir=$kdir/obj
 	features=$(series_features)
 	[ "$arch" = x86_64 ] || guest_out=patched-$arch
+elif [ "$kind" = base ]; then
+	# The same source and config without the series: no series features.
+	kdir=$("$HUGEPFN_ROOT/kernel/build.sh" --base)
+	kernel_image=$kdir/$image_name
+	module_kdir=$kdir/obj
+	features=
 else
 	kdir=$("$HUGEPFN_ROOT/tests/vm/stock-kernel.sh")
 	kernel_image=$kdir/vmlinuz
@@ -108,8 +128,6 @@ release=$(cat "$kdir/release")
 initramfs=$HUGEPFN_BUILD/vm/$guest_out/initramfs.cpio
 
 # --- boot --------------------------------------------------------------------
-logdir=$HUGEPFN_BUILD/vm-logs/$name
-rm -rf "$logdir"
 mkdir -p "$logdir"
 # A kernel oops panics and so ends the VM at once (panic=-1 reboots, and
 # -no-reboot turns that into qemu exiting) instead of hanging until the
@@ -221,17 +239,15 @@ tap=$logdir/tap.log
 touch "$tap" "$logdir/console.log"
 # The serial port adds carriage returns.
 sed -i 's/\r$//' "$tap" "$logdir/console.log"
-pass=0 fail=0 skip=0 n=0
-while IFS= read -r line; do
-	case "$line" in
-		"ok - "*"# SKIP"*) skip=$((skip + 1)); n=$((n + 1)); echo "ok $n - [$name] ${line#ok - }" ;;
-		"ok - "*) pass=$((pass + 1)); n=$((n + 1)); echo "ok $n - [$name] ${line#ok - }" ;;
-		"not ok - "*) fail=$((fail + 1)); n=$((n + 1)); echo "not ok $n - [$name] ${line#not ok - }" ;;
-		"#"*) echo "$line" ;;
-	esac
-done < "$tap"
-
+fail=0
+# The guest's TAP, held to each program's plan and to the allowed skips.
+python3 "$HUGEPFN_ROOT/tests/vm/check-run.py" tap --name "$name" --kernel "$kind" --arch "$arch" \
+	--tests "$tests" --skips "$HUGEPFN_ROOT/tests/vm/expected-skips.list" "$tap" > "$logdir/results.tap" ||
+	fail=1
+cat "$logdir/results.tap"
+n=$(grep -cE '^(not )?ok [0-9]+ ' "$logdir/results.tap" || true)
 problems=()
+# check-run.py has said that the guest did not reach its end; say why.
 if ! grep -q '^# hpfn-done' "$tap"; then
 	if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
 		problems+=("the guest did not finish within ${timeout_s}s (qemu killed)")
@@ -239,22 +255,26 @@ if ! grep -q '^# hpfn-done' "$tap"; then
 		problems+=("the guest stopped before finishing its tests (qemu exit status $qrc: kernel panic or crash?)")
 	fi
 fi
-[ "$n" -gt 0 ] || problems+=("the guest reported no test results")
-# Kernel log problems: any of these fails the run, whatever the tests said.
-bad_re='WARNING:|BUG:|BUG at|VM_BUG_ON|Oops|Kernel panic|general protection fault|page_table_check|possible circular locking|possible recursive locking|inconsistent lock state|DEBUG_LOCKS_WARN_ON|INFO: possible|INFO: trying to register|INFO: task .* blocked|Bad rss-counter|Bad page|bad pmd|non-zero pgtables_bytes|RCU stall'
-if grep -E "$bad_re" "$logdir/console.log" > "$logdir/kernel-problems.txt"; then
-	problems+=("the kernel log has $(wc -l < "$logdir/kernel-problems.txt") problem line(s), first: $(head -n 1 "$logdir/kernel-problems.txt")")
+# Kernel log problems (tests/vm/check-run.py classes: WARNING, BUG, Oops,
+# lockdep, RCU stalls, UBSAN, KASAN, KFENCE, hung tasks, soft lockups,
+# page-table checks...): any of them fails the run, whatever the tests said.
+if python3 "$HUGEPFN_ROOT/tests/vm/check-run.py" kernel-log "$logdir/console.log" \
+	> "$logdir/kernel-problems.txt"; then
+	:
+else
+	problems+=("the kernel log has $(wc -l < "$logdir/kernel-problems.txt") problem line(s), first: $(head -n 1 "$logdir/kernel-problems.txt" | tr '\t' ' ')")
 fi
 # Known 6.12 behaviour worth a note but not a failure (see README).
 if grep -q 'freeing invalid memtype' "$logdir/console.log"; then
 	echo "# [$name] note: kernel logged 'x86/PAT: freeing invalid memtype' (known 6.12 partial-unmap behaviour)"
 fi
 for p in "${problems[@]}"; do
-	fail=$((fail + 1)); n=$((n + 1))
+	fail=1 n=$((n + 1))
 	echo "not ok $n - [$name] $p"
 done
-echo "# [$name] $pass passed, $fail failed, $skip skipped (kernel $release, ${elapsed}s; logs: $logdir)"
-if [ "$fail" -gt 0 ]; then
+summary=$(sed -n "s/^# \[$name\] TAP: //p" "$logdir/results.tap")
+echo "# [$name] $summary, $((${#problems[@]})) harness problem(s) (kernel $release, ${elapsed}s; logs: $logdir)"
+if [ "$fail" -ne 0 ]; then
 	{
 		echo "---- [$name] last 40 lines of the guest kernel log ($logdir/console.log) ----"
 		tail -n 40 "$logdir/console.log"
