@@ -128,35 +128,30 @@ out, p, f, s = judge(GOOD.replace("ok - t_a: second", "not ok - t_a: second"), [
 check(f == 1 and p == 1 and "t_a: second" in failures(out)[0], "a failed check is reported once, by name")
 
 # --- the kernel log ---------------------------------------------------------
-REPORTS = {
-    "warning": "[    3.1] WARNING: CPU: 1 PID: 95 at hpfn_provoke.c:27 provoke_warn+0x1/0x2",
-    "bug": "[    3.1] kernel BUG at tests/vm/module/hpfn_provoke.c:33!",
-    "oops": "[    3.1] BUG: kernel NULL pointer dereference, address: 0000000000000000",
-    "lockdep": "[    3.1] WARNING: possible circular locking dependency detected",
-    "rcu-stall": "[   25.1] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:",
-    "ubsan": "[    3.1] UBSAN: array-index-out-of-bounds in tests/vm/module/hpfn_provoke.c:75:14",
-    "kasan": "[    3.1] BUG: KASAN: slab-use-after-free in provoke+0x1/0x2",
-    "kfence": "[    3.1] BUG: KFENCE: use-after-free read in provoke_kfence+0x61/0xa0",
-    "hung-task": "[   10.1] INFO: task insmod:97 blocked for more than 2 seconds.",
-    "soft-lockup": "[    9.1] watchdog: BUG: soft lockup - CPU#1 stuck for 3s! [insmod:98]",
-    "atomic-sleep": "[    3.1] BUG: sleeping function called from invalid context at mm/x.c:1",
-    "page-table": "[    3.1] mm/pgtable-generic.c:54: bad pmd 00000000a1b2c3d4(80000001004002f7)",
-    "list-corruption": "[    3.1] list_add corruption. prev->next should be next (ffff8880)",
-}
-for cls, line in REPORTS.items():
-    check(check_run.classify(line) == cls, f"kernel log: '{line.split('] ', 1)[1][:40]}' is class {cls}")
-check(check_run.classify("[   30.1] rcu: INFO: rcu_preempt self-detected stall on CPU") == "rcu-stall",
-      "kernel log: a self-detected RCU stall is class rcu-stall")
-check(check_run.classify("[    1.1] Oops: invalid opcode: 0000 [#1] PREEMPT SMP") == "oops",
-      "kernel log: an Oops line is class oops")
-MORE = {
-    "[   40.1] INFO: rcu_tasks detected stalls on tasks:": "rcu-stall",
-    "[   40.1] rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks: {": "rcu-stall",
-    "[    3.1] BUG kmalloc-64 (Tainted: G        W ): Poison overwritten": "bug",
-    "[    3.1] KASAN: null-ptr-deref in range [0x0000000000000000-0x0000000000000007]": "kasan",
-    "[    3.1] ** 12 printk messages dropped **": "log-loss",
-}
-for line, cls in MORE.items():
+# One line of each report as 6.12 prints it, and its class.
+REPORTS = [
+    ("[    3.1] WARNING: CPU: 1 PID: 95 at hpfn_provoke.c:27 provoke_warn+0x1/0x2", "warning"),
+    ("[    3.1] kernel BUG at tests/vm/module/hpfn_provoke.c:33!", "bug"),
+    ("[    3.1] BUG kmalloc-64 (Tainted: G        W ): Poison overwritten", "bug"),
+    ("[    3.1] BUG: kernel NULL pointer dereference, address: 0000000000000000", "oops"),
+    ("[    1.1] Oops: invalid opcode: 0000 [#1] PREEMPT SMP", "oops"),
+    ("[    3.1] WARNING: possible circular locking dependency detected", "lockdep"),
+    ("[   25.1] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:", "rcu-stall"),
+    ("[   30.1] rcu: INFO: rcu_preempt self-detected stall on CPU", "rcu-stall"),
+    ("[   40.1] INFO: rcu_tasks detected stalls on tasks:", "rcu-stall"),
+    ("[   40.1] rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks: {", "rcu-stall"),
+    ("[    3.1] UBSAN: array-index-out-of-bounds in tests/vm/module/hpfn_provoke.c:75:14", "ubsan"),
+    ("[    3.1] BUG: KASAN: slab-use-after-free in provoke+0x1/0x2", "kasan"),
+    ("[    3.1] KASAN: null-ptr-deref in range [0x0000000000000000-0x0000000000000007]", "kasan"),
+    ("[    3.1] BUG: KFENCE: use-after-free read in provoke_kfence+0x61/0xa0", "kfence"),
+    ("[   10.1] INFO: task insmod:97 blocked for more than 2 seconds.", "hung-task"),
+    ("[    9.1] watchdog: BUG: soft lockup - CPU#1 stuck for 3s! [insmod:98]", "soft-lockup"),
+    ("[    3.1] BUG: sleeping function called from invalid context at mm/x.c:1", "atomic-sleep"),
+    ("[    3.1] mm/pgtable-generic.c:54: bad pmd 00000000a1b2c3d4(80000001004002f7)", "page-table"),
+    ("[    3.1] list_add corruption. prev->next should be next (ffff8880)", "list-corruption"),
+    ("[    3.1] ** 12 printk messages dropped **", "log-loss"),
+]
+for line, cls in REPORTS:
     check(check_run.classify(line) == cls, f"kernel log: '{line.split('] ', 1)[1][:40]}' is class {cls}")
 check(check_run.classify("[    0.0] Kernel command line: console=ttyS0 page_table_check=on") is None,
       "kernel log: the command line is never a report")
@@ -168,7 +163,8 @@ CLEAN = [
     "[    0.4] pci 0000:00:03.0: BAR 2 [mem 0x8000000000-0x807fffffff 64bit pref]",
 ]
 check(not check_run.kernel_problems(CLEAN), "kernel log: ordinary boot lines are not problems")
-marked = ["x", "hpfn-provoke: begin ubsan", REPORTS["ubsan"], "hpfn-provoke: end ubsan", REPORTS["warning"]]
+ubsan, warning = dict((c, l) for l, c in REPORTS)["ubsan"], REPORTS[0][0]
+marked = ["x", "hpfn-provoke: begin ubsan", ubsan, "hpfn-provoke: end ubsan", warning]
 seg = check_run.between(marked, "hpfn-provoke: begin ubsan", "hpfn-provoke: end ubsan")
 check([c for c, _ in check_run.kernel_problems(seg)] == ["ubsan"],
       "kernel log: --between keeps only the lines between the markers")

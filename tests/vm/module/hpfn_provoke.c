@@ -27,23 +27,27 @@ static char *what = "";
 module_param(what, charp, 0400);
 MODULE_PARM_DESC(what, "warn, bug, oops, lockdep, ubsan, kfence, hung, softlockup, rcu_stall, atomic_sleep, list_corruption or pagetable");
 
-static noinline void provoke_warn(void)
+static noinline int provoke_warn(void)
 {
 	WARN(1, "hpfn_provoke: warning on request (harness self-test)\n");
+	return 0;
 }
 
-static noinline void provoke_bug(void)
+static noinline int provoke_bug(void)
 {
 	pr_info("hpfn_provoke: BUG() on request (harness self-test)\n");
 	BUG();
+	return 0;
 }
 
-static noinline void provoke_oops(void)
+static noinline int provoke_oops(void)
 {
-	int *volatile ptr = NULL;
+	int *ptr = NULL;
 
 	pr_info("hpfn_provoke: NULL write on request (harness self-test)\n");
+	OPTIMIZER_HIDE_VAR(ptr);
 	*ptr = 1;
+	return 0;
 }
 
 static DEFINE_MUTEX(provoke_lock_a);
@@ -53,7 +57,7 @@ static DEFINE_MUTEX(provoke_lock_b);
  * A then B, later B then A, in one thread: it cannot deadlock, but lockdep
  * records both orders and reports the inversion at the second.
  */
-static noinline void provoke_lockdep(void)
+static noinline int provoke_lockdep(void)
 {
 	mutex_lock(&provoke_lock_a);
 	mutex_lock(&provoke_lock_b);
@@ -64,6 +68,7 @@ static noinline void provoke_lockdep(void)
 	mutex_lock(&provoke_lock_a);
 	mutex_unlock(&provoke_lock_a);
 	mutex_unlock(&provoke_lock_b);
+	return 0;
 }
 
 /* An index the compiler cannot see, so only the run-time check catches it. */
@@ -79,9 +84,6 @@ static noinline int provoke_ubsan(void)
 	return small[idx];
 }
 
-/* Hides the use after free from the compiler's own check. */
-static char *volatile provoke_freed;
-
 /*
  * KFENCE guards one sampled allocation per interval: allocate until one
  * lands in the KFENCE pool (within a few intervals), free it and read it.
@@ -96,9 +98,10 @@ static noinline int provoke_kfence(void)
 		if (!p)
 			return -ENOMEM;
 		if (is_kfence_address(p)) {
-			provoke_freed = p;
 			kfree(p);
-			return READ_ONCE(*provoke_freed);
+			/* hides the use after free from the compiler's own check */
+			OPTIMIZER_HIDE_VAR(p);
+			return READ_ONCE(*p);
 		}
 		kfree(p);
 		usleep_range(100, 200);
@@ -111,16 +114,17 @@ static noinline int provoke_kfence(void)
  * The caller (init) set hung_task_timeout_secs to 2: sleep uninterruptibly
  * for 4 check periods, so the detector sees this task blocked.
  */
-static noinline void provoke_hung(void)
+static noinline int provoke_hung(void)
 {
 	msleep(8000);
+	return 0;
 }
 
 /*
  * The caller set watchdog_thresh to 1 (a soft lockup after 2 s): spin with
  * preemption off, interrupts on, for 6 s so the watchdog timer sees it.
  */
-static noinline void provoke_softlockup(void)
+static noinline int provoke_softlockup(void)
 {
 	unsigned long until = jiffies + 6 * HZ;
 
@@ -128,6 +132,7 @@ static noinline void provoke_softlockup(void)
 	while (time_before(jiffies, until))
 		cpu_relax();
 	preempt_enable();
+	return 0;
 }
 
 struct provoke_rcu_obj {
@@ -157,18 +162,19 @@ static noinline int provoke_rcu_stall(void)
 }
 
 /* A sleep with preemption off: DEBUG_ATOMIC_SLEEP's report. */
-static noinline void provoke_atomic_sleep(void)
+static noinline int provoke_atomic_sleep(void)
 {
 	preempt_disable();
-	msleep(1);
+	usleep_range(1000, 2000);
 	preempt_enable();
+	return 0;
 }
 
 /*
  * A list entry deleted twice: DEBUG_LIST sees the poisoned pointers the
  * first deletion left, reports, and refuses to touch them.
  */
-static noinline void provoke_list_corruption(void)
+static noinline int provoke_list_corruption(void)
 {
 	LIST_HEAD(head);
 	struct list_head entry;
@@ -176,50 +182,49 @@ static noinline void provoke_list_corruption(void)
 	list_add(&entry, &head);
 	list_del(&entry);
 	list_del(&entry);
+	return 0;
 }
 
 /* The report the page-table code prints for a corrupt PMD. */
-static noinline void provoke_pagetable(void)
+static noinline int provoke_pagetable(void)
 {
 	pmd_t pmd = __pmd(0x1234);
 
 	pmd_ERROR(pmd);
+	return 0;
 }
+
+static const struct {
+	const char *name;
+	int (*provoke)(void);
+} provocations[] = {
+	{ "warn", provoke_warn },
+	{ "bug", provoke_bug },
+	{ "oops", provoke_oops },
+	{ "lockdep", provoke_lockdep },
+	{ "ubsan", provoke_ubsan },
+	{ "kfence", provoke_kfence },
+	{ "hung", provoke_hung },
+	{ "softlockup", provoke_softlockup },
+	{ "rcu_stall", provoke_rcu_stall },
+	{ "atomic_sleep", provoke_atomic_sleep },
+	{ "list_corruption", provoke_list_corruption },
+	{ "pagetable", provoke_pagetable },
+};
 
 static int __init hpfn_provoke_init(void)
 {
-	int ret = 0;
+	unsigned int i;
 
-	if (!strcmp(what, "warn"))
-		provoke_warn();
-	else if (!strcmp(what, "bug"))
-		provoke_bug();
-	else if (!strcmp(what, "oops"))
-		provoke_oops();
-	else if (!strcmp(what, "lockdep"))
-		provoke_lockdep();
-	else if (!strcmp(what, "ubsan"))
-		ret = provoke_ubsan();
-	else if (!strcmp(what, "kfence"))
-		ret = provoke_kfence();
-	else if (!strcmp(what, "hung"))
-		provoke_hung();
-	else if (!strcmp(what, "softlockup"))
-		provoke_softlockup();
-	else if (!strcmp(what, "rcu_stall"))
-		ret = provoke_rcu_stall();
-	else if (!strcmp(what, "atomic_sleep"))
-		provoke_atomic_sleep();
-	else if (!strcmp(what, "list_corruption"))
-		provoke_list_corruption();
-	else if (!strcmp(what, "pagetable"))
-		provoke_pagetable();
-	else {
-		pr_err("hpfn_provoke: unknown what='%s'\n", what);
-		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(provocations); i++) {
+		if (!strcmp(what, provocations[i].name)) {
+			pr_info("hpfn_provoke: %s done (%d)\n", what,
+				provocations[i].provoke());
+			return 0;
+		}
 	}
-	pr_info("hpfn_provoke: %s done (%d)\n", what, ret);
-	return 0;
+	pr_err("hpfn_provoke: unknown what='%s'\n", what);
+	return -EINVAL;
 }
 module_init(hpfn_provoke_init);
 
