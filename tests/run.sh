@@ -99,7 +99,7 @@ mm_selftests() {
 	"$HUGEPFN_ROOT/kernel/build.sh" --base > /dev/null || return 1
 	for run in patched base; do
 		"$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel "$run" --tests t_mm_selftests --name "mm-$run" \
-			--append hpfn.test_timeout=900 --timeout 1200 | grep -v '^# mm-\(result\|run\) '
+			--append hpfn.test_timeout=1200 --timeout 1500 | grep -v '^# mm-\(result\|run\) '
 		[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 	done
 	python3 "$HUGEPFN_ROOT/tests/vm/compare-mm-selftests.py" "$HUGEPFN_BUILD/vm-logs/mm-base/tap.log" \

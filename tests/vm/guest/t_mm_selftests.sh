@@ -36,7 +36,7 @@ fi
 echo 0 > /proc/sys/vm/nr_hugepages
 
 # NAME LIMIT_S PROGRAM [ARGS]: the programs, in this order, with a time
-# limit each (about twice what they take under TCG). README "Upstream mm
+# limit each (well above what they take under TCG). README "Upstream mm
 # selftests" says which are left out and why. Special cases (setup() below):
 # - mremap_test -p 1: a fixed pattern seed, so both kernels see the same
 #   data; its 2 GiB PUD-aligned moves need overcommit_memory=1 (the guest
@@ -45,7 +45,13 @@ echo 0 > /proc/sys/vm/nr_hugepages
 #   large folios" (upstream mounts XFS; this kernel has no block layer): its
 #   nine pagecache cases, which write 4 MiB a byte at a time (~40 s each
 #   under TCG) only to skip on tmpfs, stop at once ("Bail out!", exit 1;
-#   listed in tests/vm/mm-selftests-known-failures.txt).
+#   listed in tests/vm/mm-selftests-known-failures.txt);
+# - uffd-unit-tests runs as seven filtered invocations (-f NAME matches
+#   test names containing NAME), without "events", "events-wp" and
+#   "poison": under TCG those fail or hang now and then on the base kernel
+#   too (UFFDIO_COPY -ENOENT and "memory corruption" in the events tests,
+#   the poison test stuck until killed), which would make the comparison
+#   flaky. A filtered run skips the UFFDIO_API checks.
 programs='
 map_fixed_noreplace 30 map_fixed_noreplace
 mremap_dontunmap 30 mremap_dontunmap
@@ -64,7 +70,13 @@ split_huge_page_test 60 split_huge_page_test /tmp/mm-ro
 cow 90 cow
 pagemap_ioctl 90 pagemap_ioctl
 soft-dirty 150 soft-dirty
-uffd-unit-tests 240 uffd-unit-tests
+uffd-register-ioctls 30 uffd-unit-tests -f register-ioctls
+uffd-zeropage 30 uffd-unit-tests -f zeropage
+uffd-move 90 uffd-unit-tests -f move
+uffd-wp-fork 60 uffd-unit-tests -f wp-fork
+uffd-wp-unpopulated 30 uffd-unit-tests -f wp-unpopulated
+uffd-minor 150 uffd-unit-tests -f minor
+uffd-sigbus 90 uffd-unit-tests -f sigbus
 '
 mkdir -p /tmp/mm-ro
 mount -t tmpfs -o ro,size=1M mm-ro /tmp/mm-ro
