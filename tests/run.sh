@@ -95,11 +95,23 @@ demo() {
 # without the series and not with it fails (tests/vm/compare-mm-selftests.py).
 # The per-check "# mm-result" lines stay in the runs' tap.log files.
 mm_selftests() {
-	local rc=0 run
-	"$HUGEPFN_ROOT/kernel/build.sh" --base > /dev/null || return 1
+	local rc=0 run base patched
+	base=$("$HUGEPFN_ROOT/kernel/build.sh" --base --print-dir) || return 1
+	patched=$("$HUGEPFN_ROOT/kernel/build.sh" --print-dir) || return 1
+	# The same config but for the symbol the series adds, or the
+	# comparison says nothing about the series.
+	if diff <(grep -v '^CONFIG_ARCH_HAS_PTE_FORMAT_LEAF_PGPROT=' "$base/config") \
+		<(grep -v '^CONFIG_ARCH_HAS_PTE_FORMAT_LEAF_PGPROT=' "$patched/config") >&2; then
+		echo "ok - mm selftests: the base kernel's config is the patched one's without the series' symbol"
+	else
+		echo "not ok - mm selftests: the base kernel's config differs from the patched one's (above)"
+		rc=1
+	fi
+	# The per-program limits of t_mm_selftests.sh add up to ~1300 s; the
+	# runs take about 4 minutes.
 	for run in patched base; do
 		"$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel "$run" --tests t_mm_selftests --name "mm-$run" \
-			--append hpfn.test_timeout=1200 --timeout 1500 | grep -v '^# mm-\(result\|run\) '
+			--append hpfn.test_timeout=1500 --timeout 1800 | grep -v '^# mm-\(result\|run\) '
 		[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 	done
 	python3 "$HUGEPFN_ROOT/tests/vm/compare-mm-selftests.py" "$HUGEPFN_BUILD/vm-logs/mm-base/tap.log" \

@@ -13,13 +13,21 @@ description with its numbers masked, occurrence). Prints TAP ("ok N - ..."
 
 - not ok: the check passes on base and fails, is skipped, or is missing on
   the patched kernel (its program crashed, timed out or stopped reporting);
+  pass and xfail (an expected failure, e.g. mremap_test's refused moves)
+  must not trade places: either way the kernel behaves differently;
 - ok: both agree (pass, or skip on both: "# SKIP");
 - ok "# fails without the series too": fails on both kernels, the same way
   (a program's exit status: fail, timeout or crash), and is listed in the
   known-failures file with its reason; a failure on both that is not listed
-  is "not ok", so that the list stays honest;
+  is "not ok", so that the list stays honest; a program whose exit status
+  fails on both is "not ok" when it bails out ("Bail out! ..." in its
+  "# mm-log" lines) with another message with the series;
 - not ok: a check the base run lacks (the comparison has nothing to stand
-  on), and a program that produced no results on either kernel.
+  on), and a program that produced no results on either kernel;
+- not ok: runs that cannot be compared: BASE_TAP not from the base kernel or
+  PATCHED_TAP not from the patched one (their "# kernel RELEASE (KIND)"
+  line: swapped arguments would turn every regression into a fix), or a
+  program run with other arguments or another time limit on the two.
 
 Exit status: 0 when nothing is "not ok", 1 otherwise, 2 on bad usage.
 """
@@ -40,23 +48,44 @@ EXIT_DESC = "(exit status)"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+KERNEL = re.compile(r"# kernel \S+ \((\w+)\)")
+LIMIT = re.compile(r"\(limit (\d+)s\)")
+
+
+class Run:
+    """One tap.log: programs (as announced), results {(prog, masked desc,
+    n): (status, desc)}, exits {prog: mm-exit line}, done, kind (the kernel
+    the guest says it ran on), commands {prog: mm-run command}, limits
+    {prog: seconds}, bails {prog: [masked 'Bail out!' lines]}."""
+
+    def __init__(self):
+        self.programs, self.results, self.exits, self.done = [], OrderedDict(), {}, False
+        self.kind, self.commands, self.limits, self.bails = None, {}, {}, defaultdict(list)
+
+
 def read_run(path):
-    """(programs announced, {(prog, masked desc, n): (status, desc)},
-    {prog: mm-exit line}, done)"""
-    results = OrderedDict()
+    run = Run()
+    results = run.results
     seen = defaultdict(int)
-    programs = []
-    exits = {}
-    done = False
     try:
         lines = open(path, errors="replace").read().splitlines()
     except OSError as e:
         print(f"# cannot read {path}: {e}")
-        return programs, results, exits, False
+        return run
     for line in lines:
         line = line.rstrip("\r")
-        if line.startswith("# mm-selftests: "):
-            programs = line[len("# mm-selftests: "):].split()
+        m = KERNEL.match(line)
+        if m and run.kind is None:
+            run.kind = m.group(1)
+        elif line.startswith("# mm-selftests: "):
+            run.programs = line[len("# mm-selftests: "):].split()
+        elif line.startswith("# mm-run "):
+            prog, _, cmd = line[len("# mm-run "):].partition(": ")
+            run.commands[prog] = cmd.strip()
+        elif line.startswith("# mm-log "):
+            prog, _, text = line[len("# mm-log "):].partition(": ")
+            if text.startswith("Bail out!"):
+                run.bails[prog].append(NUMBER.sub("#", text.strip()))
         elif line.startswith("# mm-result "):
             parts = line[len("# mm-result "):].split("\t", 2)
             if len(parts) != 3:
@@ -69,10 +98,13 @@ def read_run(path):
             results[(prog, masked, n)] = (status, desc)
         elif line.startswith("# mm-exit "):
             prog = line[len("# mm-exit "):].split(":", 1)[0]
-            exits[prog] = line[len("# mm-exit "):]
+            run.exits[prog] = line[len("# mm-exit "):]
+            m = LIMIT.search(line)
+            if m:
+                run.limits[prog] = int(m.group(1))
         elif line == "# mm-selftests-done":
-            done = True
-    return programs, results, exits, done
+            run.done = True
+    return run
 
 
 def read_known(path):
@@ -104,9 +136,11 @@ def main():
 
     known = read_known(args.known)
     used = set()
-    bprogs, base, bexits, bdone = read_run(args.base)
-    pprogs, patched, pexits, pdone = read_run(args.patched)
+    brun, prun = read_run(args.base), read_run(args.patched)
+    bprogs, base, bexits, bdone = brun.programs, brun.results, brun.exits, brun.done
+    pprogs, patched, pexits, pdone = prun.programs, prun.results, prun.exits, prun.done
     out = []  # (ok, text)
+    notes = []
 
     def fails_known(prog, desc):
         for i, (kp, kd, reason) in enumerate(known):
@@ -115,10 +149,14 @@ def main():
                 return reason
         return None
 
-    for path, done in ((args.base, bdone), (args.patched, pdone)):
-        if not done:
+    for path, run, kind in ((args.base, brun, "base"), (args.patched, prun, "patched")):
+        if not run.done:
             out.append((False, f"the run in {path} did not finish t_mm_selftests "
                                "(no '# mm-selftests-done' line: the VM crashed or timed out?)"))
+        if run.kind != kind and (run.done or run.results):
+            said = f"says '({run.kind})'" if run.kind else "has no '# kernel RELEASE (KIND)' line"
+            out.append((False, f"{path} should be a run on the {kind} kernel, but it {said}: "
+                               "nothing to compare"))
 
     programs = list(OrderedDict.fromkeys(bprogs + pprogs +
                                          [k[0] for k in list(base) + list(patched)]))
@@ -130,6 +168,14 @@ def main():
     def failing_checks(results, prog):
         return any(k[0] == prog and k[1] != EXIT_DESC and s not in PASSING + ("skip",)
                    for k, (s, _) in results.items())
+
+    # The same programs, run the same way on both kernels.
+    for prog in programs:
+        for what, bv, pv in (("command", brun.commands.get(prog), prun.commands.get(prog)),
+                             ("time limit", brun.limits.get(prog), prun.limits.get(prog))):
+            if bv is not None and pv is not None and bv != pv:
+                out.append((False, f"{prog}: ran with another {what} with the series ({pv!r}) "
+                                   f"than without ({bv!r}): nothing to compare"))
 
     counts = defaultdict(int)
     both_fail = []
@@ -155,13 +201,21 @@ def main():
             b, p = bv and bv[0], pv and pv[0]
             desc = (bv or pv)[1]
             n = name(key, desc)
+            if bv and pv and bv[1] != pv[1]:
+                # paired with their numbers masked, in the order they ran
+                notes.append(f"{n}: with the series: '{pv[1]}'")
             if b is None:
                 counts["missing on base"] += 1
                 out.append((False, f"{n}: not reported on the base kernel (patched: {p}), nothing to compare with"))
             elif b in PASSING:
-                if p in PASSING:
+                if p == b:
                     counts["pass"] += 1
                     out.append((True, n))
+                elif p in PASSING:
+                    # pass <-> xfail: the operation succeeds on one kernel
+                    # and fails (as the test allows) on the other
+                    counts["regression"] += 1
+                    out.append((False, f"{n}: {b} without the series, {p} with it: the kernel behaves differently"))
                 else:
                     counts["regression"] += 1
                     why = "missing (crash, timeout or stopped reporting)" if p is None else p
@@ -190,6 +244,13 @@ def main():
                     counts["regression"] += 1
                     out.append((False, f"{n}: fails differently with the series ({p}) than without ({b})"))
                     continue
+                if key[1] == EXIT_DESC and p == b and brun.bails.get(prog) != prun.bails.get(prog):
+                    counts["regression"] += 1
+                    bb = "; ".join(brun.bails.get(prog, [])) or "no 'Bail out!'"
+                    pb = "; ".join(prun.bails.get(prog, [])) or "no 'Bail out!'"
+                    out.append((False, f"{n}: fails ({p}) on both kernels, but differently: "
+                                       f"'{pb}' with the series, '{bb}' without"))
+                    continue
                 reason = fails_known(prog, desc)
                 if reason is None and key[1] == EXIT_DESC and \
                         failing_checks(base, prog) and failing_checks(patched, prog):
@@ -203,6 +264,8 @@ def main():
                     both_fail.append((n, b, p, reason))
                     out.append((True, f"{n} # fails without the series too ({reason})"))
 
+    for text in notes:
+        print(f"# note: paired by position, numbers masked: {text}")
     for i, (kp, kd, reason) in enumerate(known):
         if i not in used:
             print(f"# note: known failure '{kp} :: {kd}' did not fail on both kernels this time")
