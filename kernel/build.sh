@@ -78,7 +78,7 @@ ARCHDIR=arch/${KARCH:-x86}
 
 need_all_packages
 
-src_version=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+src_version=$KERNEL_SOURCE_DEBVER
 UAPI_DIR=$HUGEPFN_CACHE/uapi/$src_version
 # Installed headers need no tree: answer without waiting for a build.
 if [ "$mode" = uapi ] && [ -f "$UAPI_DIR/include/linux/vfio.h" ]; then
@@ -128,10 +128,12 @@ unpack_source() {
 	if [ -f "$SRC/.hugepfn-base-$src_version" ]; then
 		return 0
 	fi
-	say "unpacking $KERNEL_SOURCE_TARBALL ($src_version) into $SRC (one time, ~2 min)"
+	local tarball
+	tarball=$(kernel_source_tarball)
+	say "unpacking $tarball ($src_version) into $SRC (one time, ~2 min)"
 	rm -rf "$SRC"
 	mkdir -p "$SRC"
-	tar -xJf "$KERNEL_SOURCE_TARBALL" -C "$SRC" --strip-components=1
+	tar -xJf "$tarball" -C "$SRC" --strip-components=1
 	(
 		cd "$SRC"
 		git init -q -b base

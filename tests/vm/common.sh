@@ -9,10 +9,13 @@
 HUGEPFN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HUGEPFN_CACHE=${HUGEPFN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hugepfn}
 HUGEPFN_BUILD=${HUGEPFN_BUILD:-$HUGEPFN_ROOT/build}
-KERNEL_SOURCE_TARBALL=/usr/src/linux-source-6.12.tar.xz
-# The stock kernel the same tests run on, pinned so results are repeatable.
-STOCK_KVER=${STOCK_KVER:-6.12.117+deb12-cloud-amd64}
-STOCK_DEBVER=${STOCK_DEBVER:-6.12.117-1~deb12u1}
+# The Debian source the series applies to, and the stock kernel of the
+# same version the tests compare with: both pinned, so that a new Debian
+# release (bookworm-security keeps the older ones) cannot break a series
+# that has not been rebased yet. Moving to a new version is a commit.
+KERNEL_SOURCE_DEBVER=${KERNEL_SOURCE_DEBVER:-6.12.118-1~deb12u1}
+STOCK_KVER=${STOCK_KVER:-6.12.118+deb12-cloud-amd64}
+STOCK_DEBVER=${STOCK_DEBVER:-$KERNEL_SOURCE_DEBVER}
 JOBS=${JOBS:-$(nproc)}
 
 export CCACHE_DIR=${CCACHE_DIR:-$HUGEPFN_CACHE/ccache}
@@ -64,13 +67,40 @@ need_packages() {
 HUGEPFN_PACKAGES=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
 	ccache git pkg-config meson ninja-build python3 sparse rsync dwarves
-	linux-source-6.12 qemu-system-x86 busybox-static libpci-dev libdpdk-dev
+	qemu-system-x86 busybox-static libpci-dev libdpdk-dev
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-powerpc64le-linux-gnu
 	gcc-riscv64-linux-gnu qemu-system-arm
 )
 
 need_all_packages() {
 	need_packages "${HUGEPFN_PACKAGES[@]}"
+}
+
+# kernel_source_tarball: the path of linux-source-6.12's tarball at exactly
+# $KERNEL_SOURCE_DEBVER, downloaded once into the cache and never installed
+# (an installed linux-source-6.12 would follow Debian's newest version).
+kernel_source_tarball() {
+	local dir=$HUGEPFN_CACHE/source/$KERNEL_SOURCE_DEBVER
+	local tarball=$dir/linux-source-6.12.tar.xz deb
+	if [ ! -f "$tarball" ]; then
+		rm -rf "$dir.tmp"
+		mkdir -p "$dir.tmp"
+		say "downloading linux-source-6.12 $KERNEL_SOURCE_DEBVER (~150 MB, one time)"
+		if [ -z "${HUGEPFN_APT_UPDATED:-}" ]; then
+			apt-get update -qq >&2 || die "apt-get update failed; check the network or the apt sources"
+			HUGEPFN_APT_UPDATED=1
+		fi
+		(cd "$dir.tmp" && apt-get download -qq "linux-source-6.12=$KERNEL_SOURCE_DEBVER" >/dev/null 2>&1) ||
+			die "could not download linux-source-6.12=$KERNEL_SOURCE_DEBVER; is bookworm-security in the apt sources? ('apt-cache policy linux-source-6.12' lists the versions there; the series is tested against this one)"
+		deb=$(echo "$dir.tmp"/linux-source-6.12_*.deb)
+		dpkg-deb --fsys-tarfile "$deb" |
+			tar -x -C "$dir.tmp" --strip-components=3 ./usr/src/linux-source-6.12.tar.xz ||
+			die "unpacking $deb failed"
+		mkdir -p "$dir"
+		mv "$dir.tmp/linux-source-6.12.tar.xz" "$tarball"
+		rm -rf "$dir.tmp"
+	fi
+	echo "$tarball"
 }
 
 # foreign_busybox ARCH: the path of a static busybox for another Debian
