@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fork() racing with first writes to fresh huge leaves of a PFN map.
+ *
+ * remap_pfn_range() installs its leaves clean; the first write to one sets
+ * its hardware dirty bit. copy_huge_pmd() reads the parent's entry without
+ * the lock, allocates the child's deposit, then takes the locks and checks
+ * the entry again: a check that treats "dirty now" as "changed" sends the
+ * leaf to copy_pmd_range()'s table path, which calls it a bad PMD and
+ * clears the parent's entry (the parent then gets SIGBUS, the child no
+ * mapping, and the deposit leaks). This program hunts that window.
+ *
+ * Each round maps a fresh span of the ivshmem BAR2 through its sysfs
+ * resource file (PMD leaves, or one PUD leaf, where the kernel has them),
+ * starts writer threads that each make the first write to their share of
+ * the leaves, and forks in a loop meanwhile. Every child reads one word per
+ * leaf, which must hold this round's or the previous round's value; the
+ * parent then checks every value and, through the test module, that every
+ * page is still mapped at the expected level. A SIGBUS or SIGSEGV in the
+ * parent ends the program at once, without a plan: a failure.
+ *
+ * Bounded by time (hpfn.race_seconds=, default 20 per phase) and rounds.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "align.h"
+#include "guest.h"
+#include "tap.h"
+
+#define IVSHMEM_VENDOR 0x1af4
+#define IVSHMEM_DEVICE 0x1110
+#define WRITERS 3
+#define MAX_ROUNDS 100000
+#define MAX_RUNS 4096
+#define CHILD_BAD_VALUE 3
+#define CHILD_FAULT 4
+
+struct race_phase {
+	const char *name;
+	uint64_t span;		/* bytes mapped each round */
+	uint64_t align;		/* the leaf size the mapping is congruent for */
+	enum hpfn_pt_level want;
+};
+
+struct race {
+	volatile uint64_t *words;
+	uint64_t leaves;	/* number of 2 MiB pieces written */
+	uint64_t round;
+	pthread_barrier_t start;
+	int writers_done;	/* atomic */
+};
+
+struct writer {
+	struct race *race;
+	unsigned int id;
+	pthread_t thread;
+};
+
+/* The word of 2 MiB piece @i that round @round leaves behind. */
+static uint64_t magic(uint64_t round, uint64_t i)
+{
+	return 0xf0c0000000000000ULL | (round << 24) | i;
+}
+
+static volatile uint64_t *piece_word(volatile uint64_t *words, uint64_t i)
+{
+	return words + i * (SZ_2M / sizeof(uint64_t));
+}
+
+static void fatal_fault(int sig, siginfo_t *si, void *uc)
+{
+	static const char msg[] = "not ok - the parent faulted on its own mapping "
+				  "(a leaf was lost while forking)\n";
+
+	(void)si;
+	(void)uc;
+	(void)sig;
+	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0)
+		_exit(2);
+	_exit(1);
+}
+
+static void child_fault(int sig)
+{
+	(void)sig;
+	_exit(CHILD_FAULT);
+}
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct race *r = w->race;
+	uint64_t i;
+
+	pthread_barrier_wait(&r->start);
+	for (i = w->id; i < r->leaves; i += WRITERS)
+		*piece_word(r->words, i) = magic(r->round, i);
+	__atomic_add_fetch(&r->writers_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* In the child: every piece holds this round's or the last round's value. */
+static void child_check(const struct race *r)
+{
+	uint64_t i, v;
+
+	signal(SIGBUS, child_fault);
+	signal(SIGSEGV, child_fault);
+	for (i = 0; i < r->leaves; i++) {
+		v = *piece_word(r->words, i);
+		if (v != magic(r->round, i) && v != magic(r->round - 1, i))
+			_exit(CHILD_BAD_VALUE);
+	}
+	_exit(0);
+}
+
+struct race_result {
+	uint64_t rounds, forks, child_failures, bad_values, bad_levels;
+	int child_status;	/* the first failing child's wait status */
+	char level_diag[128];
+};
+
+/* Fork until every writer is done (at least once); reap every child. */
+static void fork_during_writes(struct race *r, struct race_result *res)
+{
+	int status;
+	pid_t pid;
+
+	do {
+		pid = fork();
+		if (pid < 0)
+			tap_bail("fork: %s", strerror(errno));
+		if (pid == 0)
+			child_check(r);
+		res->forks++;
+		if (waitpid(pid, &status, 0) != pid)
+			tap_bail("waitpid: %s", strerror(errno));
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			if (!res->child_failures++)
+				res->child_status = status;
+		}
+	} while (__atomic_load_n(&r->writers_done, __ATOMIC_ACQUIRE) < WRITERS);
+}
+
+static void check_round(const struct race *r, const struct race_phase *ph,
+			struct race_result *res)
+{
+	static struct hpfn_pt_run runs[MAX_RUNS];
+	uint64_t i;
+	int n;
+
+	for (i = 0; i < r->leaves; i++)
+		if (*piece_word(r->words, i) != magic(r->round, i))
+			res->bad_values++;
+	n = guest_module_levels((uintptr_t)r->words, ph->span, runs, MAX_RUNS);
+	if (n <= 0 || !guest_all_level(runs, n, ph->want)) {
+		if (!res->bad_levels++)
+			snprintf(res->level_diag, sizeof(res->level_diag),
+				 "round %" PRIu64 ": %d runs, first at level %s", r->round, n,
+				 n > 0 ? hpfn_pt_level_name(runs[0].level) : "?");
+	}
+}
+
+static void race_round(int fd, const struct guest_bar *bar, const struct race_phase *ph,
+		       uint64_t round, struct race_result *res)
+{
+	struct writer writers[WRITERS];
+	struct race r = { .leaves = ph->span / SZ_2M, .round = round };
+	unsigned int i;
+	void *map;
+
+	map = hpfn_mmap_congruent(fd, 0, ph->span, PROT_READ | PROT_WRITE, MAP_SHARED,
+				  bar->phys, ph->align);
+	if (map == MAP_FAILED)
+		tap_bail("%s: mmap %s: %s", ph->name, bar->path, strerror(errno));
+	r.words = map;
+	pthread_barrier_init(&r.start, NULL, WRITERS + 1);
+	for (i = 0; i < WRITERS; i++) {
+		writers[i] = (struct writer){ .race = &r, .id = i };
+		if (pthread_create(&writers[i].thread, NULL, writer_main, &writers[i]))
+			tap_bail("pthread_create failed");
+	}
+	pthread_barrier_wait(&r.start);
+	fork_during_writes(&r, res);
+	for (i = 0; i < WRITERS; i++)
+		pthread_join(writers[i].thread, NULL);
+	pthread_barrier_destroy(&r.start);
+	check_round(&r, ph, res);
+	munmap(map, ph->span);
+	res->rounds++;
+}
+
+/* The values round 0 leaves: what round 1's children may read. */
+static void seed_values(int fd, const struct race_phase *ph)
+{
+	volatile uint64_t *words;
+	uint64_t i;
+
+	words = mmap(NULL, ph->span, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (words == MAP_FAILED)
+		tap_bail("%s: seed mmap: %s", ph->name, strerror(errno));
+	for (i = 0; i < ph->span / SZ_2M; i++)
+		*piece_word(words, i) = magic(0, i);
+	munmap((void *)words, ph->span);
+}
+
+static void run_phase(int fd, const struct guest_bar *bar, const struct race_phase *ph,
+		      unsigned int seconds)
+{
+	struct race_result res = { 0 };
+	uint64_t deadline = guest_now_ns() + (uint64_t)seconds * 1000000000ULL;
+	uint64_t round;
+
+	seed_values(fd, ph);
+	for (round = 1; round <= MAX_ROUNDS && guest_now_ns() < deadline; round++)
+		race_round(fd, bar, ph, round, &res);
+
+	tap_diag("%s: %" PRIu64 " rounds, %" PRIu64 " forks in %u s", ph->name, res.rounds,
+		 res.forks, seconds);
+	tap_check(res.rounds >= 2, "%s: at least two rounds ran (%" PRIu64 ")", ph->name,
+		  res.rounds);
+	tap_check(res.child_failures == 0,
+		  "%s: every child read every piece (%" PRIu64 " of %" PRIu64
+		  " failed; first: wait status 0x%x, exit %d = %s)",
+		  ph->name, res.child_failures, res.forks, res.child_status,
+		  WIFEXITED(res.child_status) ? WEXITSTATUS(res.child_status) : -1,
+		  !res.child_failures ? "none" :
+		  WIFEXITED(res.child_status) && WEXITSTATUS(res.child_status) == CHILD_FAULT ?
+		  "fault" : "wrong value");
+	tap_check(res.bad_values == 0,
+		  "%s: the parent read back every value its writers wrote (%" PRIu64 " wrong)",
+		  ph->name, res.bad_values);
+	tap_check(res.bad_levels == 0,
+		  "%s: every round stayed mapped with %s leaves (%" PRIu64 " rounds not%s%s)",
+		  ph->name, hpfn_pt_level_name(ph->want), res.bad_levels,
+		  res.bad_levels ? "; " : "", res.level_diag);
+}
+
+static unsigned int race_seconds(void)
+{
+	const char *p = getenv("HPFN_RACE_SECONDS");
+	long v = p ? strtol(p, NULL, 10) : 0;
+
+	return v > 0 && v < 3600 ? (unsigned int)v : 20;
+}
+
+int main(void)
+{
+	struct race_phase pmd = { "64 MiB of PMD leaves", 64ULL << 20, SZ_2M, HPFN_PT_PTE };
+	struct race_phase pud = { "1 GiB PUD leaf", SZ_1G, SZ_1G, HPFN_PT_PTE };
+	struct sigaction sa = { .sa_sigaction = fatal_fault, .sa_flags = SA_SIGINFO };
+	struct guest_bar bar;
+	int fd, ret;
+
+	ret = guest_find_bar(IVSHMEM_VENDOR, IVSHMEM_DEVICE, 2, SZ_1G, UINT64_MAX, &bar);
+	if (ret)
+		tap_bail("find the ivshmem device with a 1 GiB BAR2: %s", strerror(-ret));
+	tap_check(!(bar.phys & (SZ_1G - 1)), "BAR2 of %s is 1 GiB-aligned (0x%" PRIx64 ")",
+		  bar.bdf, bar.phys);
+	if (guest_has_feature("remap-pmd"))
+		pmd.want = pud.want = HPFN_PT_PMD;
+	if (guest_has_feature("remap-pud"))
+		pud.want = HPFN_PT_PUD;
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+
+	fd = open(bar.path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		tap_bail("open %s: %s", bar.path, strerror(errno));
+	run_phase(fd, &bar, &pmd, race_seconds());
+	run_phase(fd, &bar, &pud, race_seconds());
+	close(fd);
+	return tap_exit();
+}
