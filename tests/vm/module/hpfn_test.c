@@ -389,6 +389,15 @@ static int hpfn_test_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+static int hpfn_test_zap(struct file *file, const struct hpfn_test_zap *z)
+{
+	if (!z->len || !PAGE_ALIGNED(z->offset) || !PAGE_ALIGNED(z->len) ||
+	    z->offset + z->len < z->offset || z->offset + z->len > (u64)LLONG_MAX)
+		return -EINVAL;
+	unmap_mapping_range(file->f_mapping, z->offset, z->len, 1);
+	return 0;
+}
+
 static long hpfn_test_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long arg)
 {
@@ -396,6 +405,7 @@ static long hpfn_test_ioctl(struct file *file, unsigned int cmd,
 	struct hpfn_test_ioremap r;
 	struct hpfn_test_target t;
 	struct hpfn_test_query q;
+	struct hpfn_test_zap z;
 	int ret;
 
 	switch (cmd) {
@@ -420,6 +430,10 @@ static long hpfn_test_ioctl(struct file *file, unsigned int cmd,
 		if (ret)
 			return ret;
 		return copy_to_user(uarg, &r, sizeof(r)) ? -EFAULT : 0;
+	case HPFN_TEST_IOC_ZAP:
+		if (copy_from_user(&z, uarg, sizeof(z)))
+			return -EFAULT;
+		return hpfn_test_zap(file, &z);
 	default:
 		return -ENOTTY;
 	}

@@ -73,4 +73,18 @@ struct hpfn_test_ioremap {
 
 #define HPFN_TEST_IOC_IOREMAP _IOWR('H', 0x72, struct hpfn_test_ioremap)
 
+/*
+ * Revoke [offset, offset + len) (mmap offsets, page-aligned) of every
+ * mapping of this device node, as a driver does on unbind or reset:
+ * unmap_mapping_range() on the node's address space, which holds no mmap
+ * lock and splits the huge leaves the range cuts. The range is zapped, not
+ * unmapped: the VMAs stay, and accesses to it then fault (SIGBUS).
+ */
+struct hpfn_test_zap {
+	__u64 offset;
+	__u64 len;
+};
+
+#define HPFN_TEST_IOC_ZAP _IOW('H', 0x73, struct hpfn_test_zap)
+
 #endif
