@@ -19,7 +19,12 @@
  * page is still mapped at the expected level. A SIGBUS or SIGSEGV in the
  * parent ends the program at once, without a plan: a failure.
  *
- * Bounded by time (hpfn.race_seconds=, default 20 per phase) and rounds.
+ * A third phase races fork() with revocation: a thread revokes the last
+ * page of every 2 MiB leaf of a /dev/hpfn_test mapping (unmap_mapping_range(),
+ * which splits the leaf without the mmap lock) while the main thread forks;
+ * every child must still read the first page of every piece.
+ *
+ * Bounded by time (HPFN_RACE_SECONDS, default 15 per phase) and rounds.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,12 +33,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "align.h"
 #include "guest.h"
+#include "hpfn_test.h"
 #include "tap.h"
 
 #define IVSHMEM_VENDOR 0x1af4
@@ -245,12 +252,113 @@ static void run_phase(int fd, const struct guest_bar *bar, const struct race_pha
 		  res.bad_levels ? "; " : "", res.level_diag);
 }
 
+struct revoker {
+	int fd;
+	uint64_t leaves;
+	pthread_barrier_t start;
+	int done;	/* atomic */
+};
+
+/* Revoke the last 4 KiB of every 2 MiB piece: each revocation splits a leaf. */
+static void *revoker_main(void *arg)
+{
+	struct revoker *rv = arg;
+	struct hpfn_test_zap z = { .len = SZ_4K };
+	uint64_t i;
+
+	pthread_barrier_wait(&rv->start);
+	for (i = 0; i < rv->leaves; i++) {
+		z.offset = i * SZ_2M + SZ_2M - SZ_4K;
+		if (ioctl(rv->fd, HPFN_TEST_IOC_ZAP, &z))
+			break;
+	}
+	__atomic_store_n(&rv->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* In the child: the first page of every piece still reads its value. */
+static void revoke_child(volatile uint64_t *words, uint64_t leaves, uint64_t round)
+{
+	uint64_t i;
+
+	signal(SIGBUS, child_fault);
+	signal(SIGSEGV, child_fault);
+	for (i = 0; i < leaves; i++)
+		if (*piece_word(words, i) != magic(round, i))
+			_exit(CHILD_BAD_VALUE);
+	_exit(0);
+}
+
+/* One round: returns the number of children that failed, or -1 on setup errors. */
+static int revoke_round(int fd, const struct guest_bar *bar, uint64_t span, uint64_t round,
+			uint64_t *forks, uint64_t *lost)
+{
+	struct revoker rv = { .fd = fd, .leaves = span / SZ_2M };
+	volatile uint64_t *words;
+	pthread_t thread;
+	int failed = 0, status;
+	uint64_t i;
+	pid_t pid;
+
+	words = hpfn_mmap_congruent(fd, 0, span, PROT_READ | PROT_WRITE, MAP_SHARED, bar->phys,
+				    SZ_2M);
+	if (words == MAP_FAILED)
+		return -1;
+	for (i = 0; i < rv.leaves; i++)
+		*piece_word(words, i) = magic(round, i);
+	pthread_barrier_init(&rv.start, NULL, 2);
+	if (pthread_create(&thread, NULL, revoker_main, &rv))
+		tap_bail("pthread_create failed");
+	pthread_barrier_wait(&rv.start);
+	do {
+		pid = fork();
+		if (pid < 0)
+			tap_bail("fork: %s", strerror(errno));
+		if (pid == 0)
+			revoke_child(words, rv.leaves, round);
+		(*forks)++;
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+			failed++;
+	} while (!__atomic_load_n(&rv.done, __ATOMIC_ACQUIRE));
+	pthread_join(thread, NULL);
+	pthread_barrier_destroy(&rv.start);
+	for (i = 0; i < rv.leaves; i++)
+		if (*piece_word(words, i) != magic(round, i))
+			(*lost)++;
+	munmap((void *)words, span);
+	return failed;
+}
+
+static void run_revoke_phase(const struct guest_bar *bar, unsigned int seconds)
+{
+	struct hpfn_test_target t = { .phys = bar->phys, .size = 64ULL << 20 };
+	uint64_t deadline = guest_now_ns() + (uint64_t)seconds * 1000000000ULL;
+	uint64_t round, forks = 0, lost = 0, rounds = 0, failed = 0;
+	int fd = open(HPFN_TEST_DEV, O_RDWR | O_CLOEXEC), n;
+
+	if (fd < 0 || ioctl(fd, HPFN_TEST_IOC_SET_TARGET, &t))
+		tap_bail("aim %s at BAR2: %s", HPFN_TEST_DEV, strerror(errno));
+	for (round = 1; round <= MAX_ROUNDS && guest_now_ns() < deadline; round++, rounds++) {
+		n = revoke_round(fd, bar, t.size, round, &forks, &lost);
+		if (n < 0)
+			tap_bail("revoke phase: mmap %s: %s", HPFN_TEST_DEV, strerror(errno));
+		failed += n;
+	}
+	close(fd);
+	tap_diag("revocation: %" PRIu64 " rounds, %" PRIu64 " forks in %u s", rounds, forks,
+		 seconds);
+	tap_check(rounds >= 2, "revocation: at least two rounds ran (%" PRIu64 ")", rounds);
+	tap_check(!failed, "revocation: every child read the unrevoked first page of every piece "
+		  "(%" PRIu64 " of %" PRIu64 " children failed)", failed, forks);
+	tap_check(!lost, "revocation: the parent kept every unrevoked page (%" PRIu64 " lost)", lost);
+}
+
 static unsigned int race_seconds(void)
 {
 	const char *p = getenv("HPFN_RACE_SECONDS");
 	long v = p ? strtol(p, NULL, 10) : 0;
 
-	return v > 0 && v < 3600 ? (unsigned int)v : 20;
+	return v > 0 && v < 3600 ? (unsigned int)v : 15;
 }
 
 int main(void)
@@ -279,5 +387,6 @@ int main(void)
 	run_phase(fd, &bar, &pmd, race_seconds());
 	run_phase(fd, &bar, &pud, race_seconds());
 	close(fd);
+	run_revoke_phase(&bar, race_seconds());
 	return tap_exit();
 }

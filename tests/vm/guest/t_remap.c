@@ -1130,6 +1130,38 @@ static void test_pud(int fd, int fd_wc)
 	test_pud_stress(fd);
 }
 
+/*
+ * A driver whose ->mmap fails after remap_pfn_range() mapped the range:
+ * mmap_region() zaps it in a VMA that has lost its vm_file by then. The
+ * leaves must still be taken for special ones (no folio lookup on a BAR
+ * PFN, no BUG() at PUD level) and their deposits freed.
+ */
+static void test_failed_mmap(void)
+{
+	static const uint64_t lens[] = { 8 * SZ_2M, SZ_1G };
+	int fd = guest_remap_open(bar.phys, bar.size, HPFN_TEST_CACHE_UC_MINUS,
+				  HPFN_TEST_FAIL_MMAP);
+	long long pte0 = guest_vmpte_kb(), grown;
+	unsigned int i;
+	void *p;
+
+	if (!tap_check(fd >= 0, "failed mmap: open a target that fails mmap() after the remap"))
+		return;
+	for (i = 0; i < 2; i++) {
+		p = hpfn_mmap_congruent(fd, 0, lens[i], PROT_READ | PROT_WRITE, MAP_SHARED,
+					bar.phys, lens[i] == SZ_1G ? SZ_1G : SZ_2M);
+		tap_check(p == MAP_FAILED && errno == EIO,
+			  "failed mmap: a ->mmap failing after remapping %" PRIu64
+			  " MiB returns its error (%s)", lens[i] >> 20,
+			  p == MAP_FAILED ? strerror(errno) : "mapped");
+		if (p != MAP_FAILED)
+			munmap(p, lens[i]);
+	}
+	grown = guest_vmpte_kb() - pte0;
+	tap_check(grown <= 8, "failed mmap: no page tables left behind (VmPTE %+lld kB)", grown);
+	close(fd);
+}
+
 int main(void)
 {
 	uint64_t carve = 0, carve_size = 0;
@@ -1170,6 +1202,7 @@ int main(void)
 	test_walkers(fd, 140 * SZ_1M);
 	test_alloc_failure(fd, 124 * SZ_1M);
 	test_leaks(fd, 128 * SZ_1M);
+	test_failed_mmap();
 	test_stress(fd, 256 * SZ_1M);
 	test_pud(fd, fd_wc);
 	close(fd);

@@ -307,7 +307,7 @@ static int hpfn_test_set_target(struct hpfn_test_file *tf,
 
 	if (ret)
 		return ret;
-	if (t->cache > HPFN_TEST_CACHE_WB || (t->flags & ~HPFN_TEST_FAULT_HANDLER))
+	if (t->cache > HPFN_TEST_CACHE_WB || (t->flags & ~(HPFN_TEST_FAULT_HANDLER | HPFN_TEST_FAIL_MMAP)))
 		return -EINVAL;
 	mutex_lock(&tf->lock);
 	tf->target = *t;
@@ -338,6 +338,7 @@ static int hpfn_test_mmap(struct file *file, struct vm_area_struct *vma)
 	struct hpfn_test_target t;
 	bool have;
 	u64 off;
+	int ret;
 
 	mutex_lock(&tf->lock);
 	t = tf->target;
@@ -364,8 +365,15 @@ static int hpfn_test_mmap(struct file *file, struct vm_area_struct *vma)
 	/* The ops must be in place before the remap: they decide its size. */
 	vma->vm_ops = (t.flags & HPFN_TEST_FAULT_HANDLER) ?
 		      &hpfn_test_fault_vm_ops : &hpfn_test_vm_ops;
-	return io_remap_pfn_range(vma, vma->vm_start, (t.phys + off) >> PAGE_SHIFT,
-				  len, vma->vm_page_prot);
+	ret = io_remap_pfn_range(vma, vma->vm_start, (t.phys + off) >> PAGE_SHIFT,
+				 len, vma->vm_page_prot);
+	/*
+	 * A driver failing after it mapped something: mmap_region() then
+	 * zaps the mapping in a VMA that has lost its vm_file.
+	 */
+	if (!ret && (t.flags & HPFN_TEST_FAIL_MMAP))
+		ret = -EIO;
+	return ret;
 }
 
 static int hpfn_test_open(struct inode *inode, struct file *file)

@@ -46,12 +46,13 @@ enum hpfn_test_cache {
 };
 
 #define HPFN_TEST_FAULT_HANDLER	(1u << 0)	/* give the VMA a ->fault */
+#define HPFN_TEST_FAIL_MMAP	(1u << 1)	/* remap, then fail mmap() with EIO */
 
 struct hpfn_test_target {
 	__u64 phys;
 	__u64 size;
 	__u32 cache;	/* enum hpfn_test_cache */
-	__u32 flags;	/* HPFN_TEST_FAULT_HANDLER */
+	__u32 flags;	/* HPFN_TEST_FAULT_HANDLER, HPFN_TEST_FAIL_MMAP */
 };
 
 #define HPFN_TEST_IOC_SET_TARGET _IOW('H', 0x71, struct hpfn_test_target)
