@@ -138,6 +138,12 @@ if [ -z "$novm" ]; then
 	stage "VM tests, patched kernel behind an IOMMU" "$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel patched \
 		--iommu --name patched-iommu --tests t_lib
 	stage "VM tests, stock kernel" "$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel stock
+	# t_pfn_stress leaves x86 PAT memtype entries all over the BAR (6.12's
+	# partial-unmap behaviour): a boot of its own on each kernel.
+	stage "VM random stress, patched kernel" "$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel patched \
+		--tests t_pfn_stress --name patched-stress
+	stage "VM random stress, stock kernel" "$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel stock \
+		--tests t_pfn_stress --name stock-stress
 	stage "examples/demo.sh, patched kernel" demo patched
 	stage "examples/demo.sh --stock" demo stock
 	stage "upstream mm selftests, patched vs. base kernel (x86_64)" mm_selftests

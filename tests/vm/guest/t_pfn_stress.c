@@ -58,6 +58,7 @@ struct stress {
 	volatile uint8_t *alias;	/* the region through the sysfs file */
 	uint8_t *arena;
 	uint64_t moved;			/* bump pointer above MOVED_BASE */
+	uint64_t lo, hi;		/* the pages the last op_map() mapped */
 	uint8_t state[PAGES];
 	uint32_t vma[PAGES];
 	uint64_t vaddr[PAGES];
@@ -161,24 +162,30 @@ static int range_ok(const struct stress *s, uint64_t a, uint64_t b, int one_vma)
 	return 1;
 }
 
+/* A random page of those mapped by the last op_map(). */
+static uint64_t pick_page(struct stress *s)
+{
+	return s->lo + below(s, s->hi - s->lo);
+}
+
 /* A random range: one page, one aligned 2 MiB piece, or up to 4 MiB. */
 static void pick_range(struct stress *s, uint64_t *a, uint64_t *b)
 {
 	switch (below(s, 3)) {
 	case 0:
-		*a = below(s, PAGES);
+		*a = pick_page(s);
 		*b = *a + 1;
 		break;
 	case 1:
-		*a = below(s, PAGES / PMD_PAGES) * PMD_PAGES;
+		*a = pick_page(s) & ~(PMD_PAGES - 1);
 		*b = *a + PMD_PAGES;
 		break;
 	default:
-		*a = below(s, PAGES);
+		*a = pick_page(s);
 		*b = *a + 1 + below(s, 2 * PMD_PAGES);
-		if (*b > PAGES)
-			*b = PAGES;
 	}
+	if (*b > PAGES)
+		*b = PAGES;
 }
 
 /* Replace everything in the arena by a reservation, in one step. */
@@ -213,6 +220,8 @@ static void op_map(struct stress *s)
 		fail(s, "mmap pages %" PRIu64 "..%" PRIu64 ": %s", a, b, strerror(errno));
 		return;
 	}
+	s->lo = a;
+	s->hi = b;
 	s->next_vma++;
 	for (i = a; i < b; i++) {
 		s->state[i] = P_RW;
@@ -224,7 +233,7 @@ static void op_map(struct stress *s)
 /* Write a tag through the mapping; it must land at the same physical page. */
 static void op_write(struct stress *s)
 {
-	uint64_t pg = below(s, PAGES), tag = rnd(s) | 1, got;
+	uint64_t pg = pick_page(s), tag = rnd(s) | 1, got;
 	unsigned int w = below(s, SZ_4K / 8);
 	int sig;
 
@@ -256,7 +265,7 @@ static int check_read(const struct stress *s, uint64_t pg, unsigned int w)
 
 static void op_read(struct stress *s)
 {
-	uint64_t pg = below(s, PAGES);
+	uint64_t pg = pick_page(s);
 	int bad;
 
 	if (s->state[pg] == P_UNMAPPED)
@@ -378,7 +387,7 @@ static void op_fork(struct stress *s)
 	pid_t pid;
 
 	for (i = 0; i < CHILD_SAMPLE * 4 && n < CHILD_SAMPLE; i++) {
-		uint64_t pg = below(s, PAGES);
+		uint64_t pg = pick_page(s);
 
 		if (s->state[pg] != P_UNMAPPED)
 			pages[n++] = pg;
@@ -408,7 +417,7 @@ static void op_fork(struct stress *s)
 static void op_levels(struct stress *s)
 {
 	struct hpfn_pt_run run;
-	uint64_t pg = below(s, PAGES);
+	uint64_t pg = pick_page(s);
 	int n, present;
 
 	if (s->state[pg] == P_UNMAPPED || s->state[pg] == P_NONE)
