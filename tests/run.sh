@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The hugepfn test command: host unit tests, the VM harness self-tests,
 # every guest test on the patched and the stock 6.12 kernel (x86_64), the
-# demo on both, upstream's mm selftests with and without the series, the
+# random stress test on both (a boot each), the demo on both, upstream's mm selftests with and without the series, the
 # series' and the driver's guest tests on the patched arm64 kernel, and the
 # series' prefix checks for x86_64, arm64, ppc64le and riscv64. Installs
 # the Debian packages it needs and builds what it needs (kernels are cached).
@@ -16,7 +16,8 @@ Usage: tests/run.sh [--no-vm]
 
 Runs everything: Meson build and host unit tests, the VM harness
 self-tests, the guest tests on the patched kernel and on Debian's stock
-6.12 kernel (x86_64), examples/demo.sh on both, upstream's mm selftests
+6.12 kernel (x86_64), the random stress test (t_pfn_stress) on both in a
+boot of its own, examples/demo.sh on both, upstream's mm selftests
 with and without the series, the guest tests on the patched arm64 kernel
 (qemu virt), and the series' prefix checks for x86_64, arm64, ppc64le and
 riscv64. Each stage prints its time. The first run builds the kernels (about an hour on 2
