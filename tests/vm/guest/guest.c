@@ -139,6 +139,20 @@ int guest_has_feature(const char *name)
 	return 0;
 }
 
+unsigned long long guest_param_ull(const char *name, unsigned long long dflt)
+{
+	char key[128], *v, *end;
+	unsigned long long val;
+
+	snprintf(key, sizeof(key), "hpfn.%s", name);
+	v = cmdline_value(key);
+	if (!v || !*v)
+		return dflt;
+	errno = 0;
+	val = strtoull(v, &end, 0);
+	return errno || *end ? dflt : val;
+}
+
 const char *guest_kernel_kind(void)
 {
 	static char kind[32];

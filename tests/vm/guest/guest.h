@@ -37,6 +37,12 @@ int guest_find_bar(unsigned int vendor, unsigned int device, int bar,
 
 /* The kernel feature list the harness passed (hpfn.features=a,b on the cmdline). */
 int guest_has_feature(const char *name);
+/*
+ * The number in hpfn.NAME= on the kernel command line (run-vm.sh --append),
+ * decimal or 0x-hex; @dflt when absent or not a number.
+ */
+unsigned long long guest_param_ull(const char *name, unsigned long long dflt);
+
 /* hpfn.kernel= on the cmdline: "patched" or "stock". */
 const char *guest_kernel_kind(void);
 

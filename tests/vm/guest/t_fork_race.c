@@ -24,7 +24,7 @@
  * which splits the leaf without the mmap lock) while the main thread forks;
  * every child must still read the first page of every piece.
  *
- * Bounded by time (HPFN_RACE_SECONDS, default 15 per phase) and rounds.
+ * Bounded by time (hpfn.race_seconds=, default 15 per phase) and rounds.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -355,8 +355,7 @@ static void run_revoke_phase(const struct guest_bar *bar, unsigned int seconds)
 
 static unsigned int race_seconds(void)
 {
-	const char *p = getenv("HPFN_RACE_SECONDS");
-	long v = p ? strtol(p, NULL, 10) : 0;
+	unsigned long long v = guest_param_ull("race_seconds", 15);
 
 	return v > 0 && v < 3600 ? (unsigned int)v : 15;
 }

@@ -18,7 +18,8 @@
  *    revoked ones are not;
  *  - children of fork() check a sample of pages the same way;
  *  - the harness: a kernel log without warnings.
- * The seed is printed; hpfn.stress_seed= (HPFN_STRESS_SEED) replays it.
+ * The seed is printed; hpfn.stress_seed= on the kernel command line
+ * (run-vm.sh --append) replays it; hpfn.stress_seconds= sets the time.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -439,8 +440,7 @@ static void *stress_main(void *arg)
 		op_munmap, op_mremap, op_revoke, op_fork, op_levels, op_levels, op_map,
 	};
 	struct stress *s = arg;
-	uint64_t deadline = guest_now_ns() + (uint64_t)atoi(getenv("HPFN_STRESS_SECONDS") ?: "30") *
-			    1000000000ULL;
+	uint64_t deadline = guest_now_ns() + guest_param_ull("stress_seconds", 30) * 1000000000ULL;
 
 	op_map(s);
 	while (guest_now_ns() < deadline && s->failures < 20) {
@@ -491,8 +491,7 @@ int main(void)
 	static struct stress st[THREADS];
 	struct sigaction sa = { .sa_handler = on_fault };
 	struct guest_bar bar;
-	uint64_t seed = getenv("HPFN_STRESS_SEED") ? strtoull(getenv("HPFN_STRESS_SEED"), NULL, 0) :
-			guest_now_ns();
+	uint64_t seed = guest_param_ull("stress_seed", guest_now_ns());
 	unsigned int i;
 	uint8_t *alias;
 	int sysfs_fd, ret;
@@ -500,7 +499,8 @@ int main(void)
 	ret = guest_find_bar(IVSHMEM_VENDOR, IVSHMEM_DEVICE, 2, THREADS * REGION, UINT64_MAX, &bar);
 	if (ret)
 		tap_bail("find the ivshmem device with a 2 GiB BAR2: %s", strerror(-ret));
-	tap_diag("seed %#" PRIx64 " (HPFN_STRESS_SEED replays it), BAR2 at %#" PRIx64, seed,
+	tap_diag("seed %#" PRIx64 " (run-vm.sh --append hpfn.stress_seed=%#" PRIx64
+		 " replays it), BAR2 at %#" PRIx64, seed, seed,
 		 bar.phys);
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_NODEFER;
