@@ -108,9 +108,12 @@ obj_dir() {
 	fi
 }
 
-# kmake ARGS...: make in the kernel tree for this architecture.
+# kmake ARGS...: make in the kernel tree for this architecture. RUSTC=false:
+# Kconfig records the host's rustc version (RUSTC_VERSION), which the cache
+# key does not cover; without it every machine configures the same kernel
+# (no test config enables Rust).
 kmake() {
-	make -C "$SRC" ${KARCH:+ARCH=$KARCH} ${CROSS:+CROSS_COMPILE=$CROSS} "$@"
+	make -C "$SRC" ${KARCH:+ARCH=$KARCH} ${CROSS:+CROSS_COMPILE=$CROSS} RUSTC=false "$@"
 }
 
 series_patches() {
