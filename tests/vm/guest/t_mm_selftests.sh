@@ -74,7 +74,7 @@ gup_test-ct 30 gup_test -ct -F 0x1 0 19 0x1000
 split_huge_page_test 60 split_huge_page_test /tmp/mm-ro
 cow 90 cow
 pagemap_ioctl 90 pagemap_ioctl
-soft-dirty 150 soft-dirty
+soft-dirty 400 soft-dirty
 uffd-register-ioctls 30 uffd-unit-tests -f register-ioctls
 uffd-zeropage 30 uffd-unit-tests -f zeropage
 uffd-move 90 uffd-unit-tests -f move
