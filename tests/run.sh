@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The hugepfn test command: host unit tests, the VM harness self-tests,
 # every guest test on the patched and the stock 6.12 kernel (x86_64), the
-# random stress test on both (a boot each), the demo on both, upstream's mm selftests with and without the series, the
-# series' and the driver's guest tests on the patched arm64 kernel, and the
+# random stress test on both (a boot each), the demo on both, upstream's mm
+# selftests with and without the series, the series' and the driver's guest
+# tests on the patched arm64 kernel, and the
 # series' prefix checks for x86_64, arm64, ppc64le and riscv64. Installs
 # the Debian packages it needs and builds what it needs (kernels are cached).
 # Ends with one line: "N passed, N failed, N skipped".

@@ -40,6 +40,13 @@ die() {
 	exit 1
 }
 
+# apt_update_once: refresh apt's package lists, once per script run.
+apt_update_once() {
+	[ -z "${HUGEPFN_APT_UPDATED:-}" ] || return 0
+	apt-get update -qq >&2 || die "apt-get update failed; check the network or the apt sources"
+	HUGEPFN_APT_UPDATED=1
+}
+
 # need_packages PKG...: install the named Debian packages that are missing.
 need_packages() {
 	local missing=() p
@@ -50,10 +57,7 @@ need_packages() {
 	[ ${#missing[@]} -eq 0 ] && return 0
 	[ "$(id -u)" -eq 0 ] || die "missing Debian packages: ${missing[*]}; run: sudo apt-get install ${missing[*]}"
 	say "installing Debian packages: ${missing[*]}"
-	if [ -z "${HUGEPFN_APT_UPDATED:-}" ]; then
-		apt-get update -qq >&2 || die "apt-get update failed; check the network or the apt sources"
-		HUGEPFN_APT_UPDATED=1
-	fi
+	apt_update_once
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
 		die "apt-get install ${missing[*]} failed"
 }
@@ -86,10 +90,7 @@ kernel_source_tarball() {
 		rm -rf "$dir.tmp"
 		mkdir -p "$dir.tmp"
 		say "downloading linux-source-6.12 $KERNEL_SOURCE_DEBVER (~150 MB, one time)"
-		if [ -z "${HUGEPFN_APT_UPDATED:-}" ]; then
-			apt-get update -qq >&2 || die "apt-get update failed; check the network or the apt sources"
-			HUGEPFN_APT_UPDATED=1
-		fi
+		apt_update_once
 		(cd "$dir.tmp" && apt-get download -qq "linux-source-6.12=$KERNEL_SOURCE_DEBVER" >/dev/null 2>&1) ||
 			die "could not download linux-source-6.12=$KERNEL_SOURCE_DEBVER; is bookworm-security in the apt sources? ('apt-cache policy linux-source-6.12' lists the versions there; the series is tested against this one)"
 		deb=$(echo "$dir.tmp"/linux-source-6.12_*.deb)

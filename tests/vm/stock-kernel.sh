@@ -33,9 +33,7 @@ debs=(
 rm -rf "$SDIR"
 mkdir -p "$SDIR/debs" "$SDIR/root"
 say "downloading the stock kernel $STOCK_KVER ($STOCK_DEBVER) and its headers (~50 MB)"
-if [ -z "${HUGEPFN_APT_UPDATED:-}" ]; then
-	apt-get update -qq >&2 || die "apt-get update failed"
-fi
+apt_update_once
 for d in "${debs[@]}"; do
 	(cd "$SDIR/debs" && apt-get download -q "$d=$STOCK_DEBVER" >/dev/null 2>&1) ||
 		die "could not download $d=$STOCK_DEBVER; is bookworm-security in the apt sources? (set STOCK_KVER/STOCK_DEBVER to another version listed by 'apt-cache search linux-image-6.12')"
