@@ -326,6 +326,8 @@ HUGEPFN_API int64_t hugepfn_map_pt_pages(struct hugepfn_map *map)
 {
 	struct hugepfn_run runs[512];
 	uint64_t base, pmd = hpfn_level_bytes(2), pud = hpfn_level_bytes(3);
+	/* vfio-pci maps at fault time: its 2 MiB leaves carry no PTE table */
+	bool deposits = map->dev->ops->kind != HUGEPFN_BACKEND_VFIO;
 	int64_t pages = 0;
 	uint64_t last_block = UINT64_MAX;
 	int n, i;
@@ -341,18 +343,16 @@ HUGEPFN_API int64_t hugepfn_map_pt_pages(struct hugepfn_map *map)
 
 		if (runs[i].page_size == UINT64_MAX)
 			return -ENODATA;
-		if (!runs[i].page_size)
-			continue;
 		/*
 		 * A base-page run needs one PTE table per PMD block it touches;
-		 * a PMD leaf carries one deposited PTE table; a PUD leaf carries
-		 * what its split needs, a PMD table and one PTE table per PMD
-		 * entry (kernel/README.md, "PUD leaves").
+		 * a remap PMD leaf carries one deposited PTE table; a PUD leaf
+		 * carries none, its split allocates them (kernel/README.md,
+		 * "PUD leaves").
 		 */
-		if (runs[i].page_size == pud) {
-			pages += runs[i].length / pud * (1 + pud / pmd);
+		if (!runs[i].page_size || runs[i].page_size == pud)
 			continue;
-		}
+		if (runs[i].page_size == pmd && !deposits)
+			continue;
 		for (b = start & ~(pmd - 1); b < end; b += pmd) {
 			if (b == last_block)
 				continue;

@@ -260,11 +260,14 @@ struct hugepfn_run {
 HUGEPFN_API int hugepfn_map_runs(struct hugepfn_map *map, struct hugepfn_run *runs, size_t max);
 
 /*
- * The page-table pages below the PMD level that the mapping costs at the
- * sizes hugepfn_map_runs() reports, deposited tables of huge leaves
- * included as the hugepfn kernel series deposits them (a 2 MiB leaf: one
- * PTE table; a 1 GiB leaf: a PMD table and 512 PTE tables), or -ENODATA
- * when the sizes are unknown.
+ * The PTE-table pages that the mapping costs at the sizes
+ * hugepfn_map_runs() reports, tables deposited with huge leaves included as
+ * the hugepfn kernel series deposits them: one per 2 MiB block mapped with
+ * 4 KiB pages; one per 2 MiB leaf of remap_pfn_range() (the driver, UIO
+ * and sysfs backends), none for vfio-pci's fault-time 2 MiB leaves; none
+ * for a 1 GiB leaf, whose split allocates what it takes. The upper tables
+ * (PMD, PUD) the mapping may need are not counted. -ENODATA when the sizes
+ * are unknown.
  */
 HUGEPFN_API int64_t hugepfn_map_pt_pages(struct hugepfn_map *map);
 

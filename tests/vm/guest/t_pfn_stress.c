@@ -346,6 +346,27 @@ static void op_mremap(struct stress *s)
 	}
 }
 
+/*
+ * A zap of part of a 1 GiB leaf drops the whole leaf: it cannot allocate
+ * the tables a split into PMD leaves takes (kernel/README.md, "PUD
+ * leaves"). So where the oracle sees a PUD leaf at page @pg, the model
+ * revokes every page of that leaf.
+ */
+static void revoke_pud_leaf_at(struct stress *s, uint64_t pg)
+{
+	const uint64_t mask = ~(uint64_t)(SZ_1G - 1);
+	struct hpfn_pt_run run;
+	uint64_t i;
+
+	if (s->state[pg] == P_UNMAPPED || s->state[pg] == P_REVOKED)
+		return;
+	if (guest_module_levels(s->vaddr[pg], SZ_4K, &run, 1) != 1 || run.level != HPFN_PT_PUD)
+		return;
+	for (i = 0; i < PAGES; i++)
+		if (s->state[i] != P_UNMAPPED && (s->vaddr[i] & mask) == (s->vaddr[pg] & mask))
+			s->state[i] = P_REVOKED;
+}
+
 /* Revoke a range of the device's mappings, as a driver does on reset. */
 static void op_revoke(struct stress *s)
 {
@@ -353,6 +374,8 @@ static void op_revoke(struct stress *s)
 	uint64_t a, b, i;
 
 	pick_range(s, &a, &b);
+	revoke_pud_leaf_at(s, a);
+	revoke_pud_leaf_at(s, b - 1);
 	z.offset = s->id * REGION + a * SZ_4K;
 	z.len = (b - a) * SZ_4K;
 	if (ioctl(test_fd, HPFN_TEST_IOC_ZAP, &z)) {

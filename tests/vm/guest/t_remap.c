@@ -1114,6 +1114,109 @@ static void test_pud_stress(int fd)
 		  errors);
 }
 
+/* The four ways a 1 GiB leaf gets split by a system call that can fail. */
+static const char *const pud_split_ops[] = {
+	"munmap of 4 KiB", "mprotect of 4 KiB", "mprotect PROT_NONE", "mremap to a 2 MiB-aligned address",
+};
+
+static int pud_split_op(int op, uint8_t *p, uint8_t *dst)
+{
+	switch (op) {
+	case 0:
+		return munmap(p + SZ_1G / 2, SZ_4K);
+	case 1:
+		return mprotect(p + SZ_1G / 2, SZ_4K, PROT_READ);
+	case 2:
+		return mprotect(p, SZ_1G, PROT_NONE);
+	default:
+		return mremap(p, SZ_1G, SZ_1G, MREMAP_MAYMOVE | MREMAP_FIXED, dst) == MAP_FAILED ? -1 : 0;
+	}
+}
+
+/*
+ * Run split operation @op on a fresh 1 GiB leaf with the next page
+ * allocation of this task failing, until the failure hits the split's own
+ * allocation (the log's stack says so). *@p is the mapping, left in place;
+ * returns the attempt that hit, or 0.
+ */
+static int pud_split_inject(int fd, int op, uint8_t **p, uint8_t *dst, int *ret, int *err)
+{
+	const char *times = "/sys/kernel/debug/fail_page_alloc/times";
+	char marker[64];
+	int attempt, tf;
+
+	for (attempt = 1; attempt <= 20; attempt++) {
+		*p = map_1g(fd, PUD_OFF, SZ_1G, 0);
+		if (!*p)
+			return 0;
+		fill_sparse(*p, SZ_1G, PUD_OFF, 40 + op);
+		snprintf(marker, sizeof(marker), "hpfn-pud-split-failure-%d-%d", op, attempt);
+		guest_write_file("/dev/kmsg", marker);
+		guest_write_file(times, "1");
+		tf = guest_write_file("/proc/self/make-it-fail", "1");
+		*ret = pud_split_op(op, *p, dst);
+		*err = errno;
+		guest_write_file("/proc/self/make-it-fail", "0");
+		guest_write_file(times, "0");
+		if (tf == 0 && kmsg_after_has(marker, "split_huge_pud_alloc"))
+			return attempt;
+		/* another allocation failed (or none): start over */
+		munmap(*p, SZ_1G);
+		if (op == 3 && *ret == 0)
+			munmap(dst, SZ_1G);
+	}
+	*p = NULL;
+	return 0;
+}
+
+/*
+ * A 1 GiB leaf carries no page tables; splitting it into PMD leaves
+ * allocates them in the system call, which must then fail cleanly: ENOMEM,
+ * no split counted, the leaf still whole and its data in place. Without
+ * the injected failure the same call splits it.
+ */
+static void test_pud_split_enomem(int fd)
+{
+	uint8_t *resv, *dst, *p;
+	long long pud0;
+	int op, ret, err, hit, ok = 1;
+
+	if (!pud_remap || access("/sys/kernel/debug/fail_page_alloc", F_OK)) {
+		tap_check(!pud_remap, "1 GiB split failure: /sys/kernel/debug/fail_page_alloc exists");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(fail_attrs) / sizeof(fail_attrs[0]); i++) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "/sys/kernel/debug/fail_page_alloc/%s", fail_attrs[i][0]);
+		ok &= guest_write_file(path, fail_attrs[i][1]) == 0;
+	}
+	if (!tap_check(ok, "1 GiB split failure: fail_page_alloc configured"))
+		return;
+	resv = mmap(NULL, 3 * SZ_1G, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (!tap_check(resv != MAP_FAILED, "1 GiB split failure: reserved 3 GiB for mremap"))
+		return;
+	dst = (uint8_t *)(((uintptr_t)resv + SZ_1G - 1) & ~(SZ_1G - 1)) + 4 * SZ_1M;
+	for (op = 0; op < 4; op++) {
+		pud0 = guest_vmstat("thp_split_pud");
+		hit = pud_split_inject(fd, op, &p, dst, &ret, &err);
+		if (!tap_check(hit, "1 GiB split failure, %s: the injected failure hit the split's allocation",
+			       pud_split_ops[op]))
+			continue;
+		tap_check(ret == -1 && err == ENOMEM && guest_vmstat("thp_split_pud") == pud0 &&
+			  is_level("1G after failed split", p, SZ_1G, HPFN_PT_PUD, UCM, HPFN_PTF_PAT) &&
+			  check_sparse(p, SZ_1G, PUD_OFF, 40 + op),
+			  "1 GiB split failure, %s: ENOMEM (%s), no split, still one 1 GiB leaf, data intact",
+			  pud_split_ops[op], ret ? strerror(err) : "succeeded");
+		ret = pud_split_op(op, p, dst);
+		tap_check(ret == 0 && guest_vmstat("thp_split_pud") == pud0 + 1,
+			  "1 GiB split failure, %s: succeeds without the injected failure, one PUD split",
+			  pud_split_ops[op]);
+		munmap(op == 3 && ret == 0 ? dst : p, SZ_1G);
+	}
+	munmap(resv, 3 * SZ_1G);
+}
+
 static void test_pud(int fd, int fd_wc)
 {
 	if (bar.size < 2 * SZ_1G) {
@@ -1127,6 +1230,7 @@ static void test_pud(int fd, int fd_wc)
 	test_pud_munmap_fork(fd);
 	test_pud_mremap(fd);
 	test_pud_leaks(fd);
+	test_pud_split_enomem(fd);
 	test_pud_stress(fd);
 }
 
