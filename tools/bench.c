@@ -234,6 +234,7 @@ struct figures {
 	double from_ms[MAX_COPIES], to_ms[MAX_COPIES];
 	double lat[MAX_SIZES];
 	int64_t pt_pages;
+	int64_t pt_kib_per_gib;	/* the kernel's count (VmPTE), -1 unknown */
 	uint64_t largest_page;	/* the largest page size obtained, 0 unknown */
 	uint64_t alignment;	/* the leaf size the library aligned for, 0 anonymous */
 };
@@ -296,6 +297,21 @@ static int map_side(struct hugepfn_dev *dev, unsigned int region, uint64_t len, 
 	return ret;
 }
 
+/* This process's page tables in KiB, as the kernel counts them (VmPTE); -1 unknown. */
+static int64_t vmpte_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[128];
+	long long kib = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPTE: %lld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
 /* The largest page size of the mapping, from the library (0: unknown). */
 static uint64_t largest_page(struct side *s)
 {
@@ -325,12 +341,15 @@ static int measure_side(struct hugepfn_dev *dev, unsigned int region, uint64_t l
 			int ncopies, int reps, struct figures *f)
 {
 	double vm[32], vt[32], vf[32], vu[32], vs[64], map_ms;
+	int64_t pte0 = -1, pte1;
 	struct side side;
 	uint64_t t0, blocks, i;
 	int rep, st, ns = 0, ret;
 	pid_t pid;
 
 	for (rep = -1; rep < reps; rep++) {
+		if (rep == reps - 1)
+			pte0 = vmpte_kib();
 		ret = map_side(dev, region, len, k, &side, &map_ms);
 		if (ret)
 			return ret;
@@ -338,6 +357,10 @@ static int measure_side(struct hugepfn_dev *dev, unsigned int region, uint64_t l
 		for (i = 0; i < len; i += 4096)
 			((volatile uint8_t *)side.addr)[i] = (uint8_t)i;
 		f->touch_ms = (now_ns() - t0) / 1e6;
+		/* what mapping and touching every page cost, fault-time tables included */
+		pte1 = vmpte_kib();
+		f->pt_kib_per_gib = pte0 >= 0 && pte1 >= pte0 ?
+			(int64_t)((double)(pte1 - pte0) * SZ_1G / len + 0.5) : -1;
 		t0 = now_ns();
 		pid = fork();
 		if (pid == 0)
@@ -425,7 +448,8 @@ static void json_triple(const char *key, const struct figures *f, size_t off, co
 	printf("]%s", last ? "" : ",");
 }
 
-static void print_json(const struct machine *m, const char *source, uint64_t len, uint64_t reps,
+static void print_json(const struct machine *m, const char *source, const char *backend,
+		       uint64_t len, uint64_t reps,
 		       const uint64_t *sizes, uint64_t nsizes, const uint64_t *copies, int ncopies,
 		       const struct figures *f)
 {
@@ -434,7 +458,8 @@ static void print_json(const struct machine *m, const char *source, uint64_t len
 
 	printf("{\"machine\":{\"cpu\":\"%s\",\"kernel\":\"%s\",\"kind\":\"%s\",\"tlb_figures_meaningful\":%s},",
 	       m->model, m->kernel, m->kind, m->figures_meaningful ? "true" : "false");
-	printf("\"source\":\"%s\",\"length\":%" PRIu64 ",\"reps\":%" PRIu64 ",\"sides\":[", source, len, reps);
+	printf("\"source\":\"%s\",\"backend\":\"%s\",\"length\":%" PRIu64 ",\"reps\":%" PRIu64 ",\"sides\":[",
+	       source, backend, len, reps);
 	for (k = 0; k < NSIDES; k++)
 		printf("%s{\"name\":\"%s\",\"available\":%s,\"why_not\":\"%s\",\"alignment\":%" PRIu64
 		       ",\"largest_page\":%" PRIu64 "}",
@@ -470,6 +495,14 @@ static void print_json(const struct machine *m, const char *source, uint64_t len
 		else
 			printf("null");
 	}
+	printf("],\"page_table_kib_per_gib\":[");
+	for (k = 0; k < NSIDES; k++) {
+		printf(k ? "," : "");
+		if (f[k].avail && f[k].pt_kib_per_gib >= 0)
+			printf("%" PRId64, f[k].pt_kib_per_gib);
+		else
+			printf("null");
+	}
 	printf("]}}\n");
 }
 
@@ -484,8 +517,8 @@ static void compare_row(const char *label, const struct figures *f, const double
 	       gain(&f[0], &f[1], v[0], v[1], d, sizeof(d)), gain(&f[0], &f[2], v[0], v[2], e, sizeof(e)));
 }
 
-static void print_table(int host, uint64_t reps, const uint64_t *sizes, uint64_t nsizes,
-			const uint64_t *copies, int ncopies, const struct figures *f)
+static void print_table(int host, const char *backend, uint64_t reps, const uint64_t *sizes,
+			uint64_t nsizes, const uint64_t *copies, int ncopies, const struct figures *f)
 {
 	char a[32], b[32], c[32];
 	uint64_t i;
@@ -514,6 +547,8 @@ static void print_table(int host, uint64_t reps, const uint64_t *sizes, uint64_t
 		compare_row(label, f, (double[NSIDES]){ f[0].to_ms[n], f[1].to_ms[n], f[2].to_ms[n] }, "%.3f");
 	}
 	printf("\n%-22s %12s %12s %12s\n", "mapping cost", "4K", "2M", "1G");
+	if (backend)
+		printf("(through the %s backend)\n", backend);
 	if (host)
 		printf("(anonymous memory: mmap includes the first touch)\n");
 #define ROW(label, field, fmt) \
@@ -531,10 +566,17 @@ static void print_table(int host, uint64_t reps, const uint64_t *sizes, uint64_t
 				 "%" PRId64 : "-", f[k].pt_pages);
 		printf("%-22s %12s %12s %12s\n", "page-table pages", a, b, c);
 	}
+	for (k = 0; k < NSIDES; k++)
+		snprintf(k == 0 ? a : k == 1 ? b : c, sizeof(a), f[k].avail && f[k].pt_kib_per_gib >= 0 ?
+			 "%" PRId64 : "-", f[k].pt_kib_per_gib);
+	printf("%-22s %12s %12s %12s\n", "page tables KiB/GiB", a, b, c);
 	printf("(every figure is a median: latency and copy of %" PRIu64 " runs after a warm-up, mapping\n"
 	       " costs of %" PRIu64 " map/touch/fork/unmap rounds after a warm-up, mprotect of up to 64\n"
 	       " blocks; on the 2M and 1G sides each mprotect splits a leaf; n/a: hugetlb pages\n"
-	       " (--host 1G) cannot be split by a 4 KiB mprotect)\n", reps, reps);
+	       " (--host 1G) cannot be split by a 4 KiB mprotect. Page-table pages: the library's\n"
+	       " count from the page sizes; KiB/GiB: the kernel's (VmPTE) growth for mapping and\n"
+	       " touching every page, per GiB mapped, fault-time tables of vfio-pci included)\n",
+	       reps, reps);
 }
 
 int cmd_bench(struct hugepfn_ctx *ctx, int argc, char **argv)
@@ -650,15 +692,18 @@ int cmd_bench(struct hugepfn_ctx *ctx, int argc, char **argv)
 				 k == SIDE_1G ? "no 1 GiB hugetlb pages (reserve some: echo N > /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages)" :
 				 "anonymous huge pages unavailable");
 		} else if (ret) {
+			ret = tool_fail(dev, ret, "map");
 			hugepfn_close(dev);
-			return tool_fail(dev, ret, "map");
+			return ret;
 		}
 	}
 	if (json_output)
-		print_json(&machine, host ? "anonymous memory (4K, THP, hugetlb 1G)" : argv[optind], len, reps,
+		print_json(&machine, host ? "anonymous memory (4K, THP, hugetlb 1G)" : argv[optind],
+			   dev ? hugepfn_backend_name(hugepfn_dev_backend(dev)) : "anonymous", len, reps,
 			   sizes, nsizes, copies, ncopies, f);
 	else
-		print_table(host, reps, sizes, nsizes, copies, ncopies, f);
+		print_table(host, dev ? hugepfn_backend_name(hugepfn_dev_backend(dev)) : NULL, reps,
+			    sizes, nsizes, copies, ncopies, f);
 	hugepfn_close(dev);
 	return 0;
 }

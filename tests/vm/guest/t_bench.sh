@@ -36,7 +36,7 @@ for key in ns_4k ns_2m; do
 	check "bench reports a positive $key" \
 		"grep -o '\"$key\":[0-9.]*' /tmp/bench.json | cut -d: -f2 | awk '\$1 <= 0 { bad = 1 } END { exit bad || NR == 0 }'"
 done
-for key in from_ms to_ms mmap_ms touch_ms fork_ms munmap_ms mprotect_4k_us page_table_pages; do
+for key in from_ms to_ms mmap_ms touch_ms fork_ms munmap_ms mprotect_4k_us page_table_pages page_table_kib_per_gib; do
 	check "bench reports positive $key for the 4K and 2M sides, null for 1G" \
 		"grep -o '\"$key\":\[[^]]*\]' /tmp/bench.json | grep -Eq '\[[0-9.]*[1-9][0-9.]*,[0-9.]*[1-9][0-9.]*,null\]'"
 done
@@ -52,12 +52,17 @@ if grep -q 'hpfn.features=[^ ]*remap-pud' /proc/cmdline; then
 		 grep -o '\"ns_1g\":[0-9.]*' /tmp/bench1g.json | cut -d: -f2 | awk '\$1 <= 0 { bad = 1 } END { exit bad || NR == 0 }'"
 	check "bench 1 GiB: the 2M side stayed at 2 MiB leaves" \
 		"grep -q '\"name\":\"2M\",\"available\":true,\"why_not\":\"\",\"alignment\":2097152,\"largest_page\":2097152' /tmp/bench1g.json"
+	# the kernel's count: a 1 GiB leaf carries no tables (at most 2 pages,
+	# an upper table the mapping may need), 2 MiB leaves one PTE table each
+	check "bench 1 GiB: page tables per GiB, by VmPTE: at most 8 KiB for the 1G side, at least 2048 KiB for 4K and 2M" \
+		"grep -o '\"page_table_kib_per_gib\":\[[0-9]*,[0-9]*,[0-9]*\]' /tmp/bench1g.json | tr -c '0-9\n' ' ' |
+		 awk '{ exit !(\$1 >= 2048 && \$2 >= 2048 && \$3 <= 8) }'"
 else
 	check "bench 1 GiB: no 1G column on a kernel without PUD remap, and it says so" \
 		"grep -q '\"name\":\"1G\",\"available\":false,\"why_not\":\"the kernel mapped no 1 GiB leaf' /tmp/bench1g.json"
 fi
 check "the human-readable table has the three sections and the three columns" \
-	"hugepfn bench $big 2 --sizes 8M --reps 1 --copy-size 4M > /tmp/bench.txt && grep -q '1G ns/load' /tmp/bench.txt && grep -q 'mapping cost' /tmp/bench.txt && grep -q '^# no 1G column' /tmp/bench.txt"
+	"hugepfn bench $big 2 --sizes 8M --reps 1 --copy-size 4M > /tmp/bench.txt && grep -q '1G ns/load' /tmp/bench.txt && grep -q 'mapping cost' /tmp/bench.txt && grep -q '^# no 1G column' /tmp/bench.txt && grep -q '^page tables KiB/GiB  *[0-9][0-9]*  *[0-9][0-9]*  *-\$' /tmp/bench.txt && grep -q '^(through the hugepfn backend)' /tmp/bench.txt"
 hugepfn unbind "$big" >/dev/null
 rmmod hugepfn
 tap_end

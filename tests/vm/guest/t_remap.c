@@ -1179,7 +1179,7 @@ static void test_pud_split_enomem(int fd)
 {
 	uint8_t *resv, *dst, *p;
 	long long pud0;
-	int op, ret, err, hit, ok = 1;
+	int op, ret = 0, err = 0, hit, ok = 1;
 
 	if (!pud_remap || access("/sys/kernel/debug/fail_page_alloc", F_OK)) {
 		tap_check(!pud_remap, "1 GiB split failure: /sys/kernel/debug/fail_page_alloc exists");
