@@ -1114,6 +1114,44 @@ static void test_pud_stress(int fd)
 		  errors);
 }
 
+/* Read a /proc file to its end; 0 if it could not be opened. */
+static int read_all(const char *path)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return 0;
+	while (fread(buf, 1, sizeof(buf), f) > 0)
+		;
+	fclose(f);
+	return 1;
+}
+
+/*
+ * Page walks with PMD callbacks (smaps, smaps_rollup, numa_maps) must leave
+ * a 1 GiB leaf alone: a split without allocating would drop it, and the
+ * VMA has no fault handler to map it again.
+ */
+static void test_pud_walkers(int fd)
+{
+	uint8_t *p = map_1g(fd, PUD_OFF, SZ_1G, 0);
+	long long pud0 = guest_vmstat("thp_split_pud");
+	int ok;
+
+	if (!tap_check(p != NULL, "1 GiB walkers: mapped"))
+		return;
+	fill_sparse(p, SZ_1G, PUD_OFF, 31);
+	ok = read_all("/proc/self/smaps") && read_all("/proc/self/smaps_rollup");
+	read_all("/proc/self/numa_maps");	/* only with CONFIG_NUMA */
+	tap_check(ok && guest_vmstat("thp_split_pud") == pud0 &&
+		  is_level("1G after smaps", p, SZ_1G, huge1g, UCM, HPFN_PTF_PAT) &&
+		  check_sparse(p, SZ_1G, PUD_OFF, 31),
+		  "1 GiB walkers: reading smaps and smaps_rollup leaves it %s, unsplit, data intact",
+		  hpfn_pt_level_name(huge1g));
+	munmap(p, SZ_1G);
+}
+
 /* The four ways a 1 GiB leaf gets split by a system call that can fail. */
 static const char *const pud_split_ops[] = {
 	"munmap of 4 KiB", "mprotect of 4 KiB", "mprotect PROT_NONE", "mremap to a 2 MiB-aligned address",
@@ -1226,6 +1264,7 @@ static void test_pud(int fd, int fd_wc)
 	tap_diag("kernel %s: eligible 1 GiB blocks expected as %s", guest_kernel_kind(),
 		 hpfn_pt_level_name(huge1g));
 	test_pud_eligibility(fd, fd_wc);
+	test_pud_walkers(fd);
 	test_pud_mprotect(fd);
 	test_pud_munmap_fork(fd);
 	test_pud_mremap(fd);
@@ -1233,6 +1272,80 @@ static void test_pud(int fd, int fd_wc)
 	test_pud_split_enomem(fd);
 	test_pud_stress(fd);
 }
+
+#ifdef __x86_64__
+/* Add a write-combining MTRR over [phys, phys + 1 MiB); its register or -1. */
+static int mtrr_add_wc(uint64_t phys)
+{
+	char line[160];
+	uint64_t base;
+	int reg, found = -1;
+	FILE *f;
+
+	snprintf(line, sizeof(line), "base=0x%" PRIx64 " size=0x100000 type=write-combining\n", phys);
+	if (guest_write_file("/proc/mtrr", line))
+		return -1;
+	f = fopen("/proc/mtrr", "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "reg%d: base=0x%" SCNx64, &reg, &base) == 2 && base == phys)
+			found = reg;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static void mtrr_remove(int reg)
+{
+	char line[32];
+
+	snprintf(line, sizeof(line), "disable=%d\n", reg);
+	guest_write_file("/proc/mtrr", line);
+}
+
+/* The first 2 MiB of [p, p + len) in PTEs, the rest as @rest; or all PTEs. */
+static int pte_then(uint8_t *p, uint64_t len, enum hpfn_pt_level rest)
+{
+	enum hpfn_pt_level lv[2] = { HPFN_PT_PTE, rest };
+	uint64_t sz[2] = { SZ_2M, len - SZ_2M };
+
+	if (rest == HPFN_PT_PTE)
+		return is_level("MTRR all pte", p, len, HPFN_PT_PTE, UCM, 0);
+	return shape_is(p, len, 2, lv, sz);
+}
+
+/*
+ * MTRRs override PAT memory types at 4 KiB granularity, and a large page
+ * over more than one memory type is undefined behaviour: a write-combining
+ * MTRR over 1 MiB of a 2 MiB block must keep that block in PTEs (as
+ * pmd_set_huge() does for the kernel's mappings), and the GiB around such
+ * a block from being one PUD leaf. The rest of the range stays huge.
+ */
+static void test_mtrr(int fd)
+{
+	static const uint64_t offs[] = { 600 * SZ_1M, PUD_OFF };
+	static const uint64_t lens[] = { 4 * SZ_1M, SZ_1G };
+	unsigned int i;
+	uint8_t *p;
+	int reg;
+
+	for (i = 0; i < 2; i++) {
+		reg = mtrr_add_wc(bar.phys + offs[i] + SZ_1M);
+		if (!tap_check(reg >= 0, "MTRR: a write-combining MTRR over 1 MiB at BAR offset %" PRIu64
+			       " MiB + 1 MiB (/proc/mtrr)", offs[i] >> 20))
+			continue;
+		p = i ? map_1g(fd, offs[i], lens[i], 0) : map_at(fd, offs[i], lens[i], bar.phys + offs[i], 0);
+		if (tap_check(p != NULL, "MTRR: mapped %" PRIu64 " MiB over it", lens[i] >> 20)) {
+			tap_check(pte_then(p, lens[i], huge),
+				  "MTRR: the 2 MiB block with two memory types is pte, the rest %s",
+				  hpfn_pt_level_name(huge));
+			fill_sparse(p, lens[i], offs[i], 51);
+			tap_check(check_sparse(p, lens[i], offs[i], 51), "MTRR: the mapping works");
+			munmap(p, lens[i]);
+		}
+		mtrr_remove(reg);
+	}
+}
+#endif
 
 /*
  * A driver whose ->mmap fails after remap_pfn_range() mapped the range:
@@ -1310,6 +1423,9 @@ int main(void)
 	test_leaks(fd, 128 * SZ_1M);
 	test_stress(fd, 256 * SZ_1M);
 	test_pud(fd, fd_wc);
+#ifdef __x86_64__
+	test_mtrr(fd);
+#endif
 	close(fd);
 	close(fd_wc);
 	close(fd_fault);
