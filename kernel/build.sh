@@ -6,7 +6,7 @@
 # are cached by a hash of (source version, architecture, patches, config
 # fragments, this script), so unchanged inputs are never rebuilt.
 #
-# Usage: kernel/build.sh [--arch ARCH] [--tree|--prefixes|--uapi|--base] [--print-dir] [--help]
+# Usage: kernel/build.sh [--arch ARCH] [--variant NAME] [--tree|--prefixes|--uapi|--base] [--print-dir] [--help]
 set -euo pipefail
 . "$(dirname "$0")/../tests/vm/common.sh"
 
@@ -18,8 +18,14 @@ Builds (or finds in the cache) the patched 6.12 test kernel and prints the
 directory holding its image (bzImage, Image or vmlinux), .config and the
 build tree for out-of-tree modules.
 
-  --arch ARCH  x86_64 (the default), arm64, ppc64le or riscv64; the others
-               are cross-built with Debian's gcc-<triplet> packages
+  --arch ARCH  x86_64 (the default), arm64, ppc64le, riscv64 or i386; the
+               others are cross-built with Debian's gcc-<triplet> packages
+               (i386 with the native gcc, -m32), i386 for --prefixes only
+  --variant NAME
+               with --prefixes: add kernel/config/variants/NAME.config last
+               (thp-off, preempt-rt, i386: the configs the series must build
+               in besides the test config) and compile-check every prefix in
+               its own build tree; see kernel/README.md, "Config matrix"
 
   --tree       only prepare the git tree (base + series applied) and print its
                path; edit it, then regenerate the series (see kernel/README.md)
@@ -45,6 +51,7 @@ USAGE
 mode=build
 quiet=
 arch=x86_64
+variant=
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--tree) mode=tree ;;
@@ -58,6 +65,11 @@ while [ $# -gt 0 ]; do
 			shift
 			;;
 		--arch=*) arch=${1#--arch=} ;;
+		--variant)
+			[ $# -ge 2 ] || die "--variant needs a name from kernel/config/variants/"
+			variant=$2
+			shift
+			;;
 		-h|--help) usage; exit 0 ;;
 		*) usage >&2; die "unknown option '$1'" ;;
 	esac
@@ -71,10 +83,20 @@ case "$arch" in
 	arm64) KARCH=arm64 CROSS=aarch64-linux-gnu- IMAGE=arch/arm64/boot/Image ;;
 	ppc64le) KARCH=powerpc CROSS=powerpc64le-linux-gnu- IMAGE=vmlinux ;;
 	riscv64) KARCH=riscv CROSS=riscv64-linux-gnu- IMAGE=arch/riscv/boot/Image ;;
-	*) die "unknown architecture '$arch'; use x86_64, arm64, ppc64le or riscv64" ;;
+	i386) KARCH=i386 CROSS= IMAGE=arch/x86/boot/bzImage ;;
+	*) die "unknown architecture '$arch'; use x86_64, arm64, ppc64le, riscv64 or i386" ;;
 esac
 # The arch/ directory whose files this build compiles.
-ARCHDIR=arch/${KARCH:-x86}
+case "$KARCH" in
+	''|i386) ARCHDIR=arch/x86 ;;
+	*) ARCHDIR=arch/$KARCH ;;
+esac
+if [ -n "$variant" ] && [ "$mode" != prefixes ]; then
+	die "--variant is for --prefixes only: the VM boots the test config"
+fi
+if [ "$arch" = i386 ] && { [ "$mode" != prefixes ] || [ "$variant" != i386 ]; }; then
+	die "i386 is compile-checked only: kernel/build.sh --arch i386 --variant i386 --prefixes"
+fi
 
 need_all_packages
 
@@ -96,15 +118,21 @@ fi
 
 SRC=$HUGEPFN_CACHE/linux
 PATCHDIR=$HUGEPFN_ROOT/kernel/patches
-# The fragments shared by every architecture, then the architecture's own.
-CONFIGS=("$HUGEPFN_ROOT"/kernel/config/*.config "$HUGEPFN_ROOT/kernel/config/$arch"/*.config)
+# The fragments shared by every architecture, then the architecture's own
+# (i386's are x86_64's, made 32-bit by its variant), then the variant's.
+CONFIGS=("$HUGEPFN_ROOT"/kernel/config/*.config "$HUGEPFN_ROOT/kernel/config/${arch/i386/x86_64}"/*.config)
 [ -f "${CONFIGS[-1]}" ] || die "no kernel/config/$arch/*.config for architecture $arch"
+if [ -n "$variant" ]; then
+	[ -f "$HUGEPFN_ROOT/kernel/config/variants/$variant.config" ] ||
+		die "no kernel/config/variants/$variant.config (try: $(cd "$HUGEPFN_ROOT/kernel/config/variants" && ls | sed 's/\.config$//' | tr '\n' ' '))"
+	CONFIGS+=("$HUGEPFN_ROOT/kernel/config/variants/$variant.config")
+fi
 # The build tree: 'obj' for x86_64 (its name before other architectures).
 obj_dir() {
-	if [ "$arch" = x86_64 ]; then
+	if [ "$arch" = x86_64 ] && [ -z "$variant" ]; then
 		echo "$HUGEPFN_CACHE/obj"
 	else
-		echo "$HUGEPFN_CACHE/obj-$arch"
+		echo "$HUGEPFN_CACHE/obj-$arch${variant:+-$variant}"
 	fi
 }
 
@@ -216,6 +244,9 @@ configure() {
 		"$obj/.config" "${CONFIGS[@]}" >/dev/null)
 	kmake -s O="$obj" olddefconfig >/dev/null
 	for frag in "${CONFIGS[@]}"; do
+		# A variant turns off what the test fragments need (THP, 64BIT) and
+		# with it what depends on that: only its own wishes must hold.
+		[ -z "$variant" ] || [ "$frag" = "${CONFIGS[-1]}" ] || continue
 		while read -r line; do
 			case "$line" in
 				CONFIG_*=*) sym=${line%%=*} ;;
@@ -360,7 +391,7 @@ check_prefixes() {
 	full=("$(basename "$IMAGE")" modules)
 	mkdir -p "$HUGEPFN_CACHE/prefix-ok"
 	for ((i = 0; i <= ${#all[@]}; i++)); do
-		if [ -z "$CROSS" ] && [ "$i" -gt 0 ]; then
+		if [ -z "$CROSS" ] && [ -z "$variant" ] && [ "$i" -gt 0 ]; then
 			targets=("${full[@]}")
 			what="builds"
 		else
@@ -368,12 +399,12 @@ check_prefixes() {
 			what="compiles (${targets[*]})"
 		fi
 		# A prefix whose exact inputs built before is not rebuilt.
-		pkey=$( { echo "$src_version $arch ${targets[*]} $(compiler_id)"; hash_inputs "${all[@]:0:$i}" "${CONFIGS[@]}" "$0"; } |
+		pkey=$( { echo "$src_version $arch$variant ${targets[*]} $(compiler_id)"; hash_inputs "${all[@]:0:$i}" "${CONFIGS[@]}" "$0"; } |
 			sha256sum | cut -c1-16)
 		if [ "$i" -eq 0 ]; then
-			name="$arch: series prefix 0 (the Debian source alone)"
+			name="$arch${variant:+ $variant}: series prefix 0 (the Debian source alone)"
 		else
-			name="$arch: series prefix $i (up to ${all[$((i - 1))]##*/})"
+			name="$arch${variant:+ $variant}: series prefix $i (up to ${all[$((i - 1))]##*/})"
 		fi
 		if [ -f "$HUGEPFN_CACHE/prefix-ok/$pkey" ]; then
 			echo "ok - $name $what (verified earlier with identical inputs)"
@@ -386,7 +417,7 @@ check_prefixes() {
 			mkdir -p "$obj"
 			configure "$obj"
 			start=$(date +%s)
-			say "$arch prefix $i/${#all[@]}: building ${targets[*]}"
+			say "$arch${variant:+ $variant} prefix $i/${#all[@]}: building ${targets[*]}"
 			if ! kmake O="$obj" -j"$JOBS" CC="ccache ${CROSS}gcc" KBUILD_BUILD_TIMESTAMP=hugepfn \
 				"${targets[@]}" > "$obj/build.log" 2>&1; then
 				tail -n 40 "$obj/build.log" >&2
