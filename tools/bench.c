@@ -448,6 +448,22 @@ static void json_triple(const char *key, const struct figures *f, size_t off, co
 	printf("]%s", last ? "" : ",");
 }
 
+/* "key":[4K,2M,1G] of an int64_t field, null where missing (< 0) */
+static void json_int_triple(const char *key, const struct figures *f, size_t off, int last)
+{
+	printf("\"%s\":[", key);
+	for (int k = 0; k < NSIDES; k++) {
+		int64_t v = *(const int64_t *)((const char *)&f[k] + off);
+
+		printf(k ? "," : "");
+		if (f[k].avail && v >= 0)
+			printf("%" PRId64, v);
+		else
+			printf("null");
+	}
+	printf("]%s", last ? "" : ",");
+}
+
 static void print_json(const struct machine *m, const char *source, const char *backend,
 		       uint64_t len, uint64_t reps,
 		       const uint64_t *sizes, uint64_t nsizes, const uint64_t *copies, int ncopies,
@@ -487,23 +503,9 @@ static void print_json(const struct machine *m, const char *source, const char *
 	json_triple("fork_ms", f, offsetof(struct figures, fork_ms), "%.3f", 0);
 	json_triple("munmap_ms", f, offsetof(struct figures, unmap_ms), "%.3f", 0);
 	json_triple("mprotect_4k_us", f, offsetof(struct figures, split_us), "%.3f", 0);
-	printf("\"page_table_pages\":[");
-	for (k = 0; k < NSIDES; k++) {
-		printf(k ? "," : "");
-		if (f[k].avail && f[k].pt_pages >= 0)
-			printf("%" PRId64, f[k].pt_pages);
-		else
-			printf("null");
-	}
-	printf("],\"page_table_kib_per_gib\":[");
-	for (k = 0; k < NSIDES; k++) {
-		printf(k ? "," : "");
-		if (f[k].avail && f[k].pt_kib_per_gib >= 0)
-			printf("%" PRId64, f[k].pt_kib_per_gib);
-		else
-			printf("null");
-	}
-	printf("]}}\n");
+	json_int_triple("page_table_pages", f, offsetof(struct figures, pt_pages), 0);
+	json_int_triple("page_table_kib_per_gib", f, offsetof(struct figures, pt_kib_per_gib), 1);
+	printf("}}\n");
 }
 
 /* One row of figures for the three sides and the gains of 2M and 1G over 4K. */
