@@ -133,7 +133,7 @@ fi
 stage "host unit tests" unit_tests
 stage "fuzzing the text parsers" "$HUGEPFN_ROOT/tests/fuzz/run.sh" 20
 if [ -z "$novm" ]; then
-	stage "series: every prefix builds (x86_64)" "$HUGEPFN_ROOT/kernel/build.sh" --prefixes
+	stage "series: every prefix compiles (x86_64)" "$HUGEPFN_ROOT/kernel/build.sh" --prefixes
 	stage "patched kernel build" "$HUGEPFN_ROOT/kernel/build.sh"
 	stage "harness self-tests" "$HUGEPFN_ROOT/tests/vm/selftest.sh" patched
 	stage "VM tests, patched kernel" "$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel patched
