@@ -1219,10 +1219,13 @@ static void test_pud_split_enomem(int fd)
 	long long pud0;
 	int op, ret = 0, err = 0, hit, ok = 1;
 
-	if (!pud_remap || access("/sys/kernel/debug/fail_page_alloc", F_OK)) {
-		tap_check(!pud_remap, "1 GiB split failure: /sys/kernel/debug/fail_page_alloc exists");
+	if (!pud_remap) {
+		tap_diag("1 GiB split failure: no PUD leaves on this kernel, nothing to split");
 		return;
 	}
+	if (!tap_check(access("/sys/kernel/debug/fail_page_alloc", F_OK) == 0,
+		       "1 GiB split failure: /sys/kernel/debug/fail_page_alloc exists"))
+		return;
 	for (size_t i = 0; i < sizeof(fail_attrs) / sizeof(fail_attrs[0]); i++) {
 		char path[128];
 
