@@ -31,7 +31,9 @@ Usage: tests/vm/run-vm.sh --kernel patched|stock|base [OPTION]...
 
 Environment: HUGEPFN_PATCHED_KDIR=DIR boots DIR (laid out like kernel/build.sh's
 output: bzImage or Image, release, obj/ for modules, src/) as the patched kernel
-instead of building one, for working on the series in another tree.
+instead of building one, for working on the series in another tree; with it,
+HUGEPFN_PATCHED_FEATURES=LIST (comma-separated, may be empty) replaces the
+features of kernel/patches/FEATURES, for a kernel with part of the series.
 
 Logs of every run are kept in build/vm-logs/NAME/ (console.log = kernel log,
 tap.log = guest test output); the tail of a failing run's kernel log is
@@ -101,7 +103,8 @@ if [ "$kind" = patched ] && [ -n "${HUGEPFN_PATCHED_KDIR:-}" ]; then
 		die "HUGEPFN_PATCHED_KDIR=$kdir needs $image_name, release and obj/"
 	kernel_image=$kdir/$image_name
 	module_kdir=$kdir/obj
-	features=$(series_features)
+	# A prefix of the series has only some of its features (kernel/prefix-boots.sh).
+	features=${HUGEPFN_PATCHED_FEATURES-$(series_features)}
 	guest_out=patched-custom-$arch
 elif [ "$kind" = patched ]; then
 	kdir=$("$HUGEPFN_ROOT/kernel/build.sh" --arch "$arch")
