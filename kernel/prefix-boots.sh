@@ -104,7 +104,7 @@ boot_prefix() {
 	say "prefix $p/$n: booting with features '${features:-none}'"
 	HUGEPFN_PATCHED_KDIR=$kdir HUGEPFN_PATCHED_FEATURES=$features \
 		"$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel patched --tests "$TESTS" \
-		--name "prefix-$p" --quiet-ok
+		--name "prefix-$p"
 }
 
 exec {lock_fd}>"$HUGEPFN_CACHE/prefix-boots.lock"

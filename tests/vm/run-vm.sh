@@ -26,7 +26,6 @@ Usage: tests/vm/run-vm.sh --kernel patched|stock|base [OPTION]...
   --append ARGS    extra kernel command-line arguments
   --name NAME      name of this run in the output and its log directory
   --timeout SEC    wall-clock limit for the whole boot (default 900)
-  --quiet-ok       print only failures and diagnostics of failures
   -h, --help
 
 Environment: HUGEPFN_PATCHED_KDIR=DIR boots DIR (laid out like kernel/build.sh's
