@@ -96,12 +96,20 @@ for s in "$HUGEPFN_ROOT"/tests/vm/guest/*.sh; do
 	case "$(basename "$s")" in init.sh|lib.sh) continue ;; esac
 	install -m 755 "$s" "$stage/hpfn/tests/$(basename "$s" .sh)"
 done
-# The series' kselftest, from the patched tree (the stock kernel has none).
+# The series' kselftest, from the patched tree (the stock kernel has none),
+# linked with the mm selftests' vm_util.c as their Makefile does. vm_util.c
+# needs 6.12's <linux/fs.h>: only the uAPI headers' linux/ directory is put
+# first, so that asm/ stays the target's, from the compiler.
 ks=$(dirname "$module_kdir")/src/tools/testing/selftests/mm/remap_pfn_pmd.c
 if [ "$kind" = patched ]; then
 	# Without it t_kselftest_remap skips, which only the stock kernel may.
 	[ -f "$ks" ] || die "the series' kselftest $ks is missing from the patched tree"
-	"$cc" -O2 -Wall -Werror -static -I "$(dirname "$ks")/.." -o "$stage/hpfn/bin/remap_pfn_pmd" "$ks" ||
+	ksinc=$out/kselftest-include
+	rm -rf "$ksinc"
+	mkdir -p "$ksinc"
+	ln -s "${HUGEPFN_KERNEL_UAPI:-$("$HUGEPFN_ROOT/kernel/build.sh" --uapi)}/include/linux" "$ksinc/linux"
+	"$cc" -O2 -Wall -Werror -static -isystem "$ksinc" -I "$(dirname "$ks")/.." \
+		-o "$stage/hpfn/bin/remap_pfn_pmd" "$ks" "$(dirname "$ks")/vm_util.c" ||
 		die "building the series' kselftest $ks failed"
 fi
 # The upstream mm selftests (t_mm_selftests; x86_64), built once from the

@@ -19,10 +19,14 @@
  * page is still mapped at the expected level. A SIGBUS or SIGSEGV in the
  * parent ends the program at once, without a plan: a failure.
  *
- * A third phase races fork() with revocation: a thread revokes the last
- * page of every 2 MiB leaf of a /dev/hpfn_test mapping (unmap_mapping_range(),
- * which splits the leaf without the mmap lock) while the main thread forks;
- * every child must still read the first page of every piece.
+ * A third phase races fork() with revocation: a thread revokes, through
+ * /dev/hpfn_test (unmap_mapping_range(), without the mmap lock), the last
+ * page of every even 2 MiB piece, which splits its leaf, and every odd piece
+ * whole, which zaps its leaf, while the main thread forks. Every child must
+ * still read the first page of every even piece, and must not be able to
+ * read an odd piece whose revocation had returned when the child looked: a
+ * fork that copied the parent's leaf as it read it before the revocation
+ * would leave the child mapping revoked memory.
  *
  * Bounded by time (hpfn.race_seconds=, default 15 per phase) and rounds.
  */
@@ -30,7 +34,9 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -50,6 +56,7 @@
 #define MAX_RUNS 4096
 #define CHILD_BAD_VALUE 3
 #define CHILD_FAULT 4
+#define CHILD_STALE 5
 
 struct race_phase {
 	const char *name;
@@ -255,52 +262,104 @@ static void run_phase(int fd, const struct guest_bar *bar, const struct race_pha
 struct revoker {
 	int fd;
 	uint64_t leaves;
+	int *revoked;	/* shared with the children: piece i's revocation returned */
 	pthread_barrier_t start;
 	int done;	/* atomic */
 };
 
-/* Revoke the last 4 KiB of every 2 MiB piece: each revocation splits a leaf. */
+/* Odd pieces are revoked whole, even ones in their last page only. */
+static bool revoked_whole(uint64_t i)
+{
+	return i % 2;
+}
+
 static void *revoker_main(void *arg)
 {
 	struct revoker *rv = arg;
-	struct hpfn_test_zap z = { .len = SZ_4K };
+	struct hpfn_test_zap z;
 	uint64_t i;
 
 	pthread_barrier_wait(&rv->start);
 	/* piece 0 was revoked before the forks began, see revoke_round() */
 	for (i = 1; i < rv->leaves; i++) {
-		z.offset = i * SZ_2M + SZ_2M - SZ_4K;
+		z.offset = revoked_whole(i) ? i * SZ_2M : i * SZ_2M + SZ_2M - SZ_4K;
+		z.len = revoked_whole(i) ? SZ_2M : SZ_4K;
 		if (ioctl(rv->fd, HPFN_TEST_IOC_ZAP, &z))
 			break;
+		__atomic_store_n(&rv->revoked[i], 1, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&rv->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
-/* In the child: the first page of every piece still reads its value. */
-static void revoke_child(volatile uint64_t *words, uint64_t leaves, uint64_t round)
+static sigjmp_buf probe_env;
+static volatile sig_atomic_t probing;
+
+/* A fault while probing is the answer; anywhere else, a failure. */
+static void probe_fault(int sig)
+{
+	if (probing)
+		siglongjmp(probe_env, 1);
+	child_fault(sig);
+}
+
+static bool child_can_read(volatile uint64_t *p)
+{
+	bool readable = false;
+
+	probing = 1;
+	if (!sigsetjmp(probe_env, 1)) {
+		(void)*p;
+		readable = true;
+	}
+	probing = 0;
+	return readable;
+}
+
+/*
+ * In the child: the first page of every even piece still reads its value;
+ * an odd piece whose revocation has returned is no longer mapped here.
+ */
+static void revoke_child(volatile uint64_t *words, const struct revoker *rv, uint64_t round)
 {
 	uint64_t i;
 
-	signal(SIGBUS, child_fault);
-	signal(SIGSEGV, child_fault);
-	for (i = 0; i < leaves; i++)
-		if (*piece_word(words, i) != magic(round, i))
-			_exit(CHILD_BAD_VALUE);
+	signal(SIGBUS, probe_fault);
+	signal(SIGSEGV, probe_fault);
+	for (i = 0; i < rv->leaves; i++) {
+		if (!revoked_whole(i)) {
+			if (*piece_word(words, i) != magic(round, i))
+				_exit(CHILD_BAD_VALUE);
+		} else if (__atomic_load_n(&rv->revoked[i], __ATOMIC_ACQUIRE) &&
+			   child_can_read(piece_word(words, i))) {
+			_exit(CHILD_STALE);
+		}
+	}
 	_exit(0);
 }
 
-/* One round: returns the number of children that failed, or -1 on setup errors. */
+struct revoke_tally {
+	uint64_t forks;
+	uint64_t failed;	/* children that lost an unrevoked page */
+	uint64_t stale;		/* children that could read a revoked piece */
+	uint64_t lost;		/* unrevoked pages the parent lost */
+};
+
+/* One round, counted into @t: returns -1 on setup errors. */
 static int revoke_round(int fd, const struct guest_bar *bar, uint64_t span, uint64_t round,
-			uint64_t *forks, uint64_t *lost)
+			struct revoke_tally *t)
 {
 	struct revoker rv = { .fd = fd, .leaves = span / SZ_2M };
 	volatile uint64_t *words;
 	pthread_t thread;
-	int failed = 0, status;
+	int status;
 	uint64_t i;
 	pid_t pid;
 
+	rv.revoked = mmap(NULL, rv.leaves * sizeof(*rv.revoked), PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (rv.revoked == MAP_FAILED)
+		return -1;
 	words = hpfn_mmap_congruent(fd, 0, span, PROT_READ | PROT_WRITE, MAP_SHARED, bar->phys,
 				    SZ_2M);
 	if (words == MAP_FAILED)
@@ -328,42 +387,50 @@ static int revoke_round(int fd, const struct guest_bar *bar, uint64_t span, uint
 		if (pid < 0)
 			tap_bail("fork: %s", strerror(errno));
 		if (pid == 0)
-			revoke_child(words, rv.leaves, round);
-		(*forks)++;
-		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
-			failed++;
+			revoke_child(words, &rv, round);
+		t->forks++;
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+			t->failed++;
+		else if (WEXITSTATUS(status) == CHILD_STALE)
+			t->stale++;
+		else if (WEXITSTATUS(status))
+			t->failed++;
 	} while (!__atomic_load_n(&rv.done, __ATOMIC_ACQUIRE));
 	pthread_join(thread, NULL);
 	pthread_barrier_destroy(&rv.start);
 	for (i = 0; i < rv.leaves; i++)
-		if (*piece_word(words, i) != magic(round, i))
-			(*lost)++;
+		if (!revoked_whole(i) && *piece_word(words, i) != magic(round, i))
+			t->lost++;
 	munmap((void *)words, span);
-	return failed;
+	munmap(rv.revoked, rv.leaves * sizeof(*rv.revoked));
+	return 0;
 }
 
 static void run_revoke_phase(const struct guest_bar *bar, unsigned int seconds)
 {
 	struct hpfn_test_target t = { .phys = bar->phys, .size = 64ULL << 20 };
 	uint64_t deadline = guest_now_ns() + (uint64_t)seconds * 1000000000ULL;
-	uint64_t round, forks = 0, lost = 0, rounds = 0, failed = 0;
-	int fd = open(HPFN_TEST_DEV, O_RDWR | O_CLOEXEC), n;
+	struct revoke_tally tally = { 0 };
+	uint64_t round, rounds = 0;
+	int fd = open(HPFN_TEST_DEV, O_RDWR | O_CLOEXEC);
 
 	if (fd < 0 || ioctl(fd, HPFN_TEST_IOC_SET_TARGET, &t))
 		tap_bail("aim %s at BAR2: %s", HPFN_TEST_DEV, strerror(errno));
-	for (round = 1; round <= MAX_ROUNDS && guest_now_ns() < deadline; round++, rounds++) {
-		n = revoke_round(fd, bar, t.size, round, &forks, &lost);
-		if (n < 0)
-			tap_bail("revoke phase: mmap %s: %s", HPFN_TEST_DEV, strerror(errno));
-		failed += n;
-	}
+	for (round = 1; round <= MAX_ROUNDS && guest_now_ns() < deadline; round++, rounds++)
+		if (revoke_round(fd, bar, t.size, round, &tally))
+			tap_bail("revoke phase: mmap: %s", strerror(errno));
 	close(fd);
-	tap_diag("revocation: %" PRIu64 " rounds, %" PRIu64 " forks in %u s", rounds, forks,
+	tap_diag("revocation: %" PRIu64 " rounds, %" PRIu64 " forks in %u s", rounds, tally.forks,
 		 seconds);
 	tap_check(rounds >= 2, "revocation: at least two rounds ran (%" PRIu64 ")", rounds);
-	tap_check(!failed, "revocation: every child read the unrevoked first page of every piece "
-		  "(%" PRIu64 " of %" PRIu64 " children failed)", failed, forks);
-	tap_check(!lost, "revocation: the parent kept every unrevoked page (%" PRIu64 " lost)", lost);
+	tap_check(!tally.failed, "revocation: every child read the unrevoked first page of every "
+		  "even piece (%" PRIu64 " of %" PRIu64 " children failed)", tally.failed,
+		  tally.forks);
+	tap_check(!tally.stale, "revocation: no child could read an odd piece whose revocation "
+		  "had returned (%" PRIu64 " of %" PRIu64 " children could)", tally.stale,
+		  tally.forks);
+	tap_check(!tally.lost, "revocation: the parent kept every unrevoked page (%" PRIu64
+		  " lost)", tally.lost);
 }
 
 static unsigned int race_seconds(void)

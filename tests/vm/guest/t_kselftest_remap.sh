@@ -1,7 +1,10 @@
 #!/bin/sh
 # Run the series' own kselftest (tools/testing/selftests/mm/remap_pfn_pmd.c,
-# built from the patched tree) on the big ivshmem BAR, and pass its TAP on,
-# plan included: the kselftest declares its plan before its first check.
+# built from the patched tree) as run_vmtests.sh does, without naming a
+# BAR: it must find the big ivshmem BAR2 itself (the largest prefetchable
+# BAR of a device without a driver). Its TAP is passed on with one more
+# check, which says whether it chose that BAR, and its plan (declared
+# before its first check) raised by one; without a plan, none is printed.
 ks=/hpfn/bin/remap_pfn_pmd
 if [ ! -x "$ks" ]; then
 	# Allowed on the stock kernel only (tests/vm/expected-skips.list): on
@@ -17,12 +20,24 @@ if [ -z "$bar" ]; then
 	echo "not ok - no ivshmem device with a 1 GiB BAR2"
 	exit 1
 fi
+if [ -e "$bar/driver" ]; then
+	echo "not ok - $bar is bound to $(basename "$(readlink "$bar/driver")")"
+	exit 1
+fi
 echo 1 > "$bar/enable"
-"$ks" "$bar/resource2" > /tmp/ks.out 2>&1
+"$ks" > /tmp/ks.out 2>&1
 rc=$?
-# kselftest TAP ("ok 3 desc", "1..N") -> the runner's form ("ok - desc");
-# "TAP version" and the kselftest's own totals become diagnostics.
-sed -n -e 's/^\(not ok\|ok\) [0-9]* \(.*\)/\1 - \2/p' -e 's/^\(1\.\.[0-9]*\)$/\1/p' \
+# kselftest TAP ("ok 3 desc") -> the runner's form ("ok - desc"); "TAP
+# version" and the kselftest's own totals become diagnostics.
+sed -n -e 's/^\(not ok\|ok\) [0-9]* \(.*\)/\1 - \2/p' \
 	-e 's/^# \(.*\)/# \1/p' -e 's/^\(Bail out!.*\)/# \1/p' /tmp/ks.out
+plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' /tmp/ks.out)
+if grep -q "^# using $bar/resource2 at " /tmp/ks.out; then
+	echo "ok - the kselftest found $bar/resource2 by itself"
+else
+	echo "not ok - the kselftest did not choose $bar/resource2: $(grep -m1 '^# using\|SKIP' /tmp/ks.out)"
+	rc=1
+fi
 [ $rc -eq 0 ] || echo "not ok - remap_pfn_pmd exited with status $rc"
+[ -n "$plan" ] && echo "1..$((plan + 1))"
 exit $rc
