@@ -83,6 +83,7 @@ for t in "$HUGEPFN_ROOT"/tests/vm/guest/t_*.c; do
 	[ -f "$ubuild/tests/vm/guest/$t" ] || continue
 	copy_with_libs "$ubuild/tests/vm/guest/$t" "$stage/hpfn/tests/"
 done
+copy_with_libs "$ubuild/tests/vm/guest/bar_word" "$stage/hpfn/bin/"
 if [ "$arch" = x86_64 ]; then
 	copy_with_libs "$HUGEPFN_BUILD/tools/hugepfn" "$stage/hpfn/bin/"
 	copy_with_libs "$HUGEPFN_BUILD/examples/bar-access" "$stage/hpfn/bin/"

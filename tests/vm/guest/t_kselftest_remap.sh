@@ -2,9 +2,10 @@
 # Run the series' own kselftest (tools/testing/selftests/mm/remap_pfn_pmd.c,
 # built from the patched tree) as run_vmtests.sh does, without naming a
 # BAR: it must find the big ivshmem BAR2 itself (the largest prefetchable
-# BAR of a device without a driver). Its TAP is passed on with one more
-# check, which says whether it chose that BAR, and its plan (declared
-# before its first check) raised by one; without a plan, none is printed.
+# BAR of a device without a driver). Its TAP is passed on with two more
+# checks, whether it chose that BAR and whether it put back the BAR words
+# it wrote over, and its plan (declared before its first check) raised by
+# two; without a plan, none is printed.
 ks=/hpfn/bin/remap_pfn_pmd
 if [ ! -x "$ks" ]; then
 	# Allowed on the stock kernel only (tests/vm/expected-skips.list): on
@@ -25,8 +26,21 @@ if [ -e "$bar/driver" ]; then
 	exit 1
 fi
 echo 1 > "$bar/enable"
+# Markers where the kselftest writes (the BAR's first word, the first of
+# its last GiB), which it must put back when it exits.
+start=$(( $(head -n 3 "$bar/resource" | tail -n 1 | cut -d' ' -f1) ))
+end=$(( $(head -n 3 "$bar/resource" | tail -n 1 | cut -d' ' -f2) + 1 ))
+last_gib=$(( (end & ~0x3fffffff) - 0x40000000 - start ))
+for off in 0 $last_gib; do
+	/hpfn/bin/bar_word "$bar/resource2" $off $(( 0x5eed0000 + (off >> 20) )) > /dev/null
+done
 "$ks" > /tmp/ks.out 2>&1
 rc=$?
+kept=0
+for off in 0 $last_gib; do
+	[ $(( $(/hpfn/bin/bar_word "$bar/resource2" $off) )) -eq $(( 0x5eed0000 + (off >> 20) )) ] &&
+		kept=$((kept + 1))
+done
 # kselftest TAP ("ok 3 desc") -> the runner's form ("ok - desc"); "TAP
 # version" and the kselftest's own totals become diagnostics.
 sed -n -e 's/^\(not ok\|ok\) [0-9]* \(.*\)/\1 - \2/p' \
@@ -38,6 +52,11 @@ else
 	echo "not ok - the kselftest did not choose $bar/resource2: $(grep -m1 '^# using\|SKIP' /tmp/ks.out)"
 	rc=1
 fi
+if [ $kept -eq 2 ]; then
+	echo "ok - the kselftest put back the BAR words it wrote over"
+else
+	echo "not ok - the kselftest put back $kept of 2 marker words (at offsets 0, $last_gib)"
+fi
 [ $rc -eq 0 ] || echo "not ok - remap_pfn_pmd exited with status $rc"
-[ -n "$plan" ] && echo "1..$((plan + 1))"
+[ -n "$plan" ] && echo "1..$((plan + 2))"
 exit $rc
