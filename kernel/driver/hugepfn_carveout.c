@@ -32,6 +32,17 @@ static bool carveout_name_ok(const char *name)
 	return true;
 }
 
+/* Two nodes of one name would collide in devtmpfs and sysfs. */
+static bool carveout_name_taken(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_carveouts; i++)
+		if (!strcmp(carveout_devs[i]->name, name))
+			return true;
+	return false;
+}
+
 static int carveout_add(const char *name, u64 size, u64 addr)
 {
 	struct hugepfn_dev *hdev;
@@ -40,27 +51,32 @@ static int carveout_add(const char *name, u64 size, u64 addr)
 	u64 end;
 	int ret;
 
+	if (carveout_name_taken(name)) {
+		pr_info("hugepfn: carveout %s: the name is given twice; each carveout needs its own\n",
+			name);
+		return -EEXIST;
+	}
 	if (nr_carveouts >= HUGEPFN_MAX_CARVEOUTS) {
 		pr_info("hugepfn: carveout %s: more than %d carveouts\n", name,
-		       HUGEPFN_MAX_CARVEOUTS);
+			HUGEPFN_MAX_CARVEOUTS);
 		return -ENOSPC;
 	}
 	if (!size || !PAGE_ALIGNED(addr) || !PAGE_ALIGNED(size) ||
 	    check_add_overflow(addr, size - 1, &end)) {
 		pr_info("hugepfn: carveout %s: %#llx bytes at %#llx is not a page-aligned range\n",
-		       name, size, addr);
+			name, size, addr);
 		return -EINVAL;
 	}
 	if (region_intersects(addr, size, IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE) !=
 	    REGION_DISJOINT) {
 		pr_info("hugepfn: carveout %s: [%#llx-%#llx] overlaps System RAM; reserve it first (memmap=SIZE$ADDR)\n",
-		       name, addr, end);
+			name, addr, end);
 		return -EPERM;
 	}
 	res = request_mem_region(addr, size, "hugepfn carveout");
 	if (!res) {
 		pr_info("hugepfn: carveout %s: [%#llx-%#llx] is claimed by another driver (see /proc/iomem)\n",
-		       name, addr, end);
+			name, addr, end);
 		return -EBUSY;
 	}
 	snprintf(node, sizeof(node), "carveout-%s", name);
@@ -85,7 +101,30 @@ static int carveout_add(const char *name, u64 size, u64 addr)
 	return 0;
 }
 
-/* Parse one "NAME:SIZE@ADDR" (SIZE takes K/M/G suffixes). */
+/*
+ * Whether SIZE, [start, end) of the parameter, is more than 64 bits can
+ * hold: memparse() wraps without a word (18014398509481988K is 4K).
+ */
+static bool carveout_size_overflows(const char *start, const char *end)
+{
+	static const char suffixes[] = "KMGTPE";
+	const char *suffix = strchr(suffixes, toupper(end[-1]));
+	char digits[24];
+	unsigned int shift = 0;
+	u64 n;
+
+	if (end[-1] && suffix) {
+		shift = 10 * (suffix - suffixes + 1);
+		end--;
+	}
+	if (end - start >= sizeof(digits))
+		return true;
+	memcpy(digits, start, end - start);
+	digits[end - start] = '\0';
+	return kstrtou64(digits, 0, &n) || n > (U64_MAX >> shift);
+}
+
+/* Parse one "NAME:SIZE@ADDR" (SIZE takes K/M/G/T/P/E suffixes). */
 static int carveout_parse(char *item)
 {
 	char *colon = strchr(item, ':'), *at, *p;
@@ -100,18 +139,23 @@ static int carveout_parse(char *item)
 	*at = '\0';
 	if (!carveout_name_ok(item)) {
 		pr_info("hugepfn: carveout name '%s': use 1-32 letters, digits, '_' or '-'\n",
-		       item);
+			item);
 		return -EINVAL;
 	}
 	size = memparse(colon + 1, &p);
 	if (p == colon + 1 || *p)
 		goto bad;
+	if (carveout_size_overflows(colon + 1, p)) {
+		pr_info("hugepfn: carveout %s: size '%s' does not fit in 64 bits\n", item,
+			colon + 1);
+		return -EINVAL;
+	}
 	if (kstrtou64(at + 1, 0, &addr))
 		goto bad;
 	return carveout_add(item, size, addr);
 bad:
 	pr_info("hugepfn: carveouts: cannot parse '%s'; expected NAME:SIZE@ADDR, e.g. buf:64M@0x40000000\n",
-	       item);
+		item);
 	return -EINVAL;
 }
 

@@ -17,6 +17,7 @@
 #include <linux/mman.h>
 #include <linux/module.h>
 #include <linux/mount.h>
+#include <linux/nospec.h>
 #include <linux/pgtable.h>
 #include <linux/pseudo_fs.h>
 #include <linux/sched/coredump.h>
@@ -213,7 +214,7 @@ static struct hugepfn_region *hugepfn_mmap_target(struct hugepfn_dev *hdev,
 	*off = (pgoff << PAGE_SHIFT) & (HUGEPFN_REGION_OFFSET(1) - 1);
 	if (index >= hdev->nr_regions)
 		return NULL;
-	r = &hdev->regions[index];
+	r = &hdev->regions[array_index_nospec(index, hdev->nr_regions)];
 	if (!(r->flags & HUGEPFN_REGION_MAPPABLE) || *off >= r->size ||
 	    len > r->size - *off)
 		return NULL;
@@ -312,7 +313,11 @@ static int hugepfn_mmap(struct file *file, struct vm_area_struct *vma)
 	u64 off;
 	int ret;
 
-	if (!(vma->vm_flags & VM_SHARED))
+	/*
+	 * VM_MAYSHARE, not VM_SHARED: do_mmap() clears VM_SHARED for a
+	 * MAP_SHARED mapping of a file opened read-only.
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;		/* MAP_PRIVATE: no CoW of device memory */
 	if (vma->vm_flags & VM_EXEC)
 		return -EPERM;
@@ -342,9 +347,11 @@ out:
 }
 
 /*
- * Copy in an ioctl argument: at least @minsz bytes, as many as the caller
- * says (argsz) up to our size; larger structures from newer userspace are
- * accepted as long as we understand the flags they set.
+ * Copy in an ioctl argument, whose first member is its u32 argsz: at least
+ * @minsz bytes, as many as the caller says up to our size; larger
+ * structures from newer userspace are accepted as long as we understand
+ * the flags they set. argsz is fetched once: the value checked here is the
+ * one the ioctl sees, whatever the caller changes meanwhile.
  */
 static int hugepfn_copy_arg(void *karg, size_t ksz, size_t minsz,
 			    const void __user *uarg)
@@ -358,6 +365,7 @@ static int hugepfn_copy_arg(void *karg, size_t ksz, size_t minsz,
 	memset(karg, 0, ksz);
 	if (copy_from_user(karg, uarg, min_t(size_t, argsz, ksz)))
 		return -EFAULT;
+	*(u32 *)karg = argsz;
 	return 0;
 }
 
@@ -388,10 +396,12 @@ static long hugepfn_region_info(struct hugepfn_dev *hdev, void __user *uarg)
 
 	if (ret)
 		return ret;
-	if (info.flags || info.pad)
+	/* flags is output only: what a caller leaves there is ignored, as VFIO does */
+	if (info.pad)
 		return -EINVAL;
 	if (info.index >= hdev->nr_regions)
 		return -EINVAL;
+	info.index = array_index_nospec(info.index, hdev->nr_regions);
 	r = &hdev->regions[info.index];
 	info.flags = r->flags;
 	info.size = r->size;

@@ -459,6 +459,72 @@ static void test_query_sizes(int fd)
 	munmap(p, 4 * SZ_1M);
 }
 
+/*
+ * REGION_INFO's flags are output only: input there is ignored, as VFIO
+ * does. A larger argsz than the structure (newer userspace) is accepted.
+ */
+static void test_region_info_inputs(int fd)
+{
+	struct {
+		struct hugepfn_region_info ri;
+		uint64_t newer[2];	/* zero: fields this driver does not know */
+	} big_ri;
+	struct hugepfn_region_info ri, want;
+
+	region_info(fd, 2, &want);
+	memset(&ri, 0, sizeof(ri));
+	ri.argsz = sizeof(ri);
+	ri.index = 2;
+	ri.flags = ~0u;
+	tap_check(ioctl(fd, HUGEPFN_REGION_INFO, &ri) == 0 && ri.flags == want.flags &&
+		  ri.size == want.size, "REGION_INFO with input flags set: ignored, answered (0x%x)",
+		  ri.flags);
+	memset(&big_ri, 0, sizeof(big_ri));
+	big_ri.ri.argsz = sizeof(big_ri);
+	big_ri.ri.index = 2;
+	tap_check(ioctl(fd, HUGEPFN_REGION_INFO, &big_ri) == 0 && big_ri.ri.size == want.size &&
+		  !big_ri.newer[0] && !big_ri.newer[1],
+		  "REGION_INFO with argsz %zu, larger than the structure: answered, nothing written past it",
+		  sizeof(big_ri));
+}
+
+/*
+ * A node opened read-only maps MAP_SHARED, PROT_READ (do_mmap() clears
+ * VM_SHARED for such a file, VM_MAYSHARE stays), and never for writing.
+ */
+static void test_read_only_open(const char *node, int fd)
+{
+	char path[512];
+	uint8_t *rw, *ro;
+	void *w;
+	int rfd;
+
+	snprintf(path, sizeof(path), "/dev/hugepfn/%s", node);
+	rfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (!tap_check(rfd >= 0, "open %s O_RDONLY", path))
+		return;
+	rw = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE, MAP_SHARED, fd, HUGEPFN_REGION_OFFSET(2));
+	ro = mmap(NULL, SZ_2M, PROT_READ, MAP_SHARED, rfd, HUGEPFN_REGION_OFFSET(2));
+	if (rw != MAP_FAILED)
+		*(volatile uint64_t *)(rw + 64) = 0x0dd0c0de;
+	tap_check(rw != MAP_FAILED && ro != MAP_FAILED &&
+		  *(volatile uint64_t *)(ro + 64) == 0x0dd0c0de,
+		  "a read-only open maps MAP_SHARED PROT_READ and reads the BAR (%s)",
+		  ro == MAP_FAILED ? strerror(errno) : "mapped");
+	errno = 0;
+	w = mmap(NULL, SZ_4K, PROT_READ | PROT_WRITE, MAP_SHARED, rfd, HUGEPFN_REGION_OFFSET(2));
+	tap_check(w == MAP_FAILED && errno == EACCES,
+		  "a read-only open cannot map for writing -> EACCES (got %s)",
+		  w == MAP_FAILED ? strerror(errno) : "mapped");
+	if (w != MAP_FAILED)
+		munmap(w, SZ_4K);
+	if (ro != MAP_FAILED)
+		munmap(ro, SZ_2M);
+	if (rw != MAP_FAILED)
+		munmap(rw, SZ_2M);
+	close(rfd);
+}
+
 static void test_bad_inputs(int fd, int cfd)
 {
 	uint64_t off2 = HUGEPFN_REGION_OFFSET(2);
@@ -512,7 +578,7 @@ static void test_bad_inputs(int fd, int cfd)
 	q.argsz = sizeof(q);
 	q.addr = ~0ULL;
 	tap_check(ioctl(fd, HUGEPFN_MAPPING_QUERY, &q) == -1 && errno == EINVAL, "MAPPING_QUERY of a kernel address -> EINVAL");
-
+	test_region_info_inputs(fd);
 }
 
 /* Carveouts the driver must refuse: the module does not load. */
@@ -534,6 +600,15 @@ static void test_bad_carveouts(void)
 		  guest_run("dmesg | grep -q 'carveout b: .* is claimed by another driver'") == 0 &&
 		  guest_run("grep -q hugepfn /proc/iomem") != 0,
 		  "overlapping carveouts are refused and nothing stays claimed");
+	tap_check(guest_run("insmod /hpfn/modules/hugepfn.ko carveouts=a:2M@0x%llx,a:2M@0x%llx 2>/dev/null",
+		      (unsigned long long)carve, (unsigned long long)carve + 4 * SZ_1M) != 0 &&
+		  guest_run("dmesg | grep -q 'carveout a: the name is given twice'") == 0 &&
+		  guest_run("grep -q hugepfn /proc/iomem") != 0,
+		  "a carveout name given twice is refused and nothing stays claimed");
+	tap_check(guest_run("insmod /hpfn/modules/hugepfn.ko carveouts=big:18014398509481988K@0x%llx 2>/dev/null",
+		      (unsigned long long)carve) != 0 &&
+		  guest_run("dmesg | grep -q \"carveout big: size '18014398509481988K' does not fit in 64 bits\"") == 0,
+		  "a carveout size past 64 bits is refused, not wrapped to 4 KiB");
 	tap_check(load_driver() == 0 && bind(&big) == 0, "reload with the good carveout and rebind");
 }
 
@@ -798,6 +873,7 @@ int main(void)
 	test_info(fd, cfd);
 	test_maps(fd, cfd);
 	test_plain_mmap(fd, cfd);
+	test_read_only_open(node, fd);
 	test_query_sizes(fd);
 	close(fd);
 	close(cfd);
