@@ -470,15 +470,16 @@ static void test_region_info_inputs(int fd)
 		uint64_t newer[2];	/* zero: fields this driver does not know */
 	} big_ri;
 	struct hugepfn_region_info ri, want;
+	int ret;
 
 	region_info(fd, 2, &want);
 	memset(&ri, 0, sizeof(ri));
 	ri.argsz = sizeof(ri);
 	ri.index = 2;
 	ri.flags = ~0u;
-	tap_check(ioctl(fd, HUGEPFN_REGION_INFO, &ri) == 0 && ri.flags == want.flags &&
-		  ri.size == want.size, "REGION_INFO with input flags set: ignored, answered (0x%x)",
-		  ri.flags);
+	ret = ioctl(fd, HUGEPFN_REGION_INFO, &ri);
+	tap_check(ret == 0 && ri.flags == want.flags && ri.size == want.size,
+		  "REGION_INFO with input flags set: ignored, answered (flags 0x%x)", ri.flags);
 	memset(&big_ri, 0, sizeof(big_ri));
 	big_ri.ri.argsz = sizeof(big_ri);
 	big_ri.ri.index = 2;
