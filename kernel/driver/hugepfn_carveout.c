@@ -1,24 +1,41 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Carveouts: physical ranges an administrator reserved (memmap=SIZE$ADDR,
- * reserved-memory) and names with carveouts=NAME:SIZE@ADDR[,...]. Each
- * becomes /dev/hugepfn/carveout-NAME with one write-back region. A range is
- * refused when it is not page-aligned, overlaps System RAM (this driver
- * must never become a /dev/mem) or is claimed by anyone else.
+ * Carveouts: physical ranges an administrator kept from the kernel and
+ * names with carveouts=NAME:SIZE@ADDR[,...]. Each becomes
+ * /dev/hugepfn/carveout-NAME with one write-back region.
+ *
+ * Only RAM the kernel was told to leave alone is accepted, so that the
+ * driver never becomes a /dev/mem and never maps MMIO write-back (which
+ * can raise a machine check):
+ *  - x86: RAM in the firmware's memory map (e820 as the firmware gave it,
+ *    /sys/firmware/memmap) that the kernel's map reserves (memmap=SIZE$ADDR);
+ *  - arm64: inside a no-map reserved-memory node, or memory the device
+ *    tree describes that the kernel does not use (beyond mem=).
+ * Elsewhere carveouts are refused. Each refusal is logged with its reason.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/ctype.h>
 #include <linux/ioport.h>
-#include <linux/list.h>
 #include <linux/mm.h>
+#include <linux/of.h>
+#include <linux/of_address.h>
+#include <linux/of_reserved_mem.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#ifdef CONFIG_X86
+#include <asm/e820/api.h>
+#endif
 
 #include "hugepfn_private.h"
 
 #define HUGEPFN_MAX_CARVEOUTS	16
 
+/* Claimed at load; nodes created by hugepfn_carveouts_publish(). */
 static struct hugepfn_dev *carveout_devs[HUGEPFN_MAX_CARVEOUTS];
 static unsigned int nr_carveouts;
+static bool carveouts_published;
 
 static bool carveout_name_ok(const char *name)
 {
@@ -43,62 +60,152 @@ static bool carveout_name_taken(const char *name)
 	return false;
 }
 
-static int carveout_add(const char *name, u64 size, u64 addr)
+#ifdef CONFIG_X86
+/* Why [addr, end) is not firmware RAM that the kernel reserved, or NULL. */
+static const char *carveout_unsuitable(u64 addr, u64 end)
+{
+	static const enum e820_type not_ram[] = {
+		E820_TYPE_RESERVED, E820_TYPE_ACPI, E820_TYPE_NVS,
+		E820_TYPE_UNUSABLE, E820_TYPE_PMEM, E820_TYPE_PRAM,
+		E820_TYPE_SOFT_RESERVED,
+	};
+	unsigned int i;
+	u64 p;
+
+	for (i = 0; i < ARRAY_SIZE(not_ram); i++)
+		if (e820__mapped_raw_any(addr, end, not_ram[i]))
+			return "the firmware memory map has non-RAM there (/sys/firmware/memmap)";
+	/* "any" queries only: page by page finds a hole in the firmware's RAM */
+	for (p = addr; p < end; p += PAGE_SIZE) {
+		if (!e820__mapped_raw_any(p, p + PAGE_SIZE, E820_TYPE_RAM))
+			return "the firmware memory map has a hole there (/sys/firmware/memmap)";
+		if (IS_ALIGNED(p, SZ_2M))
+			cond_resched();
+	}
+	if (region_intersects(addr, end - addr, IORESOURCE_MEM, IORES_DESC_RESERVED) !=
+	    REGION_INTERSECTS)
+		return "the kernel has not reserved all of it; boot with memmap=SIZE$ADDR";
+	return NULL;
+}
+#elif defined(CONFIG_ARM64) && defined(CONFIG_OF)
+static bool carveout_in_reserved_memory(u64 addr, u64 end)
+{
+	struct device_node *parent, *child;
+	bool found = false;
+
+	parent = of_find_node_by_path("/reserved-memory");
+	if (!parent)
+		return false;
+	for_each_available_child_of_node(parent, child) {
+		struct reserved_mem *rmem = of_reserved_mem_lookup(child);
+
+		if (rmem && addr >= rmem->base && end <= rmem->base + rmem->size) {
+			found = true;
+			of_node_put(child);
+			break;
+		}
+	}
+	of_node_put(parent);
+	return found;
+}
+
+static bool carveout_in_described_memory(u64 addr, u64 end)
+{
+	struct device_node *np;
+	struct resource res;
+	int i;
+
+	for_each_node_by_type(np, "memory") {
+		for (i = 0; !of_address_to_resource(np, i, &res); i++) {
+			if (addr >= res.start && end - 1 <= res.end) {
+				of_node_put(np);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static const char *carveout_unsuitable(u64 addr, u64 end)
+{
+	if (carveout_in_reserved_memory(addr, end) ||
+	    carveout_in_described_memory(addr, end))
+		return NULL;
+	return "not in reserved-memory nor in device-tree memory beyond mem=";
+}
+#else
+static const char *carveout_unsuitable(u64 addr, u64 end)
+{
+	return "carveouts are supported on x86 and arm64 (device tree) only";
+}
+#endif
+
+static const char *carveout_check(u64 addr, u64 size, u64 end)
+{
+	if (region_intersects(addr, size, IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE) !=
+	    REGION_DISJOINT)
+		return "overlaps System RAM; reserve it (x86: memmap=SIZE$ADDR, arm64: mem=)";
+	return carveout_unsuitable(addr, end + 1);
+}
+
+/* Check and claim one carveout; its node comes later. */
+static int carveout_claim(const char *name, u64 size, u64 addr)
 {
 	struct hugepfn_dev *hdev;
-	struct resource *res;
+	const char *why;
 	char node[48];
 	u64 end;
-	int ret;
 
 	if (carveout_name_taken(name)) {
-		pr_info("hugepfn: carveout %s: the name is given twice; each carveout needs its own\n",
-			name);
+		pr_err("carveout %s: the name is given twice; each carveout needs its own\n",
+		       name);
 		return -EEXIST;
 	}
 	if (nr_carveouts >= HUGEPFN_MAX_CARVEOUTS) {
-		pr_info("hugepfn: carveout %s: more than %d carveouts\n", name,
-			HUGEPFN_MAX_CARVEOUTS);
+		pr_err("carveout %s: more than %d carveouts\n", name,
+		       HUGEPFN_MAX_CARVEOUTS);
 		return -ENOSPC;
 	}
 	if (!size || !PAGE_ALIGNED(addr) || !PAGE_ALIGNED(size) ||
 	    check_add_overflow(addr, size - 1, &end)) {
-		pr_info("hugepfn: carveout %s: %#llx bytes at %#llx is not a page-aligned range\n",
-			name, size, addr);
+		pr_err("carveout %s: %#llx bytes at %#llx is not a page-aligned range\n",
+		       name, size, addr);
 		return -EINVAL;
 	}
-	if (region_intersects(addr, size, IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE) !=
-	    REGION_DISJOINT) {
-		pr_info("hugepfn: carveout %s: [%#llx-%#llx] overlaps System RAM; reserve it first (memmap=SIZE$ADDR)\n",
-			name, addr, end);
+	why = carveout_check(addr, size, end);
+	if (why) {
+		pr_err("carveout %s: [%#llx-%#llx] refused: %s\n", name, addr, end, why);
 		return -EPERM;
-	}
-	res = request_mem_region(addr, size, "hugepfn carveout");
-	if (!res) {
-		pr_info("hugepfn: carveout %s: [%#llx-%#llx] is claimed by another driver (see /proc/iomem)\n",
-			name, addr, end);
-		return -EBUSY;
 	}
 	snprintf(node, sizeof(node), "carveout-%s", name);
 	hdev = hugepfn_dev_create(NULL, HUGEPFN_KIND_CARVEOUT, name, node);
-	if (IS_ERR(hdev)) {
-		release_mem_region(addr, size);
+	if (IS_ERR(hdev))
 		return PTR_ERR(hdev);
+	hdev->claimed = request_mem_region(addr, size, "hugepfn carveout");
+	if (!hdev->claimed) {
+		pr_err("carveout %s: [%#llx-%#llx] is claimed by another driver (see /proc/iomem)\n",
+		       name, addr, end);
+		put_device(&hdev->dev);
+		return -EBUSY;
 	}
-	hdev->claimed = res;
 	hdev->nr_regions = 1;
 	hdev->regions[0].phys = addr;
 	hdev->regions[0].size = size;
 	hdev->regions[0].flags = HUGEPFN_REGION_MAPPABLE | HUGEPFN_REGION_CARVEOUT;
-	ret = hugepfn_dev_add(hdev);
-	if (ret) {
-		put_device(&hdev->dev);
-		release_mem_region(addr, size);
-		return ret;
-	}
 	carveout_devs[nr_carveouts++] = hdev;
-	pr_info("hugepfn: /dev/hugepfn/%s: [%#llx-%#llx]\n", node, addr, end);
 	return 0;
+}
+
+/* Give the range back and drop the device; @hdev may be freed after. */
+static void carveout_drop(struct hugepfn_dev *hdev, bool published)
+{
+	struct resource *res = hdev->claimed;
+
+	if (published)
+		hugepfn_dev_remove(hdev);
+	else
+		put_device(&hdev->dev);
+	release_mem_region(res->start, resource_size(res));
 }
 
 /*
@@ -113,7 +220,7 @@ static bool carveout_size_overflows(const char *start, const char *end)
 	unsigned int shift = 0;
 	u64 n;
 
-	if (end[-1] && suffix) {
+	if (suffix) {
 		shift = 10 * (suffix - suffixes + 1);
 		end--;
 	}
@@ -138,28 +245,28 @@ static int carveout_parse(char *item)
 		goto bad;
 	*at = '\0';
 	if (!carveout_name_ok(item)) {
-		pr_info("hugepfn: carveout name '%s': use 1-32 letters, digits, '_' or '-'\n",
-			item);
+		pr_err("carveout name '%s': use 1-32 letters, digits, '_' or '-'\n",
+		       item);
 		return -EINVAL;
 	}
 	size = memparse(colon + 1, &p);
 	if (p == colon + 1 || *p)
 		goto bad;
 	if (carveout_size_overflows(colon + 1, p)) {
-		pr_info("hugepfn: carveout %s: size '%s' does not fit in 64 bits\n", item,
-			colon + 1);
+		pr_err("carveout %s: size '%s' does not fit in 64 bits\n", item,
+		       colon + 1);
 		return -EINVAL;
 	}
 	if (kstrtou64(at + 1, 0, &addr))
 		goto bad;
-	return carveout_add(item, size, addr);
+	return carveout_claim(item, size, addr);
 bad:
-	pr_info("hugepfn: carveouts: cannot parse '%s'; expected NAME:SIZE@ADDR, e.g. buf:64M@0x40000000\n",
-		item);
+	pr_err("carveouts: cannot parse '%s'; expected NAME:SIZE@ADDR, e.g. buf:64M@0x40000000\n",
+	       item);
 	return -EINVAL;
 }
 
-int hugepfn_carveouts_init(const char *spec)
+int hugepfn_carveouts_claim(const char *spec)
 {
 	char *buf, *cur, *item;
 	int ret = 0;
@@ -181,13 +288,35 @@ int hugepfn_carveouts_init(const char *spec)
 	return ret;
 }
 
+/*
+ * Create the nodes of the claimed carveouts. Module init can no longer
+ * fail here, so a node that cannot be created is logged and its carveout
+ * given back; the others stay.
+ */
+void hugepfn_carveouts_publish(void)
+{
+	unsigned int i, kept = 0;
+
+	for (i = 0; i < nr_carveouts; i++) {
+		struct hugepfn_dev *hdev = carveout_devs[i];
+		int ret = hugepfn_dev_add(hdev);
+
+		if (ret) {
+			pr_err("carveout %s: cannot create its node: %d\n", hdev->name, ret);
+			carveout_drop(hdev, false);
+			continue;
+		}
+		pr_info("/dev/hugepfn/%s: [%#llx-%#llx]\n", dev_name(&hdev->dev),
+			(u64)hdev->claimed->start, (u64)hdev->claimed->end);
+		carveout_devs[kept++] = hdev;
+	}
+	nr_carveouts = kept;
+	carveouts_published = true;
+}
+
 void hugepfn_carveouts_exit(void)
 {
-	while (nr_carveouts) {
-		struct hugepfn_dev *hdev = carveout_devs[--nr_carveouts];
-		struct resource *res = hdev->claimed;
-
-		hugepfn_dev_remove(hdev);
-		release_mem_region(res->start, resource_size(res));
-	}
+	while (nr_carveouts)
+		carveout_drop(carveout_devs[--nr_carveouts], carveouts_published);
+	carveouts_published = false;
 }

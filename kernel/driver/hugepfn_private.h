@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* hugepfn.ko internals shared by the core, the PCI and the carveout parts. */
+/* hugepfn.ko internals shared by its parts. */
 #ifndef HUGEPFN_PRIVATE_H
 #define HUGEPFN_PRIVATE_H
 
 #include <linux/cdev.h>
 #include <linux/device.h>
 #include <linux/fs.h>
-#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/rwsem.h>
+#include <linux/spinlock.h>
 #include <uapi/linux/hugepfn.h>
 
 #define HUGEPFN_MAX_REGIONS	6
 
+struct pci_dev;
 struct uio_info;
 
 struct hugepfn_region {
@@ -21,17 +24,29 @@ struct hugepfn_region {
 };
 
 /*
- * One device node. Open files and mappings keep it alive (kref) after
- * its PCI device or carveout went away; "gone" then makes every further
- * mmap() and ioctl fail and the mappings were revoked.
+ * One device node. Open files and mappings keep it alive (the struct
+ * device's reference) after its PCI device or carveout went away; "gone"
+ * then makes every further open, mmap(), fault and ioctl fail, and the
+ * mappings were revoked.
+ *
+ * Locking: @lock (taken for reading by mmap() and faults, under the mmap
+ * lock) guards @gone, @blocked and @generation; @inflight_lock the list of
+ * address spaces with a mapping in flight; @open_lock the open count and
+ * @pdev. Nothing waits for an mmap lock while holding @lock.
  */
 struct hugepfn_dev {
-	struct kref kref;
 	struct device dev;		/* the node's class device */
 	struct cdev cdev;
 	struct inode *inode;		/* address space shared by all opens */
-	struct rw_semaphore lock;	/* gone vs. mmap */
-	bool gone;
+	struct rw_semaphore lock;
+	bool gone;			/* removed: nothing maps again */
+	bool blocked;			/* reset or error recovery running */
+	unsigned long generation;	/* bumped by every revocation */
+	spinlock_t inflight_lock;
+	struct list_head inflight;	/* struct hugepfn_inflight */
+	struct mutex open_lock;
+	unsigned int open_count;	/* open files of the node */
+	struct pci_dev *pdev;		/* PCI: NULL once unbound */
 	u32 kind;			/* enum hugepfn_device_kind */
 	char name[64];
 	unsigned int nr_regions;
@@ -39,16 +54,48 @@ struct hugepfn_dev {
 	int claimed_bars;		/* PCI: BARs requested from the core */
 	struct resource *claimed;	/* carveout: the range requested */
 	struct uio_info *uio;		/* UIO personality, if registered */
+	struct file *uio_file;		/* what UIO mappings are redirected to */
+	u8 uio_region[HUGEPFN_MAX_REGIONS];	/* UIO map -> region */
 };
 
+/* hugepfn_core.c: nodes */
 struct hugepfn_dev *hugepfn_dev_create(struct device *parent, u32 kind,
 				       const char *name, const char *node);
 int hugepfn_dev_add(struct hugepfn_dev *hdev);
 void hugepfn_dev_remove(struct hugepfn_dev *hdev);
+struct file *hugepfn_dev_file(struct hugepfn_dev *hdev);
+int hugepfn_locked_down(struct hugepfn_dev *hdev);
 
+/* hugepfn_mmap.c: mappings, their revocation and the mmap-side ioctls */
+int hugepfn_mmap_region(struct hugepfn_dev *hdev, struct vm_area_struct *vma);
+unsigned long hugepfn_get_unmapped_area(struct file *file, unsigned long addr,
+					unsigned long len, unsigned long pgoff,
+					unsigned long flags);
+void hugepfn_revoke(struct hugepfn_dev *hdev, bool gone);
+void hugepfn_unblock(struct hugepfn_dev *hdev);
+void hugepfn_inflight_free(struct hugepfn_dev *hdev);
+long hugepfn_populate(struct hugepfn_dev *hdev, void __user *uarg);
+bool hugepfn_is_our_vma(struct hugepfn_dev *hdev, struct vm_area_struct *vma);
+
+/* hugepfn_query.c: HUGEPFN_MAPPING_QUERY */
+u32 hugepfn_leaf(struct mm_struct *mm, unsigned long addr, u32 *cache);
+unsigned long hugepfn_level_size(u32 level);
+long hugepfn_mapping_query(struct hugepfn_dev *hdev, void __user *uarg);
+
+/* hugepfn_core.c: ioctl arguments */
+int hugepfn_copy_arg(void *karg, size_t ksz, size_t minsz,
+		     const void __user *uarg);
+
+/* hugepfn_pci.c */
 int hugepfn_pci_init(void);
 void hugepfn_pci_exit(void);
-int hugepfn_carveouts_init(const char *spec);
+long hugepfn_pci_bus_master(struct hugepfn_dev *hdev, struct file *file,
+			    void __user *uarg);
+void hugepfn_pci_last_close(struct hugepfn_dev *hdev);
+
+/* hugepfn_carveout.c */
+int hugepfn_carveouts_claim(const char *spec);
+void hugepfn_carveouts_publish(void);
 void hugepfn_carveouts_exit(void);
 
 #if IS_ENABLED(CONFIG_UIO)

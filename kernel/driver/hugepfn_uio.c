@@ -1,28 +1,68 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * UIO personality: the bound PCI device is also registered with the UIO
- * framework, each mappable memory BAR as a UIO_MEM_PHYS map, so existing
+ * UIO personality (uio=1): the bound PCI device is also registered with
+ * the UIO framework, each mappable memory BAR as a UIO map, so existing
  * UIO users find it under /sys/class/uio and map it through /dev/uioN.
- * UIO maps with remap_pfn_range() at mmap time too, so on a kernel with
- * PMD remap support those mappings come out huge as well.
+ *
+ * Those mappings go through the driver's own mmap (uio_info.mmap) and are
+ * moved to a file on the node's address space, so they follow the node's
+ * rules (MAP_SHARED only, no exec, huge leaves) and revocation zaps them
+ * with the node's own: UIO itself never zaps a mapping.
+ *
+ * The UIO core is looked up only when uio=1 asks for it (symbol_get), so
+ * hugepfn.ko loads without uio.ko otherwise.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/file.h>
+#include <linux/kmod.h>
+#include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uio_driver.h>
 
 #include "hugepfn_private.h"
 
-int hugepfn_uio_register(struct hugepfn_dev *hdev, struct device *parent)
+/* UIO map @vma->vm_pgoff of @info: map the region behind it as the node. */
+static int hugepfn_uio_mmap(struct uio_info *info, struct vm_area_struct *vma)
+{
+	struct hugepfn_dev *hdev = info->priv;
+	unsigned long map = vma->vm_pgoff;
+
+	if (map >= MAX_UIO_MAPS || !info->mem[map].size)
+		return -EINVAL;
+	vma->vm_pgoff = HUGEPFN_REGION_OFFSET(hdev->uio_region[map]) >> PAGE_SHIFT;
+	vma_set_file(vma, hdev->uio_file);
+	return hugepfn_mmap_region(hdev, vma);
+}
+
+typedef int (*hugepfn_uio_register_fn)(struct module *owner,
+				       struct device *parent,
+				       struct uio_info *info);
+typedef void (*hugepfn_uio_unregister_fn)(struct uio_info *info);
+
+static hugepfn_uio_register_fn hugepfn_uio_core_get(void)
+{
+	hugepfn_uio_register_fn reg = symbol_get(__uio_register_device);
+
+	if (!reg && !request_module("uio"))
+		reg = symbol_get(__uio_register_device);
+	return reg;
+}
+
+static struct uio_info *hugepfn_uio_info(struct hugepfn_dev *hdev)
 {
 	struct uio_info *info;
 	unsigned int i, n = 0;
-	int ret;
 
 	info = kzalloc(sizeof(*info), GFP_KERNEL);
 	if (!info)
-		return -ENOMEM;
+		return NULL;
 	info->name = "hugepfn";
-	info->version = "1";
+	info->version = "2";
 	info->irq = UIO_IRQ_NONE;
+	info->mmap = hugepfn_uio_mmap;
+	info->priv = hdev;
 	for (i = 0; i < hdev->nr_regions && n < MAX_UIO_MAPS; i++) {
 		struct hugepfn_region *r = &hdev->regions[i];
 
@@ -32,22 +72,61 @@ int hugepfn_uio_register(struct hugepfn_dev *hdev, struct device *parent)
 		info->mem[n].addr = r->phys;
 		info->mem[n].size = r->size;
 		info->mem[n].memtype = UIO_MEM_PHYS;
+		hdev->uio_region[n] = i;
 		n++;
 	}
-	ret = uio_register_device(parent, info);
-	if (ret) {
-		kfree(info);
-		return ret;
+	return info;
+}
+
+int hugepfn_uio_register(struct hugepfn_dev *hdev, struct device *parent)
+{
+	hugepfn_uio_register_fn reg;
+	struct uio_info *info;
+	struct file *file;
+	int ret;
+
+	reg = hugepfn_uio_core_get();
+	if (!reg)
+		return -ENOENT;		/* no UIO core to be loaded */
+	ret = -ENOMEM;
+	info = hugepfn_uio_info(hdev);
+	if (!info)
+		goto err_put;
+	file = hugepfn_dev_file(hdev);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto err_free;
 	}
+	hdev->uio_file = file;
+	ret = reg(THIS_MODULE, parent, info);
+	if (ret)
+		goto err_fput;
 	hdev->uio = info;
 	return 0;
+
+err_fput:
+	hdev->uio_file = NULL;
+	fput(file);
+err_free:
+	kfree(info);
+err_put:
+	symbol_put(__uio_register_device);
+	return ret;
 }
 
 void hugepfn_uio_unregister(struct hugepfn_dev *hdev)
 {
+	hugepfn_uio_unregister_fn unreg;
+
 	if (!hdev->uio)
 		return;
-	uio_unregister_device(hdev->uio);
+	/* the UIO core cannot go away: the registration holds it */
+	unreg = symbol_get(uio_unregister_device);
+	unreg(hdev->uio);
+	symbol_put(uio_unregister_device);
+	symbol_put(__uio_register_device);
 	kfree(hdev->uio);
 	hdev->uio = NULL;
+	fput(hdev->uio_file);
+	hdev->uio_file = NULL;
 }

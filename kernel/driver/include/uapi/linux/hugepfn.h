@@ -8,8 +8,13 @@
  * region i from byte off with the region's default memory type (UC- for
  * BARs, write-back for carveouts); HUGEPFN_REGION_WC_OFFSET(i) + off maps a
  * prefetchable BAR write-combining. Mappings must be MAP_SHARED and not
- * executable; they are made at mmap() time, so a mapping whose virtual and
- * physical addresses agree modulo 2M (1G) can be mapped with 2M (1G) leaves.
+ * executable. A mapping whose virtual and physical addresses agree modulo
+ * 2M (1G) can be mapped with 2M (1G) leaves: on a kernel whose
+ * remap_pfn_range() installs huge leaves they are made at mmap() time;
+ * elsewhere BAR mappings are filled at fault time (huge leaves too, as
+ * vfio-pci does), and HUGEPFN_POPULATE fills a range without touching it.
+ * Unbinding the device, resetting it or an AER error revokes every mapping:
+ * later accesses get SIGBUS until the region is mapped again.
  *
  * mmap(NULL, ...) needs no help to come out huge: the driver's
  * get_unmapped_area picks a virtual address congruent to the physical
@@ -27,7 +32,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define HUGEPFN_API_VERSION	1
+#define HUGEPFN_API_VERSION	2
 
 #define HUGEPFN_OFFSET_SHIFT	40
 #define HUGEPFN_WC_INDEX	0x80	/* region index bit: write-combining alias */
@@ -35,7 +40,8 @@
 #define HUGEPFN_REGION_WC_OFFSET(i)	\
 	((__u64)((i) | HUGEPFN_WC_INDEX) << HUGEPFN_OFFSET_SHIFT)
 
-#define HUGEPFN_TYPE	'H'
+/* 0xB9: free in Documentation/userspace-api/ioctl/ioctl-number.rst */
+#define HUGEPFN_TYPE	0xB9
 
 /* HUGEPFN_DEVICE_INFO: what the node is. */
 enum hugepfn_device_kind {
@@ -69,7 +75,7 @@ struct hugepfn_region_info {
 	__u32 index;		/* in */
 	__u32 pad;
 	__u64 size;		/* out: bytes; 0 for an unused BAR */
-	__u64 phys_addr;	/* out: physical (bus) address */
+	__u64 phys_addr;	/* out: CPU physical address (not the bus address) */
 	__u64 phys_align;	/* out: largest power of two dividing phys_addr */
 	__u64 offset;		/* out: mmap() offset of byte 0 */
 	__u64 wc_offset;	/* out: write-combining offset, 0 if none */
@@ -127,5 +133,36 @@ struct hugepfn_mapping_query {
 #define HUGEPFN_MAPPING_QUERY_SIZE_V1	48
 #define HUGEPFN_MAPPING_QUERY	\
 	_IOC(_IOC_READ | _IOC_WRITE, HUGEPFN_TYPE, 0x02, HUGEPFN_MAPPING_QUERY_SIZE_V1)
+
+/*
+ * HUGEPFN_BUS_MASTER: let the device master the bus (DMA, MSI) or stop it.
+ * PCI nodes only. Enabling needs CAP_SYS_RAWIO and a node opened for
+ * writing: a device that masters the bus reaches all memory the IOMMU lets
+ * it reach, all of it without one. Bus mastering is off after binding, and
+ * cleared (and the device reset where it can be) when the last file of the
+ * node is closed and when the device is unbound.
+ */
+struct hugepfn_bus_master {
+	__u32 argsz;
+	__u32 flags;		/* in: HUGEPFN_BUS_MASTER_ENABLE, or 0 to clear */
+};
+
+#define HUGEPFN_BUS_MASTER_ENABLE	(1u << 0)
+#define HUGEPFN_BUS_MASTER	_IOW(HUGEPFN_TYPE, 0x03, struct hugepfn_bus_master)
+
+/*
+ * HUGEPFN_POPULATE: fill the page tables of [addr, addr + length), a range
+ * of one of this node's mappings, as faults would, without accessing the
+ * memory (reads of device registers can have side effects). For mappings
+ * filled at fault time; a no-op where the range is mapped already.
+ */
+struct hugepfn_populate {
+	__u32 argsz;
+	__u32 flags;		/* in: 0 */
+	__u64 addr;		/* in: page-aligned */
+	__u64 length;		/* in: bytes, page-aligned */
+};
+
+#define HUGEPFN_POPULATE	_IOW(HUGEPFN_TYPE, 0x04, struct hugepfn_populate)
 
 #endif /* _UAPI_LINUX_HUGEPFN_H */

@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Mappings of a node and their revocation.
+ *
+ * Two ways to fill a mapping:
+ *  - at mmap() time with remap_pfn_range(), on a kernel whose
+ *    remap_pfn_range() installs PMD/PUD leaves (HUGEPFN_REMAP_HUGE, set by
+ *    Kbuild when the kernel has this project's series), and everywhere for
+ *    carveouts and write-combining aliases, whose memory type x86 PAT only
+ *    keeps for ranges reserved through remap_pfn_range();
+ *  - at fault time, as vfio-pci does, for the other BAR mappings on a
+ *    kernel without the series: ->huge_fault inserts PMD and PUD leaves.
+ *
+ * Revocation (unbind, reset, AER error) zaps every mapping through the
+ * address space all opens share. A mapping made at mmap() time is filled
+ * before the mm links its VMA into that address space, so a zap at that
+ * moment would miss it: ->mmap() records the mm, and the revocation waits
+ * for each recorded mm's mmap lock (held across the whole mmap() call)
+ * before it zaps. Fault-time mappings record nothing: a fault finds the
+ * node gone or the mapping's generation stale and gets SIGBUS, and a fault
+ * that won the race holds the node's lock for reading until its leaf is in
+ * page tables the zap then walks.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/compat.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/nospec.h>
+#include <linux/pfn_t.h>
+#include <linux/sched/coredump.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "hugepfn_private.h"
+
+/* An mm that ran ->mmap() on the node since the last revocation. */
+struct hugepfn_inflight {
+	struct list_head node;
+	struct mm_struct *mm;		/* mmgrab()bed */
+};
+
+/*
+ * The region and the offset in it that an mmap() offset (in pages) names,
+ * for a mapping of @len bytes; NULL when the range is not one this node
+ * maps. Regions never change after the node was created.
+ */
+static struct hugepfn_region *hugepfn_mmap_target(struct hugepfn_dev *hdev,
+						  u64 pgoff, unsigned long len,
+						  u64 *off, bool *wc)
+{
+	struct hugepfn_region *r;
+	unsigned int index;
+
+	index = pgoff >> (HUGEPFN_OFFSET_SHIFT - PAGE_SHIFT);
+	*wc = index & HUGEPFN_WC_INDEX;
+	index &= ~HUGEPFN_WC_INDEX;
+	*off = (pgoff << PAGE_SHIFT) & (HUGEPFN_REGION_OFFSET(1) - 1);
+	if (index >= hdev->nr_regions)
+		return NULL;
+	r = &hdev->regions[array_index_nospec(index, hdev->nr_regions)];
+	if (!(r->flags & HUGEPFN_REGION_MAPPABLE) || *off >= r->size ||
+	    len > r->size - *off)
+		return NULL;
+	if (*wc && !(r->flags & HUGEPFN_REGION_WC))
+		return NULL;
+	return r;
+}
+
+/* Whether the CPU can map 1 GiB leaves (PUD_SIZE) at all. */
+static bool hugepfn_cpu_has_pud_leaves(void)
+{
+#ifdef CONFIG_X86
+	return boot_cpu_has(X86_FEATURE_GBPAGES);
+#else
+	return has_transparent_pud_hugepage();
+#endif
+}
+
+/* Whether [phys, phys + len) holds a whole naturally aligned @size block. */
+static bool hugepfn_holds_block(u64 phys, unsigned long len, unsigned long size)
+{
+	u64 first = round_up(phys, (u64)size);
+
+	return first >= phys && first < phys + len && phys + len - first >= size;
+}
+
+/*
+ * The largest leaf size that [phys, phys + len) holds a whole naturally
+ * aligned block of: PUD_SIZE (where the CPU maps such pages), PMD_SIZE, or
+ * 0 when none.
+ */
+static unsigned long hugepfn_best_leaf(u64 phys, unsigned long len)
+{
+	if (hugepfn_cpu_has_pud_leaves() &&
+	    hugepfn_holds_block(phys, len, PUD_SIZE))
+		return PUD_SIZE;
+	if (hugepfn_holds_block(phys, len, PMD_SIZE))
+		return PMD_SIZE;
+	return 0;
+}
+
+/*
+ * Pick the address of a new mapping so that it can be mapped with huge
+ * leaves: congruent to the physical address modulo the largest leaf size
+ * the range allows, as __thp_get_unmapped_area() does for file offsets.
+ * MAP_FIXED, a hint that is free, ranges this node would refuse and any
+ * failure get what the mm would give without us. On a kernel without huge
+ * leaves the address is still aligned, which costs nothing.
+ */
+unsigned long hugepfn_get_unmapped_area(struct file *file, unsigned long addr,
+					unsigned long len, unsigned long pgoff,
+					unsigned long flags)
+{
+	struct hugepfn_dev *hdev = file->private_data;
+	struct mm_struct *mm = current->mm;
+	unsigned long align, len_pad, ret, off_sub;
+	struct hugepfn_region *r;
+	u64 off, phys;
+	bool wc;
+
+	if ((flags & MAP_FIXED) || !IS_ENABLED(CONFIG_64BIT) ||
+	    in_compat_syscall())
+		goto plain;
+	r = hugepfn_mmap_target(hdev, pgoff, len, &off, &wc);
+	if (!r)
+		goto plain;
+	phys = r->phys + off;
+	align = hugepfn_best_leaf(phys, len);
+	if (!align)
+		goto plain;
+	len_pad = len + align;
+	if (len_pad < len)
+		goto plain;
+	ret = mm_get_unmapped_area(mm, file, addr, len_pad, pgoff, flags);
+	if (IS_ERR_VALUE(ret))
+		goto plain;	/* maybe only the padding did not fit */
+	if (ret == addr)
+		return addr;	/* the hint was free: honour it */
+	off_sub = (phys - ret) & (align - 1);
+	/* top-down: keep the mapping next to the one above, as THP does */
+	if (test_bit(MMF_TOPDOWN, &mm->flags) && !off_sub)
+		return ret + align;
+	return ret + off_sub;
+plain:
+	return mm_get_unmapped_area(mm, file, addr, len, pgoff, flags);
+}
+
+/* Whether @vma maps this node (through any of its files). */
+bool hugepfn_is_our_vma(struct hugepfn_dev *hdev, struct vm_area_struct *vma)
+{
+	return vma->vm_file && vma->vm_file->f_mapping == hdev->inode->i_mapping;
+}
+
+/* The physical address that @addr of @vma, a validated mapping, maps. */
+static phys_addr_t hugepfn_vma_phys(struct hugepfn_dev *hdev,
+				    struct vm_area_struct *vma,
+				    unsigned long addr)
+{
+	unsigned int index = vma->vm_pgoff >> (HUGEPFN_OFFSET_SHIFT - PAGE_SHIFT);
+	u64 off = ((u64)vma->vm_pgoff << PAGE_SHIFT) &
+		  (HUGEPFN_REGION_OFFSET(1) - 1);
+
+	index = array_index_nospec(index & ~HUGEPFN_WC_INDEX, hdev->nr_regions);
+	return hdev->regions[index].phys + off + (addr - vma->vm_start);
+}
+
+static vm_fault_t hugepfn_insert(struct vm_fault *vmf, unsigned long pfn,
+				 unsigned int order)
+{
+	switch (order) {
+	case 0:
+		return vmf_insert_pfn(vmf->vma, vmf->address, pfn);
+#ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
+	case PMD_ORDER:
+		return vmf_insert_pfn_pmd(vmf, __pfn_to_pfn_t(pfn, PFN_DEV), false);
+#endif
+#ifdef CONFIG_ARCH_SUPPORTS_PUD_PFNMAP
+	case PUD_ORDER:
+		return vmf_insert_pfn_pud(vmf, __pfn_to_pfn_t(pfn, PFN_DEV), false);
+#endif
+	}
+	return VM_FAULT_FALLBACK;
+}
+
+/*
+ * Fill a fault-time mapping, with a leaf of 2^@order pages where the VMA
+ * holds a whole naturally aligned block around the address. A mapping
+ * made before the last revocation (its generation is stale) stays empty:
+ * SIGBUS until the region is mapped again.
+ */
+static vm_fault_t hugepfn_huge_fault(struct vm_fault *vmf, unsigned int order)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct hugepfn_dev *hdev = vma->vm_file->private_data;
+	unsigned long size = PAGE_SIZE << order;
+	unsigned long addr = ALIGN_DOWN(vmf->address, size);
+	unsigned long pfn;
+	vm_fault_t ret = VM_FAULT_SIGBUS;
+
+	if (order && (addr < vma->vm_start || addr + size > vma->vm_end))
+		return VM_FAULT_FALLBACK;
+	pfn = PHYS_PFN(hugepfn_vma_phys(hdev, vma, order ? addr : vmf->address));
+	if (order && !IS_ALIGNED(pfn, 1UL << order))
+		return VM_FAULT_FALLBACK;
+
+	down_read(&hdev->lock);
+	if (!hdev->gone && !hdev->blocked &&
+	    (unsigned long)vma->vm_private_data == hdev->generation)
+		ret = hugepfn_insert(vmf, pfn, order);
+	up_read(&hdev->lock);
+	return ret;
+}
+
+static vm_fault_t hugepfn_fault(struct vm_fault *vmf)
+{
+	return hugepfn_huge_fault(vmf, 0);
+}
+
+/* Filled at mmap() time: a fault means the mapping was revoked. */
+static const struct vm_operations_struct hugepfn_remap_vm_ops = {
+#ifdef CONFIG_HAVE_IOREMAP_PROT
+	.access = generic_access_phys,
+#endif
+};
+
+static const struct vm_operations_struct hugepfn_fault_vm_ops = {
+	.fault = hugepfn_fault,
+#ifdef CONFIG_ARCH_SUPPORTS_HUGE_PFNMAP
+	.huge_fault = hugepfn_huge_fault,
+#endif
+#ifdef CONFIG_HAVE_IOREMAP_PROT
+	.access = generic_access_phys,
+#endif
+};
+
+/* Whether a mapping of @r is filled at fault time (see the top). */
+static bool hugepfn_fault_mapped(const struct hugepfn_region *r, bool wc)
+{
+#if defined(HUGEPFN_REMAP_HUGE) || !defined(CONFIG_ARCH_SUPPORTS_HUGE_PFNMAP)
+	return false;
+#else
+	return !wc && !(r->flags & HUGEPFN_REGION_CARVEOUT);
+#endif
+}
+
+/*
+ * Record that @mm is mapping the node; with the node's lock held for
+ * reading, so that a revocation sees it. Entries of mms that exited are
+ * dropped on the way; one entry per mm.
+ */
+static int hugepfn_inflight_add(struct hugepfn_dev *hdev, struct mm_struct *mm)
+{
+	struct hugepfn_inflight *new, *in, *tmp;
+	LIST_HEAD(dead);
+	bool found = false;
+
+	new = kmalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	if (!new)
+		return -ENOMEM;
+	spin_lock(&hdev->inflight_lock);
+	list_for_each_entry_safe(in, tmp, &hdev->inflight, node) {
+		if (in->mm == mm)
+			found = true;
+		else if (!atomic_read(&in->mm->mm_users))
+			list_move(&in->node, &dead);
+	}
+	if (!found) {
+		mmgrab(mm);
+		new->mm = mm;
+		list_add(&new->node, &hdev->inflight);
+		new = NULL;
+	}
+	spin_unlock(&hdev->inflight_lock);
+	kfree(new);
+	list_for_each_entry_safe(in, tmp, &dead, node) {
+		mmdrop(in->mm);
+		kfree(in);
+	}
+	return 0;
+}
+
+/* Wait until every recorded mm has finished its mmap() call; forget them. */
+static void hugepfn_inflight_wait(struct hugepfn_dev *hdev)
+{
+	struct hugepfn_inflight *in, *tmp;
+	LIST_HEAD(waiting);
+
+	spin_lock(&hdev->inflight_lock);
+	list_splice_init(&hdev->inflight, &waiting);
+	spin_unlock(&hdev->inflight_lock);
+	list_for_each_entry_safe(in, tmp, &waiting, node) {
+		mmap_read_lock(in->mm);
+		mmap_read_unlock(in->mm);
+		mmdrop(in->mm);
+		kfree(in);
+	}
+}
+
+void hugepfn_inflight_free(struct hugepfn_dev *hdev)
+{
+	struct hugepfn_inflight *in, *tmp;
+
+	list_for_each_entry_safe(in, tmp, &hdev->inflight, node) {
+		mmdrop(in->mm);
+		kfree(in);
+	}
+	INIT_LIST_HEAD(&hdev->inflight);
+}
+
+/*
+ * Revoke every mapping of the node: for good (@gone, the device or
+ * carveout goes away) or until hugepfn_unblock() (a reset or error
+ * recovery runs). When this returns, no page table maps the node's memory
+ * and none will until the node is unblocked and mapped again.
+ */
+void hugepfn_revoke(struct hugepfn_dev *hdev, bool gone)
+{
+	down_write(&hdev->lock);
+	if (gone)
+		hdev->gone = true;
+	else
+		hdev->blocked = true;
+	hdev->generation++;
+	up_write(&hdev->lock);
+	/*
+	 * Every ->mmap() that saw the node usable has returned (it held the
+	 * lock); wait for their VMAs to be linked, without holding the lock,
+	 * which faults take under the mmap lock.
+	 */
+	hugepfn_inflight_wait(hdev);
+	unmap_mapping_range(hdev->inode->i_mapping, 0, 0, 1);
+}
+
+void hugepfn_unblock(struct hugepfn_dev *hdev)
+{
+	down_write(&hdev->lock);
+	hdev->blocked = false;
+	up_write(&hdev->lock);
+}
+
+/* Set up @vma, a new mapping; fill it now unless it fills at fault time. */
+static int hugepfn_mmap_locked(struct hugepfn_dev *hdev,
+			       struct vm_area_struct *vma)
+{
+	unsigned long len = vma->vm_end - vma->vm_start;
+	struct hugepfn_region *r;
+	phys_addr_t phys;
+	bool wc;
+	u64 off;
+	int ret;
+
+	r = hugepfn_mmap_target(hdev, vma->vm_pgoff, len, &off, &wc);
+	if (!r)
+		return -EINVAL;
+	phys = r->phys + off;
+	if (wc)
+		vma->vm_page_prot = pgprot_writecombine(vma->vm_page_prot);
+	else if (!(r->flags & HUGEPFN_REGION_CARVEOUT))
+		/* as sysfs maps a BAR: UC- on x86, Device-nGnRE on arm64 */
+		vma->vm_page_prot = pgprot_device(vma->vm_page_prot);
+	vm_flags_set(vma, VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
+	vm_flags_clear(vma, VM_MAYEXEC);
+	vma->vm_private_data = (void *)hdev->generation;
+
+	if (hugepfn_fault_mapped(r, wc)) {
+		vm_flags_set(vma, VM_PFNMAP);
+		vma->vm_page_prot = pgprot_decrypted(vma->vm_page_prot);
+		vma->vm_ops = &hugepfn_fault_vm_ops;
+		return 0;
+	}
+	vma->vm_ops = &hugepfn_remap_vm_ops;
+	ret = hugepfn_inflight_add(hdev, vma->vm_mm);
+	if (ret)
+		return ret;
+	/* Carveouts are RAM: encrypted like all RAM, so no pgprot_decrypted(). */
+	if (r->flags & HUGEPFN_REGION_CARVEOUT)
+		return remap_pfn_range(vma, vma->vm_start, PHYS_PFN(phys), len,
+				       vma->vm_page_prot);
+	return io_remap_pfn_range(vma, vma->vm_start, PHYS_PFN(phys), len,
+				  vma->vm_page_prot);
+}
+
+/* ->mmap of the node, and of the UIO personality's maps. */
+int hugepfn_mmap_region(struct hugepfn_dev *hdev, struct vm_area_struct *vma)
+{
+	int ret;
+
+	/*
+	 * VM_MAYSHARE, not VM_SHARED: do_mmap() clears VM_SHARED for a
+	 * MAP_SHARED mapping of a file opened read-only.
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;		/* MAP_PRIVATE: no CoW of device memory */
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	ret = hugepfn_locked_down(hdev);
+	if (ret)
+		return ret;
+
+	down_read(&hdev->lock);
+	if (hdev->gone)
+		ret = -ENODEV;
+	else if (hdev->blocked)
+		ret = -EAGAIN;		/* reset or error recovery running */
+	else
+		ret = hugepfn_mmap_locked(hdev, vma);
+	up_read(&hdev->lock);
+	return ret;
+}
+
+/* Fill one page-table entry at @addr, if none maps it; mmap lock held. */
+static int hugepfn_populate_one(struct mm_struct *mm, unsigned long *addr,
+				unsigned long end)
+{
+	unsigned long step;
+	u32 level, cache;
+	int ret;
+
+	level = hugepfn_leaf(mm, *addr, &cache);
+	if (level == HUGEPFN_LEVEL_NONE) {
+		/*
+		 * A read fault, without retry: the VMA stays the one the
+		 * caller checked (the node's fault handlers never drop the
+		 * mmap lock).
+		 */
+		ret = fixup_user_fault(mm, *addr, 0, NULL);
+		if (ret)
+			return ret;
+		level = hugepfn_leaf(mm, *addr, &cache);
+		if (level == HUGEPFN_LEVEL_NONE)
+			return -EFAULT;
+	}
+	step = hugepfn_level_size(level);
+	*addr = min(ALIGN_DOWN(*addr, step) + step, end);
+	return 0;
+}
+
+long hugepfn_populate(struct hugepfn_dev *hdev, void __user *uarg)
+{
+	size_t minsz = offsetofend(struct hugepfn_populate, length);
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	struct hugepfn_populate p;
+	unsigned long addr, end;
+	int ret;
+
+	ret = hugepfn_copy_arg(&p, sizeof(p), minsz, uarg);
+	if (ret)
+		return ret;
+	if (p.flags || !p.length || !PAGE_ALIGNED(p.addr) ||
+	    !PAGE_ALIGNED(p.length) || p.addr >= TASK_SIZE ||
+	    p.length > TASK_SIZE - p.addr || !mm)
+		return -EINVAL;
+	addr = p.addr;
+	end = p.addr + p.length;
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	while (addr < end) {
+		vma = vma_lookup(mm, addr);
+		if (!vma || !hugepfn_is_our_vma(hdev, vma)) {
+			ret = -ENOENT;	/* not a mapping of this node */
+			break;
+		}
+		ret = hugepfn_populate_one(mm, &addr, min(end, vma->vm_end));
+		if (ret)
+			break;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	mmap_read_unlock(mm);
+	return ret;
+}
