@@ -119,10 +119,28 @@ static int driver_runs(struct hugepfn_map *map, struct hugepfn_run *runs, int *c
 	return (int)n;
 }
 
+/*
+ * On a kernel without the series the driver fills BAR mappings at fault
+ * time; HUGEPFN_POPULATE fills them now, as faults would, without reading
+ * the device (a register read can have side effects), so the sizes are
+ * known at once. Where the driver mapped at mmap() time it has nothing to do.
+ */
+static int driver_populate(struct hugepfn_map *map)
+{
+	struct hugepfn_populate p = { .argsz = sizeof(p), .addr = (uintptr_t)map->addr,
+				      .length = map->length };
+
+	if (ioctl(map->fd, HUGEPFN_POPULATE, &p))
+		return hpfn_err(map->dev, -errno, "HUGEPFN_POPULATE of %#llx bytes at %p: %s",
+				(unsigned long long)map->length, map->addr, strerror(errno));
+	return 0;
+}
+
 const struct hpfn_backend_ops hpfn_backend_driver = {
 	.kind = HUGEPFN_BACKEND_DRIVER,
 	.open = driver_open,
 	.close = driver_close,
 	.map_target = driver_map_target,
 	.runs = driver_runs,
+	.populate = driver_populate,
 };

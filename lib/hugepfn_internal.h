@@ -62,6 +62,11 @@ struct hpfn_backend_ops {
 	 * kernel (driver); @caches (enum hugepfn_cache, one a run) may be NULL.
 	 */
 	int (*runs)(struct hugepfn_map *map, struct hugepfn_run *runs, int *caches, size_t max);
+	/*
+	 * Optional: fill the page tables of a new mapping without touching its
+	 * memory, where the kernel fills them at fault time (driver).
+	 */
+	int (*populate)(struct hugepfn_map *map);
 };
 
 extern const struct hpfn_backend_ops hpfn_backend_driver;

@@ -159,6 +159,13 @@ HUGEPFN_API int hugepfn_map(struct hugepfn_dev *dev, unsigned int region, uint64
 	}
 	*map = (struct hugepfn_map){ dev, addr, length, aligned_for,
 				     r->phys ? r->phys + offset : 0, region, flags, fd };
+	if (dev->ops->populate) {
+		ret = dev->ops->populate(map);
+		if (ret) {
+			hugepfn_unmap(map);
+			return ret;
+		}
+	}
 
 	if (flags & HUGEPFN_MAP_WC) {
 		int cache = hugepfn_map_cache(map);

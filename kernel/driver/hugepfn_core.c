@@ -224,11 +224,14 @@ struct file *hugepfn_dev_file(struct hugepfn_dev *hdev)
 {
 	struct file *file;
 
+	/* __fput() puts the module of the fops; anon_inode_getfile() does this too */
+	__module_get(THIS_MODULE);
 	ihold(hdev->inode);
 	file = alloc_file_pseudo(hdev->inode, hugepfn_mnt, dev_name(&hdev->dev),
 				 O_RDWR, &hugepfn_dev_file_fops);
 	if (IS_ERR(file)) {
 		iput(hdev->inode);
+		module_put(THIS_MODULE);
 		return file;
 	}
 	get_device(&hdev->dev);

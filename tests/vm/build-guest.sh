@@ -51,6 +51,9 @@ mkdir -p "$out/driver"
 cp -r "$HUGEPFN_ROOT"/kernel/driver/* "$out/driver/"
 make -s -C "$module_kdir" "${kmake_arch[@]}" M="$out/driver" W=1 C=2 modules > "$out/driver/build.log" 2>&1 ||
 	{ cat "$out/driver/build.log" >&2; die "hugepfn.ko build against $release failed"; }
+# The UIO core is looked up at run time (uio=1 only): no load-time dependency.
+deps=$(modinfo -F depends "$out/driver/hugepfn.ko")
+[ -z "$deps" ] || die "hugepfn.ko depends on '$deps'; it must load without other modules"
 if grep -qE 'warning:|error:' "$out/driver/build.log"; then
 	cat "$out/driver/build.log" >&2
 	die "hugepfn.ko build against $release has warnings"

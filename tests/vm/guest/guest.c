@@ -547,3 +547,32 @@ long long guest_vmpte_kb(void)
 		fclose(f);
 	return v;
 }
+
+int guest_bind(const char *bdf, const char *driver)
+{
+	char path[512], link[512];
+	const char *name;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = '\0';
+		name = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
+		if (!strcmp(name, driver))
+			return 0;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
+	if (guest_write_file(path, driver))
+		return -EIO;
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", driver);
+	return guest_write_file(path, bdf);
+}
+
+int guest_unbind(const char *bdf, const char *driver)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind", driver);
+	return guest_write_file(path, bdf);
+}

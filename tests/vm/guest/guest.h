@@ -94,6 +94,13 @@ int guest_read_faults(volatile uint64_t *p);
 /* Run a shell command (printf-style); its exit status, -1 if it did not exit. */
 int guest_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Bind PCI device @bdf to @driver through driver_override (0 when it is
+ * bound to it already) / unbind it from @driver: 0 or a negative errno.
+ */
+int guest_bind(const char *bdf, const char *driver);
+int guest_unbind(const char *bdf, const char *driver);
+
 /* Write @val to the file at @path: 0 or a negative errno. */
 int guest_write_file(const char *path, const char *val);
 

@@ -49,6 +49,14 @@ static enum hpfn_pt_level huge;
 static char modparam[128];
 static int gbpages;		/* the CPU maps 1 GiB pages: the driver aligns for them */
 static enum hpfn_pt_level huge_1g;	/* what a whole aligned 1 GiB block gets */
+/*
+ * What aligned BAR blocks get through the driver: on the patched kernel
+ * remap_pfn_range()'s leaves at mmap time (huge, huge_1g); on the stock one
+ * the driver's ->huge_fault (PMD, and PUD where the CPU has 1 GiB pages),
+ * filled by HUGEPFN_POPULATE or the first touch. WC aliases and carveouts
+ * map through remap_pfn_range() on both (huge, huge_1g).
+ */
+static enum hpfn_pt_level bar_huge, bar_huge_1g;
 
 
 
@@ -67,29 +75,14 @@ static int load_driver(void)
 	return guest_run("insmod /hpfn/modules/hugepfn.ko %s 2>/tmp/insmod.err", modparam);
 }
 
-/* Bind to hugepfn; a device whose override already made it bound is fine. */
 static int bind(const struct guest_bar *b)
 {
-	char path[512], link[512];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", b->bdf);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n > 0) {
-		link[n] = '\0';
-		if (!strcmp(strrchr(link, '/') ? strrchr(link, '/') + 1 : link, "hugepfn"))
-			return 0;
-	}
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", b->bdf);
-	if (guest_write_file(path, "hugepfn"))
-		return -1;
-	return guest_write_file("/sys/bus/pci/drivers/hugepfn/bind", b->bdf);
+	return guest_bind(b->bdf, "hugepfn");
 }
 
 static int unbind(const struct guest_bar *b)
 {
-	return guest_write_file("/sys/bus/pci/drivers/hugepfn/unbind", b->bdf);
+	return guest_unbind(b->bdf, "hugepfn");
 }
 
 static int open_node(const char *name)
@@ -108,12 +101,30 @@ static int region_info(int fd, unsigned int index, struct hugepfn_region_info *r
 	return ioctl(fd, HUGEPFN_REGION_INFO, ri) ? -errno : 0;
 }
 
+/*
+ * HUGEPFN_POPULATE: fill [p, p + len) as faults would (the stock kernel's
+ * driver fills BAR mappings at fault time; elsewhere a no-op).
+ */
+static int populate(int fd, void *p, uint64_t len)
+{
+	struct hugepfn_populate pop = { .argsz = sizeof(pop), .addr = (uintptr_t)p, .length = len };
+
+	return ioctl(fd, HUGEPFN_POPULATE, &pop) ? -errno : 0;
+}
+
+/* Map at a congruent address (plus @skew) and populate it (UIO fds: touch later). */
 static uint8_t *map_region(int fd, uint64_t offset, uint64_t len, uint64_t phys, uint64_t skew)
 {
 	void *p = hpfn_mmap_congruent(fd, offset, len, PROT_READ | PROT_WRITE, MAP_SHARED,
 				      phys + skew, SZ_2M);
+	int ret;
 
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	ret = populate(fd, p, len);
+	if (ret && ret != -ENOTTY)
+		tap_diag("HUGEPFN_POPULATE of %p +%#llx: %s", p, (unsigned long long)len, strerror(-ret));
+	return p;
 }
 
 static int query(int fd, void *addr, struct hugepfn_mapping_query *q)
@@ -284,13 +295,14 @@ static void test_maps(int fd, int cfd)
 		p = NULL;
 	if (tap_check(p != NULL, "whole BAR2 mapped through the driver at a congruent address (%s)",
 		      p ? "ok" : strerror(errno))) {
-		int qret = query(fd, p + 12345 * SZ_4K, &q);
+		int pret = populate(fd, p, big.size), qret = query(fd, p + 12345 * SZ_4K, &q);
 
-		tap_check(qret == 0 && to_pt(q.level) == huge_1g &&
+		tap_check(pret == 0, "HUGEPFN_POPULATE of the whole BAR (%s)", strerror(-pret));
+		tap_check(qret == 0 && to_pt(q.level) == bar_huge_1g &&
 			  q.run_start == (uintptr_t)p && q.run_length == big.size && q.region == 2 &&
 			  q.region_offset == 12345 * SZ_4K && q.cache == BAR_CACHE_MODE,
 			  "query: %s, one run over the whole %llu MiB, region 2, right offset, " BAR_CACHE_NAME,
-			  hpfn_pt_level_name(huge_1g), (unsigned long long)big.size >> 20);
+			  hpfn_pt_level_name(bar_huge_1g), (unsigned long long)big.size >> 20);
 		tap_check(query_agrees(fd, "whole BAR2", p, big.size), "query agrees with the page-table oracles");
 		fill(p, 64 * SZ_1M, 0x77);
 		tap_check(check(p, 64 * SZ_1M, 0x77), "data written through the driver reads back");
@@ -307,7 +319,7 @@ static void test_maps(int fd, int cfd)
 	p = map_region(fd, off2 + 3 * SZ_1M, 9 * SZ_1M, big.phys + 3 * SZ_1M, 0);
 	if (tap_check(p != NULL, "sub-range starting mid-block mapped")) {
 		tap_check(query_agrees(fd, "mid-block sub-range", p, 9 * SZ_1M),
-			  "query agrees with the oracles (4K head, %s body, 4K tail)", hpfn_pt_level_name(huge));
+			  "query agrees with the oracles (4K head, %s body, 4K tail)", hpfn_pt_level_name(bar_huge));
 		tap_check(query(fd, p, &q) == 0 && q.level == HUGEPFN_LEVEL_4K,
 			  "query: the unaligned head is 4K");
 		munmap(p, 9 * SZ_1M);
@@ -359,13 +371,14 @@ static void test_plain_mmap(int fd, int cfd)
 
 	p = mmap(NULL, big.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off2);
 	if (tap_check(p != MAP_FAILED, "plain mmap(NULL) of all of BAR2")) {
+		populate(fd, p, big.size);
 		tap_check(congruent(p, big.phys, whole_align),
 			  "mmap(NULL): %p is congruent to the BAR's 0x%llx modulo %s", (void *)p,
 			  (unsigned long long)big.phys, gbpages ? "1 GiB (the CPU has 1 GiB pages)" : "2 MiB");
 		n = guest_levels("plain mmap(NULL)", (uintptr_t)p, big.size, runs, MAX_RUNS);
-		tap_check(n > 0 && guest_all_level(runs, n, huge_1g),
+		tap_check(n > 0 && guest_all_level(runs, n, bar_huge_1g),
 			  "mmap(NULL) of the whole BAR: all %s leaves (module oracle) with no help from the library",
-			  hpfn_pt_level_name(huge_1g));
+			  hpfn_pt_level_name(bar_huge_1g));
 		tap_check(runs_agree(fd, "plain mmap(NULL)", n),
 			  "query agrees with the oracles: level, page size and cache mode of every run");
 		fill(p + 5 * SZ_1M, SZ_1M, 0x1234);
@@ -375,11 +388,12 @@ static void test_plain_mmap(int fd, int cfd)
 	/* a sub-range holding whole 2 MiB blocks: 2 MiB congruence */
 	p = mmap(NULL, 9 * SZ_1M, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off2 + 3 * SZ_1M);
 	if (tap_check(p != MAP_FAILED, "plain mmap(NULL) of BAR2 [3M, 12M)")) {
+		populate(fd, p, 9 * SZ_1M);
 		tap_check(congruent(p, big.phys + 3 * SZ_1M, SZ_2M),
 			  "mmap(NULL) of a sub-range: congruent to its physical address modulo 2 MiB");
 		n = guest_levels("plain sub-range", (uintptr_t)p + SZ_1M, 8 * SZ_1M, runs, MAX_RUNS);
-		tap_check(n > 0 && guest_all_level(runs, n, huge),
-			  "its four whole 2 MiB blocks are %s", hpfn_pt_level_name(huge));
+		tap_check(n > 0 && guest_all_level(runs, n, bar_huge),
+			  "its four whole 2 MiB blocks are %s", hpfn_pt_level_name(bar_huge));
 		munmap(p, 9 * SZ_1M);
 	}
 	/* write-combining alias and the carveout */
@@ -416,6 +430,7 @@ static void test_plain_mmap(int fd, int cfd)
 		p = mmap(hint, 4 * SZ_1M, PROT_READ, MAP_SHARED, fd, off2 + 64 * SZ_1M);
 		tap_check(p == hint, "a free hint (%p, not congruent) is honoured: %p", (void *)hint, (void *)p);
 		if (p != MAP_FAILED) {
+			populate(fd, p, 4 * SZ_1M);
 			n = guest_levels("hinted", (uintptr_t)p, 4 * SZ_1M, runs, MAX_RUNS);
 			tap_check(n > 0 && guest_all_level(runs, n, HPFN_PT_PTE),
 				  "the hinted, incongruent mapping is 4K throughout");
@@ -441,7 +456,7 @@ static void test_query_sizes(int fd)
 	q.argsz = HUGEPFN_MAPPING_QUERY_SIZE_V1;
 	q.flags = 0;
 	q.addr = (uintptr_t)p;
-	tap_check(ioctl(fd, HUGEPFN_MAPPING_QUERY, &q) == 0 && to_pt(q.level) == huge &&
+	tap_check(ioctl(fd, HUGEPFN_MAPPING_QUERY, &q) == 0 && to_pt(q.level) == bar_huge &&
 		  q.run_length == 4 * SZ_1M && q.page_size == 0xa5a5a5a5a5a5a5a5ULL && q.cache == 0xa5a5a5a5 &&
 		  q.pad == 0xa5a5a5a5,
 		  "a first-version caller (argsz 48) gets level and run, and nothing is written past its 48 bytes");
@@ -453,7 +468,7 @@ static void test_query_sizes(int fd)
 	memset(&big_q, 0, sizeof(big_q));
 	big_q.q.argsz = sizeof(big_q);
 	big_q.q.addr = (uintptr_t)p + SZ_2M;
-	tap_check(ioctl(fd, HUGEPFN_MAPPING_QUERY, &big_q) == 0 && big_q.q.page_size == level_bytes(huge) &&
+	tap_check(ioctl(fd, HUGEPFN_MAPPING_QUERY, &big_q) == 0 && big_q.q.page_size == level_bytes(bar_huge) &&
 		  big_q.q.cache == BAR_CACHE_MODE && !big_q.future[0] && !big_q.future[1],
 		  "a caller with a larger structure gets page size and cache mode, the rest untouched");
 	munmap(p, 4 * SZ_1M);
@@ -582,6 +597,33 @@ static void test_bad_inputs(int fd, int cfd)
 	test_region_info_inputs(fd);
 }
 
+/* One carveout over [addr, addr + size) must be refused, logged at error level. */
+static void refused_carveout(const char *name, unsigned long long size, unsigned long long addr,
+			     const char *what)
+{
+	tap_check(guest_run("insmod /hpfn/modules/hugepfn.ko carveouts=%s:%lluK@%#llx 2>/dev/null",
+			    name, size >> 10, addr) != 0 &&
+		  guest_run("dmesg -r | grep -q '^<3>.*hugepfn: carveout %s: .* refused: '", name) == 0 &&
+		  guest_run("grep -q hugepfn /proc/iomem") != 0,
+		  "a carveout over %s is refused, the reason logged at error level", what);
+	guest_run("dmesg | grep 'carveout %s' | sed 's/^/# /'", name);
+}
+
+/*
+ * Only RAM the kernel was told to leave alone: not MMIO (a BAR, firmware
+ * ROM, a hole in the PCI window), which write-back could machine-check.
+ */
+static void test_carveouts_not_ram(void)
+{
+	refused_carveout("bar", small.size, small.phys, "an unbound device's BAR");
+#if defined(__aarch64__)
+	refused_carveout("nothing", 2 * SZ_1M, 0x100000000ULL, "an address no memory is described at");
+#else
+	refused_carveout("rom", 256 * 1024, 0xfffc0000ULL, "the firmware ROM (e820 reserved)");
+	refused_carveout("hole", 2 * SZ_1M, 0xe0000000ULL, "a hole in the 32-bit PCI window");
+#endif
+}
+
 /* Carveouts the driver must refuse: the module does not load. */
 static void test_bad_carveouts(void)
 {
@@ -610,6 +652,7 @@ static void test_bad_carveouts(void)
 		      (unsigned long long)carve) != 0 &&
 		  guest_run("dmesg | grep -q \"carveout big: size '18014398509481988K' does not fit in 64 bits\"") == 0,
 		  "a carveout size past 64 bits is refused, not wrapped to 4 KiB");
+	test_carveouts_not_ram();
 	tap_check(load_driver() == 0 && bind(&big) == 0, "reload with the good carveout and rebind");
 }
 
@@ -816,12 +859,14 @@ static void test_uio(void)
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	p = fd >= 0 ? map_region(fd, 0, 16 * SZ_1M, big.phys, 0) : NULL;
 	if (tap_check(p != NULL, "%s map 0 mapped at a congruent address", path)) {
-		int nr = guest_levels("UIO", (uintptr_t)p, 16 * SZ_1M, runs, MAX_RUNS);
+		int nr;
 
-		tap_check(nr > 0 && guest_all_level(runs, nr, huge) &&
-			  guest_all_flags(runs, nr, HPFN_PTF_PCD | HPFN_PTF_RW, HPFN_PTF_PAT),
-			  "UIO mapping: %s, UC-", hpfn_pt_level_name(huge));
+		/* touched first: the stock kernel's driver fills at fault time */
 		fill(p, 16 * SZ_1M, 0x31);
+		nr = guest_levels("UIO", (uintptr_t)p, 16 * SZ_1M, runs, MAX_RUNS);
+		tap_check(nr > 0 && guest_all_level(runs, nr, bar_huge) &&
+			  guest_all_flags(runs, nr, HPFN_PTF_PCD | HPFN_PTF_RW, HPFN_PTF_PAT),
+			  "UIO mapping (through the driver's mmap): %s, UC-", hpfn_pt_level_name(bar_huge));
 		tap_check(check(p, 16 * SZ_1M, 0x31), "UIO mapping: data reads back");
 		munmap(p, 16 * SZ_1M);
 	}
@@ -856,6 +901,13 @@ int main(void)
 	huge = guest_has_feature("remap-pmd") ? HPFN_PT_PMD : HPFN_PT_PTE;
 	gbpages = guest_run("grep -qw pdpe1gb /proc/cpuinfo") == 0;
 	huge_1g = gbpages && guest_has_feature("remap-pud") ? HPFN_PT_PUD : huge;
+	if (!strcmp(guest_kernel_kind(), "stock")) {
+		bar_huge = HPFN_PT_PMD;
+		bar_huge_1g = gbpages ? HPFN_PT_PUD : HPFN_PT_PMD;
+	} else {
+		bar_huge = huge;
+		bar_huge_1g = huge_1g;
+	}
 	tap_diag("leaf sizes: CPU %s 1 GiB pages; whole 1 GiB blocks expected as %s", gbpages ? "has" : "lacks",
 		 hpfn_pt_level_name(huge_1g));
 	snprintf(modparam, sizeof(modparam), "carveouts=carve:%lluM@0x%llx",

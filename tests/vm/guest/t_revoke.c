@@ -1,0 +1,544 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hugepfn.ko's safety rules in the VM:
+ *  - revocation races: processes loop on open/mmap/touch/munmap of the big
+ *    BAR while it is unbound and rebound hundreds of times; after every
+ *    unbind the module oracle must find no page-table entry in any of them
+ *    for the mappings they hold, mappings made in flight included;
+ *  - a reset through sysfs (the small ivshmem sits alone behind a root port,
+ *    so it has a bus reset) revokes mappings: SIGBUS until mapped again;
+ *  - DMA: bus mastering is off after bind, on only through HUGEPFN_BUS_MASTER
+ *    with CAP_SYS_RAWIO, off again after the last close;
+ *  - a non-root user in the node's group maps it but cannot enable DMA; a
+ *    user outside the group cannot open it;
+ *  - HUGEPFN_POPULATE's bad inputs;
+ *  - the UIO personality's mappings are revoked on unbind too, and without
+ *    uio=1 the module does not use uio.ko.
+ *
+ * Runs before t_driver, which ends by hot-unplugging the small ivshmem.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/hugepfn.h>
+
+#include "guest.h"
+#include "tap.h"
+
+#define SZ_1M		0x100000ULL
+#define CHILDREN	3
+#define CYCLES		300
+#define MAX_RUNS	64
+#define USER_ID		4343	/* the unprivileged user of the group tests */
+#define NODE_GID	4242	/* the group the node is given to */
+
+static struct guest_bar big, small;
+static char modparam[128];
+
+static int node_open(const struct guest_bar *b, int flags)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "/dev/hugepfn/pci-%s", b->bdf);
+	return open(path, flags | O_CLOEXEC);
+}
+
+static int populate(int fd, void *p, uint64_t len)
+{
+	struct hugepfn_populate pop = { .argsz = sizeof(pop), .addr = (uintptr_t)p, .length = len };
+
+	return ioctl(fd, HUGEPFN_POPULATE, &pop) ? -errno : 0;
+}
+
+static int bus_master(int fd, uint32_t flags)
+{
+	struct hugepfn_bus_master bm = { .argsz = sizeof(bm), .flags = flags };
+
+	return ioctl(fd, HUGEPFN_BUS_MASTER, &bm) ? -errno : 0;
+}
+
+/* The PCI command register's bus-master bit, from config space; -1 on error. */
+static int master_bit(const struct guest_bar *b)
+{
+	char path[300];
+	uint16_t cmd;
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", b->bdf);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ok = pread(fd, &cmd, 2, 4) == 2;
+	close(fd);
+	return ok ? !!(cmd & 4) : -1;
+}
+
+static int set_master_bit_behind_driver(const struct guest_bar *b)
+{
+	char path[300];
+	uint16_t cmd;
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", b->bdf);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ok = pread(fd, &cmd, 2, 4) == 2;
+	cmd |= 4;
+	ok = ok && pwrite(fd, &cmd, 2, 4) == 2;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* Whether the module oracle finds any entry mapping [p, p + len). */
+static int anything_mapped(void *p, uint64_t len)
+{
+	struct hpfn_pt_run runs[MAX_RUNS];
+	int n = guest_module_levels((uintptr_t)p, len, runs, MAX_RUNS), i;
+
+	if (n < 0)
+		return 1;	/* cannot tell: count it against us */
+	for (i = 0; i < n && i < MAX_RUNS; i++)
+		if (runs[i].level != HPFN_PT_NONE)
+			return 1;
+	return 0;
+}
+
+static void test_bus_master(void)
+{
+	int fd, rfd, cfd;
+
+	tap_check(guest_unbind(big.bdf, "hugepfn") == 0 && set_master_bit_behind_driver(&big) == 0 &&
+		  master_bit(&big) == 1 && guest_bind(big.bdf, "hugepfn") == 0 && master_bit(&big) == 0,
+		  "bus mastering left on by a former user is off once hugepfn binds");
+	fd = node_open(&big, O_RDWR);
+	if (!tap_check(fd >= 0, "open the node"))
+		return;
+	tap_check(master_bit(&big) == 0, "opening does not enable bus mastering");
+	tap_check(bus_master(fd, HUGEPFN_BUS_MASTER_ENABLE) == 0 && master_bit(&big) == 1,
+		  "HUGEPFN_BUS_MASTER as root (CAP_SYS_RAWIO) enables it");
+	tap_check(bus_master(fd, 0) == 0 && master_bit(&big) == 0, "flags 0 clears it");
+	tap_check(bus_master(fd, 2) == -EINVAL, "unknown flags -> EINVAL");
+	rfd = node_open(&big, O_RDONLY);
+	tap_check(rfd >= 0 && bus_master(rfd, HUGEPFN_BUS_MASTER_ENABLE) == -EBADF && master_bit(&big) == 0,
+		  "a read-only open cannot enable it -> EBADF");
+	if (rfd >= 0)
+		close(rfd);
+	tap_check(bus_master(fd, HUGEPFN_BUS_MASTER_ENABLE) == 0 && master_bit(&big) == 1,
+		  "enabled again before the last close");
+	close(fd);
+	tap_check(master_bit(&big) == 0, "the last close turned bus mastering off");
+	cfd = open("/dev/hugepfn/carveout-carve", O_RDWR | O_CLOEXEC);
+	tap_check(cfd >= 0 && bus_master(cfd, HUGEPFN_BUS_MASTER_ENABLE) == -ENOTTY,
+		  "a carveout node has no bus mastering -> ENOTTY");
+	if (cfd >= 0)
+		close(cfd);
+	fd = node_open(&big, O_RDWR);
+	tap_check(fd >= 0 && bus_master(fd, HUGEPFN_BUS_MASTER_ENABLE) == 0 &&
+		  guest_unbind(big.bdf, "hugepfn") == 0 && master_bit(&big) == 0,
+		  "unbinding while open and enabled turns bus mastering off");
+	tap_check(fd >= 0 && bus_master(fd, 0) == -ENODEV, "after the unbind the ioctl gets ENODEV");
+	if (fd >= 0)
+		close(fd);
+	tap_check(guest_bind(big.bdf, "hugepfn") == 0, "rebind");
+}
+
+/* Bits a child reports through its exit status. */
+enum {
+	U_OPEN = 1, U_MAP = 2, U_DATA = 4, U_NO_DMA = 8, U_RO_MAP = 16, U_OUTSIDER = 32,
+};
+
+/* As an unprivileged user, in the node's group when @in_group. */
+static int as_user(int in_group)
+{
+	gid_t gid = NODE_GID;
+	int bits = 0, fd, rfd;
+	uint8_t *p, *r;
+
+	if (setgroups(in_group ? 1 : 0, &gid) || setgid(USER_ID) || setuid(USER_ID))
+		return 0x80;
+	fd = node_open(&big, O_RDWR);
+	if (!in_group)
+		return fd < 0 && errno == EACCES ? U_OUTSIDER : 0;
+	if (fd < 0)
+		return 0;
+	bits |= U_OPEN;
+	p = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE, MAP_SHARED, fd, HUGEPFN_REGION_OFFSET(2));
+	if (p != MAP_FAILED) {
+		bits |= U_MAP;
+		*(volatile uint64_t *)(p + 128) = 0xfeedf00d;
+		if (*(volatile uint64_t *)(p + 128) == 0xfeedf00d)
+			bits |= U_DATA;
+	}
+	if (bus_master(fd, HUGEPFN_BUS_MASTER_ENABLE) == -EPERM && master_bit(&big) == 0)
+		bits |= U_NO_DMA;
+	rfd = node_open(&big, O_RDONLY);
+	r = rfd >= 0 ? mmap(NULL, SZ_2M, PROT_READ, MAP_SHARED, rfd, HUGEPFN_REGION_OFFSET(2)) : MAP_FAILED;
+	if (r != MAP_FAILED && *(volatile uint64_t *)(r + 128) == 0xfeedf00d)
+		bits |= U_RO_MAP;
+	return bits;
+}
+
+static int run_as_user(int in_group)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0)
+		_exit(as_user(in_group));
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+static void test_group_user(void)
+{
+	char path[300];
+	int bits;
+
+	snprintf(path, sizeof(path), "/dev/hugepfn/pci-%s", big.bdf);
+	if (!tap_check(chown(path, 0, NODE_GID) == 0 && chmod(path, 0660) == 0,
+		       "give %s to group %d, mode 0660 (what the README's udev rule does)", path, NODE_GID))
+		return;
+	bits = run_as_user(1);
+	tap_check(bits >= 0 && (bits & U_OPEN), "user %d in the group opens the node (0x%x)", USER_ID, bits);
+	tap_check(bits >= 0 && (bits & U_MAP) && (bits & U_DATA), "... maps the BAR and writes it");
+	tap_check(bits >= 0 && (bits & U_NO_DMA),
+		  "... cannot enable bus mastering (EPERM without CAP_SYS_RAWIO), and it stays off");
+	tap_check(bits >= 0 && (bits & U_RO_MAP), "... maps it read-only through an O_RDONLY open");
+	bits = run_as_user(0);
+	tap_check(bits == U_OUTSIDER, "a user outside the group cannot open it -> EACCES (0x%x)", bits);
+	chmod(path, 0600);
+	chown(path, 0, 0);
+}
+
+static void test_populate_inputs(void)
+{
+	int fd = node_open(&big, O_RDWR), cfd = open("/dev/hugepfn/carveout-carve", O_RDWR | O_CLOEXEC);
+	struct hugepfn_populate pop;
+	uint8_t *p, *c;
+
+	if (!tap_check(fd >= 0 && cfd >= 0, "populate: nodes open"))
+		return;
+	p = mmap(NULL, 8 * SZ_1M, PROT_READ | PROT_WRITE, MAP_SHARED, fd, HUGEPFN_REGION_OFFSET(2));
+	c = mmap(NULL, SZ_2M, PROT_READ, MAP_SHARED, cfd, 0);
+	if (tap_check(p != MAP_FAILED && c != MAP_FAILED, "populate: 8 MiB of the BAR and 2 MiB of the carveout mapped")) {
+		tap_check(populate(fd, p, 8 * SZ_1M) == 0 && !guest_read_faults((uint64_t *)(p + 7 * SZ_1M)),
+			  "HUGEPFN_POPULATE of the whole mapping");
+		tap_check(anything_mapped(p, 8 * SZ_1M), "... fills the page tables");
+		tap_check(populate(fd, p + 1, SZ_4K) == -EINVAL, "unaligned address -> EINVAL");
+		tap_check(populate(fd, p, 100) == -EINVAL, "unaligned length -> EINVAL");
+		tap_check(populate(fd, p, 0) == -EINVAL, "length 0 -> EINVAL");
+		tap_check(populate(fd, p, 16 * SZ_1M) == -ENOENT, "a range past the mapping -> ENOENT");
+		tap_check(populate(fd, c, SZ_2M) == -ENOENT, "another node's mapping -> ENOENT");
+		tap_check(populate(fd, (void *)((uintptr_t)&pop & ~(SZ_4K - 1)), SZ_4K) == -ENOENT,
+			  "memory that is no mapping of the node (the stack) -> ENOENT");
+		pop = (struct hugepfn_populate){ .argsz = sizeof(pop), .flags = 1, .addr = (uintptr_t)p,
+						 .length = SZ_4K };
+		tap_check(ioctl(fd, HUGEPFN_POPULATE, &pop) == -1 && errno == EINVAL, "unknown flags -> EINVAL");
+		pop = (struct hugepfn_populate){ .argsz = 8, .addr = (uintptr_t)p, .length = SZ_4K };
+		tap_check(ioctl(fd, HUGEPFN_POPULATE, &pop) == -1 && errno == EINVAL, "short argsz -> EINVAL");
+	}
+	if (p != MAP_FAILED)
+		munmap(p, 8 * SZ_1M);
+	if (c != MAP_FAILED)
+		munmap(c, SZ_2M);
+	close(fd);
+	close(cfd);
+}
+
+/* sysfs "reset" of the small ivshmem (bus reset) while it is mapped. */
+static void test_reset(void)
+{
+	char path[300];
+	uint8_t *p, *q;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/reset", small.bdf);
+	if (!tap_check(guest_bind(small.bdf, "hugepfn") == 0 && access(path, W_OK) == 0,
+		       "bind the small ivshmem %s; it has a reset method", small.bdf))
+		return;
+	fd = node_open(&small, O_RDWR);
+	p = fd >= 0 ? mmap(NULL, small.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, HUGEPFN_REGION_OFFSET(2)) :
+		      MAP_FAILED;
+	if (!tap_check(p != MAP_FAILED, "reset: BAR2 mapped"))
+		return;
+	*(volatile uint64_t *)p = 0x5eed;
+	tap_check(guest_write_file(path, "1") == 0, "reset the device through sysfs while mapped");
+	tap_check(guest_read_faults((uint64_t *)p) && !anything_mapped(p, small.size),
+		  "reset: the mapping was revoked, accesses get SIGBUS");
+	tap_check(populate(fd, p, small.size) == -EFAULT, "reset: HUGEPFN_POPULATE of the old mapping -> EFAULT");
+	q = mmap(NULL, small.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, HUGEPFN_REGION_OFFSET(2));
+	tap_check(q != MAP_FAILED && !guest_read_faults((uint64_t *)q) && *(volatile uint64_t *)q == 0x5eed,
+		  "reset: a new mapping works and sees the memory");
+	if (q != MAP_FAILED)
+		munmap(q, small.size);
+	munmap(p, small.size);
+	close(fd);
+	tap_check(guest_unbind(small.bdf, "hugepfn") == 0, "unbind the small ivshmem");
+}
+
+/* State shared between the race's processes (MAP_SHARED anonymous). */
+struct race {
+	int epoch;			/* odd: unbound, the children check */
+	int acked[CHILDREN];		/* the odd epoch each child checked */
+	int progress[CHILDREN];		/* mappings made since the last rebind */
+	int stop;
+	int violations;			/* entries found after an unbind */
+	int held;			/* mappings held across an unbind */
+	long maps;
+};
+
+static int load(const int *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static void store(int *p, int v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+/* Unbound: what this child holds must map nothing. */
+static void race_check(struct race *r, int i, int e, int *fd, uint8_t **p, uint64_t len)
+{
+	if (*p) {
+		__atomic_add_fetch(&r->held, 1, __ATOMIC_RELAXED);
+		if (anything_mapped(*p, len) || !guest_read_faults((uint64_t *)*p))
+			__atomic_add_fetch(&r->violations, 1, __ATOMIC_RELAXED);
+		munmap(*p, len);
+		*p = NULL;
+	}
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	store(&r->acked[i], e);
+}
+
+static void race_child(struct race *r, int i)
+{
+	uint64_t len = 0, off;
+	unsigned int seed = 1234 + i;
+	uint8_t *p = NULL;
+	int fd = -1, e;
+
+	while (!load(&r->stop)) {
+		e = load(&r->epoch);
+		if (e & 1) {
+			if (load(&r->acked[i]) != e)
+				race_check(r, i, e, &fd, &p, len);
+			sched_yield();
+			continue;
+		}
+		if (fd < 0 && (fd = node_open(&big, O_RDWR)) < 0)
+			continue;	/* the rebind is not done yet */
+		if (p && rand_r(&seed) % 2) {
+			munmap(p, len);
+			p = NULL;
+		}
+		if (p)
+			continue;
+		len = (1 + rand_r(&seed) % 32) * SZ_2M;
+		off = (rand_r(&seed) % ((big.size - len) / SZ_2M)) * SZ_2M;
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, HUGEPFN_REGION_OFFSET(2) + off);
+		if (p == MAP_FAILED) {
+			p = NULL;
+			continue;	/* ENODEV: an unbind is running */
+		}
+		if (rand_r(&seed) % 2)
+			populate(fd, p, len);
+		guest_read_faults((uint64_t *)(p + len - SZ_4K));
+		__atomic_add_fetch(&r->maps, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&r->progress[i], 1, __ATOMIC_RELAXED);
+	}
+	_exit(0);
+}
+
+/* Wait until @ok(r) or about 60 s; whether it happened. */
+static int race_wait(struct race *r, int (*ok)(struct race *r))
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!ok(r)) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 60)
+			return 0;
+		sched_yield();
+	}
+	return 1;
+}
+
+static int all_acked(struct race *r)
+{
+	for (int i = 0; i < CHILDREN; i++)
+		if (load(&r->acked[i]) != load(&r->epoch))
+			return 0;
+	return 1;
+}
+
+/* Some child has mapped since the rebind: the next unbind races with it. */
+static int some_progress(struct race *r)
+{
+	for (int i = 0; i < CHILDREN; i++)
+		if (load(&r->progress[i]))
+			return 1;
+	return 0;
+}
+
+static void test_revoke_race(void)
+{
+	struct race *r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pids[CHILDREN];
+	int i, cycle, ok = 1;
+
+	if (!tap_check(r != MAP_FAILED, "race: shared state"))
+		return;
+	memset(r, 0, sizeof(*r));
+	for (i = 0; i < CHILDREN; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0)
+			race_child(r, i);
+	}
+	for (cycle = 0; cycle < CYCLES && ok; cycle++) {
+		ok = race_wait(r, some_progress);
+		ok = ok && guest_unbind(big.bdf, "hugepfn") == 0;
+		store(&r->epoch, load(&r->epoch) + 1);
+		ok = ok && race_wait(r, all_acked);
+		for (i = 0; i < CHILDREN; i++)
+			store(&r->progress[i], 0);
+		ok = ok && guest_bind(big.bdf, "hugepfn") == 0;
+		store(&r->epoch, load(&r->epoch) + 1);
+	}
+	store(&r->stop, 1);
+	for (i = 0; i < CHILDREN; i++)
+		waitpid(pids[i], NULL, 0);
+	tap_check(ok, "race: %d unbind/rebind cycles with %d processes mapping (%ld mappings made)", cycle,
+		  CHILDREN, r->maps);
+	tap_check(r->violations == 0,
+		  "race: after every unbind no mapping held (%d in all) has a page-table entry or reads (%d did)",
+		  r->held, r->violations);
+	munmap(r, sizeof(*r));
+}
+
+static int uio_number(void)
+{
+	char path[300], name[64];
+	FILE *f;
+
+	for (int n = 0; n < 16; n++) {
+		snprintf(path, sizeof(path), "/sys/class/uio/uio%d/name", n);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(name, sizeof(name), f) && !strncmp(name, "hugepfn", 7)) {
+			fclose(f);
+			return n;
+		}
+		fclose(f);
+	}
+	return -1;
+}
+
+static void test_uio_revoke(void)
+{
+	char path[64];
+	uint8_t *p;
+	void *bad;
+	int n, fd;
+
+	tap_check(guest_unbind(big.bdf, "hugepfn") == 0 && guest_run("rmmod hugepfn") == 0 &&
+		  guest_run("insmod /hpfn/modules/hugepfn.ko uio=1 %s", modparam) == 0 &&
+		  guest_bind(big.bdf, "hugepfn") == 0, "reload with uio=1 and bind %s", big.bdf);
+	tap_check(access("/sys/module/uio/holders", F_OK) != 0 ||
+		  access("/sys/module/uio/holders/hugepfn", F_OK) == 0,
+		  "with uio=1 hugepfn holds the UIO core (where uio.ko is a module)");
+	n = uio_number();
+	snprintf(path, sizeof(path), "/dev/uio%d", n);
+	fd = n >= 0 ? open(path, O_RDWR | O_CLOEXEC) : -1;
+	if (!tap_check(fd >= 0, "open %s", path))
+		return;
+	errno = 0;
+	bad = mmap(NULL, SZ_2M, PROT_READ, MAP_PRIVATE, fd, 0);
+	tap_check(bad == MAP_FAILED && errno == EINVAL, "UIO: MAP_PRIVATE -> EINVAL (%s)", strerror(errno));
+	errno = 0;
+	bad = mmap(NULL, SZ_2M, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+	tap_check(bad == MAP_FAILED && errno == EPERM, "UIO: PROT_EXEC -> EPERM (%s)", strerror(errno));
+	p = mmap(NULL, 16 * SZ_1M, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (tap_check(p != MAP_FAILED, "UIO: map 0 mapped")) {
+		*(volatile uint64_t *)(p + SZ_1M) = 0xabcd;
+		tap_check(anything_mapped(p, 16 * SZ_1M), "UIO: the touched mapping has entries");
+		tap_check(guest_unbind(big.bdf, "hugepfn") == 0, "unbind while the UIO mapping is live");
+		tap_check(guest_read_faults((uint64_t *)(p + SZ_1M)) && !anything_mapped(p, 16 * SZ_1M),
+			  "UIO: the mapping was revoked with the node's");
+		munmap(p, 16 * SZ_1M);
+	}
+	close(fd);
+	tap_check(guest_run("rmmod hugepfn") == 0, "unload");
+}
+
+/*
+ * hugepfn.ko loads without uio.ko (it looks the UIO core up only for
+ * uio=1). Where UIO is built in, build-guest.sh checks the module's
+ * dependencies instead.
+ */
+static void test_no_uio_dependency(void)
+{
+	if (access("/sys/module/uio/holders", F_OK) != 0) {
+		tap_diag("UIO is built into this kernel: hugepfn.ko's dependencies are checked at build time");
+		return;
+	}
+	tap_check(guest_run("rmmod uio") == 0 && access("/sys/module/uio", F_OK) != 0 &&
+		  guest_run("insmod /hpfn/modules/hugepfn.ko") == 0 && access("/sys/module/uio", F_OK) != 0,
+		  "with uio.ko unloaded hugepfn.ko (uio=0) loads, and loads nothing else");
+	tap_check(guest_run("rmmod hugepfn") == 0 && guest_run("insmod /hpfn/modules/uio.ko") == 0,
+		  "unload it, load uio.ko back");
+}
+
+/* Leave the devices as the next tests expect them: no override. */
+static void clear_override(const struct guest_bar *b)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", b->bdf);
+	guest_write_file(path, "\n");
+}
+
+int main(void)
+{
+	uint64_t carve, carve_size;
+
+	if (guest_find_bar(0x1af4, 0x1110, 2, SZ_1G, UINT64_MAX, &big))
+		tap_bail("find the ivshmem device with a 1 GiB BAR2");
+	if (guest_find_bar(0x1af4, 0x1110, 2, SZ_4K, SZ_1G - 1, &small))
+		tap_bail("find the small ivshmem device");
+	if (guest_carveout(&carve, &carve_size))
+		tap_bail("the harness's carveout");
+	snprintf(modparam, sizeof(modparam), "carveouts=carve:%lluM@0x%llx",
+		 (unsigned long long)carve_size >> 20, (unsigned long long)carve);
+	test_no_uio_dependency();
+	if (!tap_check(guest_run("insmod /hpfn/modules/hugepfn.ko %s", modparam) == 0 &&
+		       guest_bind(big.bdf, "hugepfn") == 0, "load hugepfn.ko (%s) and bind %s", modparam, big.bdf))
+		return tap_exit();
+	test_bus_master();
+	test_group_user();
+	test_populate_inputs();
+	test_reset();
+	test_revoke_race();
+	test_uio_revoke();
+	clear_override(&big);
+	clear_override(&small);
+	return tap_exit();
+}
