@@ -42,7 +42,8 @@ static int driver_open(struct hugepfn_dev *dev, const char *node)
 			   (ri.flags & HUGEPFN_REGION_MEM64 ? HUGEPFN_RGN_MEM64 : 0) |
 			   (ri.flags & HUGEPFN_REGION_WC ? HUGEPFN_RGN_WC : 0) |
 			   (ri.flags & HUGEPFN_REGION_CARVEOUT ? HUGEPFN_RGN_CARVEOUT : 0) |
-			   (ri.flags & HUGEPFN_REGION_IO ? HUGEPFN_RGN_IO : 0);
+			   (ri.flags & HUGEPFN_REGION_IO ? HUGEPFN_RGN_IO : 0) |
+			   (ri.flags & HUGEPFN_REGION_FAULT_FILLED ? HUGEPFN_RGN_FAULT : 0);
 		dev->map_offset[i] = ri.offset;
 	}
 	return 0;

@@ -140,7 +140,7 @@ int hpfn_vfio_read_regions(struct hugepfn_dev *dev)
 					dev->bdf);
 		if (!(flags & VFIO_REGION_INFO_FLAG_MMAP))
 			continue;
-		r->flags |= HUGEPFN_RGN_MAPPABLE;
+		r->flags |= HUGEPFN_RGN_MAPPABLE | HUGEPFN_RGN_FAULT;	/* vfio-pci's huge_fault */
 		/*
 		 * A BAR holding an MSI-X table on an older kernel, or a device
 		 * whose driver (nvgrace-gpu, mdev) exposes only parts: the

@@ -150,17 +150,24 @@ static uint64_t probe_dev(struct hugepfn_dev *dev, uint64_t leaf, char *where, s
 		struct hugepfn_map *map;
 		struct hugepfn_run runs[8];
 		uint64_t first, ps = UINT64_MAX;
+		unsigned int flags = HUGEPFN_MAP_READONLY;
 		int n, j;
 
 		if (hugepfn_region_info(dev, i, &r) || !(r.flags & HUGEPFN_RGN_MAPPABLE) || !r.phys ||
 		    (r.flags & HUGEPFN_RGN_SPARSE))
 			continue;
+		/* a fault-filled region says nothing of remap_pfn_range(); its WC alias does */
+		if (r.flags & HUGEPFN_RGN_FAULT) {
+			if (!(r.flags & HUGEPFN_RGN_WC))
+				continue;
+			flags |= HUGEPFN_MAP_WC;
+		}
 		first = (r.phys + leaf - 1) & ~(leaf - 1);
 		if (first < r.phys || first - r.phys >= r.size || r.size - (first - r.phys) < leaf)
 			continue;
 		if (hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_UIO && first != r.phys)
 			continue;
-		if (hugepfn_map(dev, i, first - r.phys, leaf, HUGEPFN_MAP_READONLY, &map))
+		if (hugepfn_map(dev, i, first - r.phys, leaf, flags, &map))
 			continue;
 		n = hugepfn_map_runs(map, runs, 8);
 		for (j = 0; j < n && j < 8; j++)
@@ -169,7 +176,8 @@ static uint64_t probe_dev(struct hugepfn_dev *dev, uint64_t leaf, char *where, s
 		hugepfn_unmap(map);
 		if (n <= 0 || ps == UINT64_MAX || !ps)
 			return 0;	/* mapped, but no way to see the page size */
-		snprintf(where, wsize, "%s region %d through %s", spec, i,
+		snprintf(where, wsize, "%s region %d%s through %s", spec, i,
+			 flags & HUGEPFN_MAP_WC ? " (write-combining alias)" : "",
 			 hugepfn_backend_name(hugepfn_dev_backend(dev)));
 		return ps;
 	}
@@ -480,6 +488,44 @@ static const char *remap_says(const struct doc *d)
 	}
 }
 
+/* Whether @bdf's node (hugepfn.ko) fills its BAR mappings at fault time; -1 if unknown. */
+static int hugepfn_fault_filled(struct doc *d, const char *bdf)
+{
+	struct hugepfn_dev *dev;
+	struct hugepfn_region r;
+	int i, nr, fault = -1;
+
+	if (hugepfn_open(d->ctx, bdf, HUGEPFN_BACKEND_DRIVER, &dev)) {
+		hugepfn_close(dev);
+		return -1;
+	}
+	nr = hugepfn_region_count(dev);
+	for (i = 0; i < nr; i++)
+		if (!hugepfn_region_info(dev, i, &r) && (r.flags & HUGEPFN_RGN_MAPPABLE))
+			fault = !!(r.flags & HUGEPFN_RGN_FAULT);
+	hugepfn_close(dev);
+	return fault;
+}
+
+/* How hugepfn.ko (directly, or as @uio's UIO personality) maps @bdf's BARs. */
+static void check_hugepfn_bars(struct doc *d, const char *bdf)
+{
+	struct hugepfn_check *c;
+
+	if (hugepfn_fault_filled(d, bdf) == 1) {
+		c = add(d, "driver", d->nsizes > 1 ? HUGEPFN_CHECK_OK : HUGEPFN_CHECK_FAIL,
+			"hugepfn.ko fills BAR mappings at fault time (huge_fault, as vfio-pci: this kernel's remap_pfn_range() installs no huge leaves) and aligns mmap(NULL) to the physical address: leaves up to %s; hugepfn_map() populates them at once, a plain mmap() at the first touch",
+			d->nsizes > 2 ? "1G" : "2M");
+		advise(c, "nothing to do; for huge carveout and write-combining mappings too, boot a kernel with the series (see remap-pmd)");
+		return;
+	}
+	c = add(d, "driver", remap_status(d),
+		"hugepfn.ko maps BARs with remap_pfn_range() at mmap time and aligns mmap(NULL) to the physical address: huge leaves where the kernel installs them; %s",
+		remap_says(d));
+	if (c->status == HUGEPFN_CHECK_FAIL)
+		advise(c, "see remap-pmd");
+}
+
 static void check_carveout(struct doc *d, const char *name)
 {
 	char rel[HPFN_PATH_MAX], node[HPFN_PATH_MAX], spec[96], fix[256];
@@ -536,9 +582,28 @@ static int uio_number(const struct doc *d, const char *bdf)
 	return num;
 }
 
+/* The PCI address of uio@num's parent device, in @bdf; whether there is one. */
+static int uio_parent(const struct doc *d, int num, char *bdf, size_t size)
+{
+	char path[HPFN_PATH_MAX], link[HPFN_PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	hpfn_sysfs_path(d->ctx, path, sizeof(path), "class/uio/uio%d/device", num);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return 0;
+	link[n] = '\0';
+	base = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
+	if (strlen(base) >= size)
+		return 0;
+	memcpy(bdf, base, strlen(base) + 1);
+	return 1;
+}
+
 static void check_uio(struct doc *d, int num)
 {
-	char name[64], node[HPFN_PATH_MAX], what[32];
+	char name[64], node[HPFN_PATH_MAX], what[32], bdf[64];
 	struct hugepfn_check *c;
 	int i, maps = 0;
 
@@ -567,6 +632,11 @@ static void check_uio(struct doc *d, int num)
 			"uio%d (%s) has no memory maps: nothing of it can be mapped through /dev/uio%d (uio_pci_generic never has any)",
 			num, name, num);
 		advise(c, "unbind it and map the BARs through sysfs (no driver), or bind it to hugepfn or vfio-pci (hugepfn bind BDF [vfio-pci])");
+	} else if (!strcmp(name, "hugepfn") && uio_parent(d, num, bdf, sizeof(bdf)) &&
+		   hugepfn_fault_filled(d, bdf) == 1) {
+		c = add(d, "driver", d->nsizes > 1 ? HUGEPFN_CHECK_OK : HUGEPFN_CHECK_FAIL,
+			"hugepfn.ko's UIO personality maps through the driver, which fills BAR mappings at fault time (huge_fault, this kernel's remap_pfn_range() installs no huge leaves): leaves up to %s where the virtual and physical addresses agree; the UIO core has no hook to choose an aligned address for mmap(NULL)",
+			d->nsizes > 2 ? "1G" : "2M");
 	} else {
 		c = add(d, "driver", remap_status(d),
 			"UIO maps physical memory with remap_pfn_range() at mmap time (no fault handler): huge leaves where the kernel installs them, %s; the UIO core has no hook to choose an aligned address for mmap(NULL)",
@@ -658,11 +728,7 @@ static void check_pci(struct doc *d, const char *bdf)
 	add(d, "device", HUGEPFN_CHECK_OK, "%s %04x:%04x, bound to %s", bdf, info.vendor, info.device,
 	    driver[0] ? driver : "no driver");
 	if (!strcmp(driver, "hugepfn")) {
-		c = add(d, "driver", remap_status(d),
-			"hugepfn.ko maps BARs with remap_pfn_range() at mmap time (no fault handler) and aligns mmap(NULL) to the physical address: huge leaves where the kernel installs them; %s",
-			remap_says(d));
-		if (c->status == HUGEPFN_CHECK_FAIL)
-			advise(c, "see remap-pmd");
+		check_hugepfn_bars(d, bdf);
 		hpfn_dev_path(d->ctx, node, sizeof(node), "hugepfn/pci-%s", bdf);
 		check_node(d, node, "is the device bound? the node appears when hugepfn probes it");
 	} else if (!strcmp(driver, "vfio-pci")) {

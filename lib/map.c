@@ -334,8 +334,12 @@ HUGEPFN_API int64_t hugepfn_map_pt_pages(struct hugepfn_map *map)
 {
 	struct hugepfn_run runs[512];
 	uint64_t base, pmd = hpfn_level_bytes(2), pud = hpfn_level_bytes(3);
-	/* vfio-pci maps at fault time: its 2 MiB leaves carry no PTE table */
-	bool deposits = map->dev->ops->kind != HUGEPFN_BACKEND_VFIO;
+	/*
+	 * Fault-time mappings (vfio-pci; hugepfn.ko without the series, except
+	 * its write-combining aliases): their 2 MiB leaves carry no PTE table.
+	 */
+	bool deposits = !(map->dev->regions[map->region].flags & HUGEPFN_RGN_FAULT) ||
+			(map->flags & HUGEPFN_MAP_WC);
 	int64_t pages = 0;
 	uint64_t last_block = UINT64_MAX;
 	int n, i;

@@ -240,26 +240,29 @@ static int cmd_info(struct hugepfn_ctx *ctx, int argc, char **argv)
 		hugepfn_region_info(dev, i, &r);
 		if (json_output) {
 			printf("%s{\"index\":%u,\"size\":%" PRIu64 ",\"phys\":\"0x%" PRIx64 "\",\"mappable\":%s,"
-			       "\"prefetchable\":%s,\"mem64\":%s,\"wc\":%s,\"carveout\":%s,\"io\":%s",
+			       "\"prefetchable\":%s,\"mem64\":%s,\"wc\":%s,\"carveout\":%s,\"io\":%s,"
+			       "\"fault_filled\":%s",
 			       i ? "," : "", r.index, r.size, r.phys,
 			       r.flags & HUGEPFN_RGN_MAPPABLE ? "true" : "false",
 			       r.flags & HUGEPFN_RGN_PREFETCH ? "true" : "false",
 			       r.flags & HUGEPFN_RGN_MEM64 ? "true" : "false",
 			       r.flags & HUGEPFN_RGN_WC ? "true" : "false",
 			       r.flags & HUGEPFN_RGN_CARVEOUT ? "true" : "false",
-			       r.flags & HUGEPFN_RGN_IO ? "true" : "false");
+			       r.flags & HUGEPFN_RGN_IO ? "true" : "false",
+			       r.flags & HUGEPFN_RGN_FAULT ? "true" : "false");
 			print_areas(dev, &r);
 			printf("}");
 			continue;
 		}
 		if (!r.size)
 			continue;
-		printf("%-6u %-10s 0x%016" PRIx64 " %s%s%s%s%s%s%s\n", r.index, size_str(r.size, sz, sizeof(sz)),
+		printf("%-6u %-10s 0x%016" PRIx64 " %s%s%s%s%s%s%s%s\n", r.index, size_str(r.size, sz, sizeof(sz)),
 		       r.phys, r.flags & HUGEPFN_RGN_MAPPABLE ? "mappable" : "not-mappable",
 		       r.flags & HUGEPFN_RGN_PREFETCH ? " prefetchable" : "",
 		       r.flags & HUGEPFN_RGN_MEM64 ? " 64-bit" : "", r.flags & HUGEPFN_RGN_WC ? " wc" : "",
 		       r.flags & HUGEPFN_RGN_CARVEOUT ? " carveout" : "", r.flags & HUGEPFN_RGN_IO ? " io" : "",
-		       r.flags & HUGEPFN_RGN_SPARSE ? " sparse" : "");
+		       r.flags & HUGEPFN_RGN_SPARSE ? " sparse" : "",
+		       r.flags & HUGEPFN_RGN_FAULT ? " fault-filled" : "");
 		print_areas(dev, &r);
 	}
 	if (json_output)

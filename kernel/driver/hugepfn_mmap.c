@@ -239,10 +239,16 @@ static const struct vm_operations_struct hugepfn_fault_vm_ops = {
 /* Whether a mapping of @r is filled at fault time (see the top). */
 static bool hugepfn_fault_mapped(const struct hugepfn_region *r, bool wc)
 {
+	return !wc && (r->flags & HUGEPFN_REGION_FAULT_FILLED);
+}
+
+/* The flag for a region of this kind, as hugepfn_fault_mapped() reads it. */
+u32 hugepfn_fault_filled_flag(bool carveout)
+{
 #if defined(HUGEPFN_REMAP_HUGE) || !defined(CONFIG_ARCH_SUPPORTS_HUGE_PFNMAP)
-	return false;
+	return 0;
 #else
-	return !wc && !(r->flags & HUGEPFN_REGION_CARVEOUT);
+	return carveout ? 0 : HUGEPFN_REGION_FAULT_FILLED;
 #endif
 }
 

@@ -57,7 +57,7 @@ static int hugepfn_pci_probe(struct pci_dev *pdev, const struct pci_device_id *i
 		}
 		if (!(flags & IORESOURCE_MEM))
 			continue;
-		r->flags = HUGEPFN_REGION_MAPPABLE;
+		r->flags = HUGEPFN_REGION_MAPPABLE | hugepfn_fault_filled_flag(false);
 		if (flags & IORESOURCE_MEM_64)
 			r->flags |= HUGEPFN_REGION_MEM64;
 		if (flags & IORESOURCE_PREFETCH) {
@@ -67,7 +67,8 @@ static int hugepfn_pci_probe(struct pci_dev *pdev, const struct pci_device_id *i
 		}
 		/* A BAR smaller than a page cannot be mapped on its own. */
 		if (!PAGE_ALIGNED(r->phys) || r->size < PAGE_SIZE)
-			r->flags &= ~(HUGEPFN_REGION_MAPPABLE | HUGEPFN_REGION_WC);
+			r->flags &= ~(HUGEPFN_REGION_MAPPABLE | HUGEPFN_REGION_WC |
+				      HUGEPFN_REGION_FAULT_FILLED);
 		mem_bars |= BIT(bar);
 	}
 	hdev->nr_regions = PCI_STD_NUM_BARS;

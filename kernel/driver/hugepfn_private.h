@@ -76,6 +76,7 @@ void hugepfn_unblock(struct hugepfn_dev *hdev);
 void hugepfn_inflight_free(struct hugepfn_dev *hdev);
 long hugepfn_populate(struct hugepfn_dev *hdev, void __user *uarg);
 bool hugepfn_is_our_vma(struct hugepfn_dev *hdev, struct vm_area_struct *vma);
+u32 hugepfn_fault_filled_flag(bool carveout);
 
 /* hugepfn_query.c: HUGEPFN_MAPPING_QUERY */
 u32 hugepfn_leaf(struct mm_struct *mm, unsigned long addr, u32 *cache);

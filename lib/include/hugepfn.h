@@ -183,6 +183,13 @@ HUGEPFN_API const char *hugepfn_strerror(int err);
 #define HUGEPFN_RGN_CARVEOUT	(1u << 4)
 #define HUGEPFN_RGN_IO		(1u << 5)
 #define HUGEPFN_RGN_SPARSE	(1u << 6)	/* only some areas are mappable (VFIO sparse mmap) */
+/*
+ * Filled at fault time by its driver's huge_fault (vfio-pci; hugepfn.ko on
+ * a kernel without the series), not by remap_pfn_range() at mmap time.
+ * hugepfn_map() of a hugepfn.ko region populates it (HUGEPFN_POPULATE,
+ * which touches no memory), so its runs are known at once.
+ */
+#define HUGEPFN_RGN_FAULT	(1u << 7)
 
 struct hugepfn_region {
 	unsigned int index;
@@ -264,7 +271,8 @@ HUGEPFN_API int hugepfn_map_runs(struct hugepfn_map *map, struct hugepfn_run *ru
  * hugepfn_map_runs() reports, tables deposited with huge leaves included as
  * the hugepfn kernel series deposits them: one per 2 MiB block mapped with
  * 4 KiB pages; one per 2 MiB leaf of remap_pfn_range() (the driver, UIO
- * and sysfs backends), none for vfio-pci's fault-time 2 MiB leaves; none
+ * and sysfs backends), none for fault-time 2 MiB leaves (HUGEPFN_RGN_FAULT
+ * regions: vfio-pci, hugepfn.ko on a kernel without the series); none
  * for a 1 GiB leaf, whose split allocates what it takes. The upper tables
  * (PMD, PUD) the mapping may need are not counted. -ENODATA when the sizes
  * are unknown.

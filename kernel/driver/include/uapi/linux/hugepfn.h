@@ -68,6 +68,12 @@ struct hugepfn_device_info {
 #define HUGEPFN_REGION_WC		(1u << 3)	/* wc_offset maps write-combining */
 #define HUGEPFN_REGION_CARVEOUT		(1u << 4)	/* reserved RAM, write-back */
 #define HUGEPFN_REGION_IO		(1u << 5)	/* I/O-port BAR: reported only */
+/*
+ * Mappings at offset (not wc_offset) fill at fault time, not at mmap():
+ * this kernel's remap_pfn_range() installs no huge leaves, the driver's
+ * fault handler does. HUGEPFN_POPULATE fills them without touching them.
+ */
+#define HUGEPFN_REGION_FAULT_FILLED	(1u << 6)
 
 struct hugepfn_region_info {
 	__u32 argsz;
