@@ -16,7 +16,7 @@ json_num() {
 eal="--no-huge --no-pci --no-shconf --no-telemetry -l 0 --vdev=net_ring0 --vdev=net_ring1 --log-level=lib.eal:error"
 mkdir -p /var/run
 # the driver's BAR mappings are huge on both kernels (stock: its fault handler)
-if grep -q 'hpfn.features=[^ ]*remap-pmd\|hpfn.kernel=stock' /proc/cmdline; then huge=2097152; else huge=4096; fi
+if grep -q -e 'hpfn.features=[^ ]*remap-pmd' -e 'hpfn.kernel=stock' /proc/cmdline; then huge=2097152; else huge=4096; fi
 offset=$((512 << 20))
 
 check "dpdk-fwd is in the image" "[ -x /hpfn/bin/dpdk-fwd ]"
