@@ -8,9 +8,15 @@
  * driver never becomes a /dev/mem and never maps MMIO write-back (which
  * can raise a machine check):
  *  - x86: RAM in the firmware's memory map (e820 as the firmware gave it,
- *    /sys/firmware/memmap) that the kernel's map reserves (memmap=SIZE$ADDR);
- *  - arm64: inside a no-map reserved-memory node, or memory the device
- *    tree describes that the kernel does not use (beyond mem=).
+ *    /sys/firmware/memmap; on EFI systems conventional memory in the EFI
+ *    map, so no EFI table the kernel reserved from RAM) above the first
+ *    MiB, that the kernel's map reserves (memmap=SIZE$ADDR) or leaves out
+ *    (mem=);
+ *  - arm64: a no-map reserved-memory node that names this driver
+ *    (compatible = "hugepfn,carveout"), or memory an available device-tree
+ *    memory node describes that the kernel does not use (beyond mem=; not
+ *    in a kdump kernel, whose memory nodes describe the crashed kernel's
+ *    RAM).
  * Elsewhere carveouts are refused. Each refusal is logged with its reason.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -24,6 +30,7 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/efi.h>
 #ifdef CONFIG_X86
 #include <asm/e820/api.h>
 #endif
@@ -61,7 +68,23 @@ static bool carveout_name_taken(const char *name)
 }
 
 #ifdef CONFIG_X86
-/* Why [addr, end) is not firmware RAM that the kernel reserved, or NULL. */
+/* Whether EFI's memory map has conventional memory all over [addr, end). */
+static bool carveout_efi_conventional(u64 addr, u64 end)
+{
+	efi_memory_desc_t *md;
+	u64 covered = 0;
+
+	for_each_efi_memory_desc(md) {
+		u64 start = md->phys_addr, stop = start + (md->num_pages << EFI_PAGE_SHIFT);
+
+		if (md->type != EFI_CONVENTIONAL_MEMORY || stop <= addr || start >= end)
+			continue;
+		covered += min(stop, end) - max(start, addr);
+	}
+	return covered == end - addr;	/* the descriptors do not overlap */
+}
+
+/* Why [addr, end) is not firmware RAM that the kernel left alone, or NULL. */
 static const char *carveout_unsuitable(u64 addr, u64 end)
 {
 	static const enum e820_type not_ram[] = {
@@ -72,6 +95,8 @@ static const char *carveout_unsuitable(u64 addr, u64 end)
 	unsigned int i;
 	u64 p;
 
+	if (addr < SZ_1M)
+		return "the first MiB holds the BIOS data and real-mode areas";
 	for (i = 0; i < ARRAY_SIZE(not_ram); i++)
 		if (e820__mapped_raw_any(addr, end, not_ram[i]))
 			return "the firmware memory map has non-RAM there (/sys/firmware/memmap)";
@@ -82,12 +107,16 @@ static const char *carveout_unsuitable(u64 addr, u64 end)
 		if (IS_ALIGNED(p, SZ_2M))
 			cond_resched();
 	}
-	if (region_intersects(addr, end - addr, IORESOURCE_MEM, IORES_DESC_RESERVED) !=
-	    REGION_INTERSECTS)
-		return "the kernel has not reserved all of it; boot with memmap=SIZE$ADDR";
+	if (efi_enabled(EFI_MEMMAP) && !carveout_efi_conventional(addr, end))
+		return "the EFI memory map has more than conventional memory there";
+	/* reserved (memmap=) or unknown to the kernel (beyond mem=), nothing else */
+	if (region_intersects(addr, end - addr, IORESOURCE_MEM, IORES_DESC_RESERVED) ==
+	    REGION_MIXED)
+		return "the kernel uses part of it (see /proc/iomem); reserve it with memmap=SIZE$ADDR";
 	return NULL;
 }
 #elif defined(CONFIG_ARM64) && defined(CONFIG_OF)
+/* A no-map reserved-memory node that was made for this driver. */
 static bool carveout_in_reserved_memory(u64 addr, u64 end)
 {
 	struct device_node *parent, *child;
@@ -97,8 +126,12 @@ static bool carveout_in_reserved_memory(u64 addr, u64 end)
 	if (!parent)
 		return false;
 	for_each_available_child_of_node(parent, child) {
-		struct reserved_mem *rmem = of_reserved_mem_lookup(child);
+		struct reserved_mem *rmem;
 
+		if (!of_device_is_compatible(child, "hugepfn,carveout") ||
+		    !of_property_read_bool(child, "no-map"))
+			continue;
+		rmem = of_reserved_mem_lookup(child);
 		if (rmem && addr >= rmem->base && end <= rmem->base + rmem->size) {
 			found = true;
 			of_node_put(child);
@@ -116,6 +149,8 @@ static bool carveout_in_described_memory(u64 addr, u64 end)
 	int i;
 
 	for_each_node_by_type(np, "memory") {
+		if (!of_device_is_available(np))
+			continue;
 		for (i = 0; !of_address_to_resource(np, i, &res); i++) {
 			if (addr >= res.start && end - 1 <= res.end) {
 				of_node_put(np);
@@ -126,12 +161,24 @@ static bool carveout_in_described_memory(u64 addr, u64 end)
 	return false;
 }
 
+static bool carveout_in_kdump_kernel(void)
+{
+	struct device_node *chosen = of_find_node_by_path("/chosen");
+	bool kdump = chosen && of_property_present(chosen, "linux,elfcorehdr");
+
+	of_node_put(chosen);
+	return kdump;
+}
+
 static const char *carveout_unsuitable(u64 addr, u64 end)
 {
-	if (carveout_in_reserved_memory(addr, end) ||
-	    carveout_in_described_memory(addr, end))
+	if (carveout_in_reserved_memory(addr, end))
 		return NULL;
-	return "not in reserved-memory nor in device-tree memory beyond mem=";
+	if (carveout_in_kdump_kernel())
+		return "a kdump kernel's memory nodes describe the crashed kernel's RAM";
+	if (carveout_in_described_memory(addr, end))
+		return NULL;
+	return "not in a hugepfn,carveout reserved-memory node nor in memory beyond mem=";
 }
 #else
 static const char *carveout_unsuitable(u64 addr, u64 end)

@@ -11,6 +11,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/anon_inodes.h>
 #include <linux/compat.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -33,6 +34,22 @@ module_param_hw(carveouts, charp, iomem, 0444);
 MODULE_PARM_DESC(carveouts,
 		 "reserved physical ranges to expose: NAME:SIZE@ADDR[,NAME:SIZE@ADDR...], e.g. buf:64M@0x40000000");
 
+/*
+ * Set once module init can no longer fail: until then opens (and UIO
+ * mappings) are refused, since a file open on a node would outlive a
+ * module whose init failed (probes run inside pci_register_driver(), which
+ * can still fail after them).
+ */
+static bool hugepfn_ready;
+
+bool hugepfn_is_ready(void)
+{
+	return smp_load_acquire(&hugepfn_ready);
+}
+
+/* Deferred device work (the quiesce after a last close), drained at exit. */
+struct workqueue_struct *hugepfn_wq;
+
 static dev_t hugepfn_devt;
 static DEFINE_IDA(hugepfn_minors);
 
@@ -52,9 +69,13 @@ static int hugepfn_fs_init_fs_context(struct fs_context *fc)
 /*
  * No .owner: the file system is pinned for as long as a node exists, and a
  * module reference from it would keep the module from ever being unloaded.
- * Nodes only outlive hugepfn_exit() while files are open, and open files
- * hold the module (cdev and fops owner), so the last unmount always runs
- * before the module goes away.
+ * The pin is the only reference to the mount (no file has it in its path:
+ * nodes live in devtmpfs, the UIO file is an anon inode's) and an internal
+ * mount is torn down synchronously by its last mntput(), in the node's
+ * release. That runs from hugepfn_dev_remove() (module code, before exit
+ * returns) or from the last put of a file or work item, each of which
+ * holds the module until after it (fops owner, or exit draining the
+ * workqueue), so the super block never outlives the module.
  */
 static struct file_system_type hugepfn_fs_type = {
 	.name = "hugepfn",
@@ -167,6 +188,8 @@ static int hugepfn_open(struct inode *inode, struct file *file)
 	struct hugepfn_dev *hdev = container_of(inode->i_cdev, struct hugepfn_dev, cdev);
 	int ret;
 
+	if (!hugepfn_is_ready())
+		return -EAGAIN;
 	ret = hugepfn_locked_down(hdev);
 	if (ret)
 		return ret;
@@ -174,6 +197,8 @@ static int hugepfn_open(struct inode *inode, struct file *file)
 	mutex_lock(&hdev->open_lock);
 	if (READ_ONCE(hdev->gone)) {
 		ret = -ENODEV;
+	} else if (hdev->bus_master) {
+		ret = -EBUSY;	/* its opener has it to itself: see HUGEPFN_BUS_MASTER */
 	} else {
 		file->private_data = hdev;
 		file->f_mapping = hdev->inode->i_mapping;
@@ -195,7 +220,7 @@ static int hugepfn_release(struct inode *inode, struct file *file)
 
 	mutex_lock(&hdev->open_lock);
 	if (!--hdev->open_count && hdev->kind == HUGEPFN_KIND_PCI)
-		hugepfn_pci_last_close(hdev);
+		hugepfn_pci_last_close(hdev);	/* queues the quiesce */
 	mutex_unlock(&hdev->open_lock);
 	put_device(&hdev->dev);
 	return 0;
@@ -217,25 +242,20 @@ static const struct file_operations hugepfn_dev_file_fops = {
 };
 
 /*
- * A file on the node's address space, for mappings made through another
- * file (UIO's): vma_set_file() to it puts them where revocation zaps.
+ * A file whose mappings land in the node's address space, for mappings
+ * made through another file (UIO's): vma_set_file() to it puts them where
+ * revocation zaps, as vfio does for its device files. An anon inode file,
+ * so that its last fput() drops no mount of ours after the module.
  */
 struct file *hugepfn_dev_file(struct hugepfn_dev *hdev)
 {
 	struct file *file;
 
-	/* __fput() puts the module of the fops; anon_inode_getfile() does this too */
-	__module_get(THIS_MODULE);
-	ihold(hdev->inode);
-	file = alloc_file_pseudo(hdev->inode, hugepfn_mnt, dev_name(&hdev->dev),
-				 O_RDWR, &hugepfn_dev_file_fops);
-	if (IS_ERR(file)) {
-		iput(hdev->inode);
-		module_put(THIS_MODULE);
+	file = anon_inode_getfile(dev_name(&hdev->dev), &hugepfn_dev_file_fops, hdev, O_RDWR);
+	if (IS_ERR(file))
 		return file;
-	}
 	get_device(&hdev->dev);
-	file->private_data = hdev;
+	file->f_mapping = hdev->inode->i_mapping;
 	return file;
 }
 
@@ -262,6 +282,8 @@ int hugepfn_copy_arg(void *karg, size_t ksz, size_t minsz,
 		return -EFAULT;
 	if (argsz < minsz)
 		return -EINVAL;
+	if (argsz > PAGE_SIZE)
+		return -E2BIG;		/* no structure of ours grows that far */
 	ret = copy_struct_from_user(karg, ksz, uarg, argsz);
 	if (ret)
 		return ret;
@@ -373,9 +395,12 @@ static int __init hugepfn_init(void)
 {
 	int ret;
 
+	hugepfn_wq = alloc_workqueue("hugepfn", WQ_UNBOUND, 0);
+	if (!hugepfn_wq)
+		return -ENOMEM;
 	ret = alloc_chrdev_region(&hugepfn_devt, 0, HUGEPFN_MINORS, "hugepfn");
 	if (ret)
-		return ret;
+		goto err_wq;
 	ret = class_register(&hugepfn_class);
 	if (ret)
 		goto err_chrdev;
@@ -386,6 +411,7 @@ static int __init hugepfn_init(void)
 	if (ret)
 		goto err_carveouts;
 	hugepfn_carveouts_publish();
+	smp_store_release(&hugepfn_ready, true);
 	return 0;
 
 err_carveouts:
@@ -394,6 +420,8 @@ err_class:
 	class_unregister(&hugepfn_class);
 err_chrdev:
 	unregister_chrdev_region(hugepfn_devt, HUGEPFN_MINORS);
+err_wq:
+	destroy_workqueue(hugepfn_wq);
 	return ret;
 }
 
@@ -401,6 +429,7 @@ static void __exit hugepfn_exit(void)
 {
 	hugepfn_pci_exit();
 	hugepfn_carveouts_exit();
+	destroy_workqueue(hugepfn_wq);	/* runs what the last closes queued */
 	class_unregister(&hugepfn_class);
 	unregister_chrdev_region(hugepfn_devt, HUGEPFN_MINORS);
 }

@@ -202,6 +202,9 @@ static vm_fault_t hugepfn_huge_fault(struct vm_fault *vmf, unsigned int order)
 
 	if (order && (addr < vma->vm_start || addr + size > vma->vm_end))
 		return VM_FAULT_FALLBACK;
+	/* 6.12 asks for PUD leaves whether or not the CPU has 1 GiB pages */
+	if (order > PMD_ORDER && !hugepfn_cpu_has_pud_leaves())
+		return VM_FAULT_FALLBACK;
 	pfn = PHYS_PFN(hugepfn_vma_phys(hdev, vma, order ? addr : vmf->address));
 	if (order && !IS_ALIGNED(pfn, 1UL << order))
 		return VM_FAULT_FALLBACK;
@@ -224,6 +227,14 @@ static const struct vm_operations_struct hugepfn_remap_vm_ops = {
 #ifdef CONFIG_HAVE_IOREMAP_PROT
 	.access = generic_access_phys,
 #endif
+};
+
+/*
+ * Carveouts: no .access either. generic_access_phys() reaches memory
+ * through ioremap_prot(), which maps a range that is not System RAM
+ * decrypted under SME/TDX, and carveouts are RAM.
+ */
+static const struct vm_operations_struct hugepfn_carveout_vm_ops = {
 };
 
 static const struct vm_operations_struct hugepfn_fault_vm_ops = {
@@ -377,14 +388,16 @@ static int hugepfn_mmap_locked(struct hugepfn_dev *hdev,
 		vma->vm_ops = &hugepfn_fault_vm_ops;
 		return 0;
 	}
-	vma->vm_ops = &hugepfn_remap_vm_ops;
 	ret = hugepfn_inflight_add(hdev, vma->vm_mm);
 	if (ret)
 		return ret;
 	/* Carveouts are RAM: encrypted like all RAM, so no pgprot_decrypted(). */
-	if (r->flags & HUGEPFN_REGION_CARVEOUT)
+	if (r->flags & HUGEPFN_REGION_CARVEOUT) {
+		vma->vm_ops = &hugepfn_carveout_vm_ops;
 		return remap_pfn_range(vma, vma->vm_start, PHYS_PFN(phys), len,
 				       vma->vm_page_prot);
+	}
+	vma->vm_ops = &hugepfn_remap_vm_ops;
 	return io_remap_pfn_range(vma, vma->vm_start, PHYS_PFN(phys), len,
 				  vma->vm_page_prot);
 }

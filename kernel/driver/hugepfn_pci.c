@@ -9,16 +9,23 @@
  * DMA: bus mastering stays off unless an opener with CAP_SYS_RAWIO turns
  * it on (HUGEPFN_BUS_MASTER), as VFIO's no-IOMMU mode demands that
  * capability: without an IOMMU a device that masters the bus reads and
- * writes all memory. The last close and the unbind turn it off again and
- * reset the device where it can be, so no DMA outlives its user.
+ * writes all memory. Only the node's one opener can, and nobody else opens
+ * it while it is on: bus mastering is the whole device's, so anyone mapping
+ * its BARs could program the DMA. The last close and the unbind turn it
+ * off again and reset the device where it can be, so no DMA outlives its
+ * user.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <linux/security.h>
+#include <linux/slab.h>
 
 #include "hugepfn_private.h"
+
+static void hugepfn_pci_quiesce_work(struct work_struct *work);
 
 static bool uio;
 module_param(uio, bool, 0444);
@@ -42,7 +49,6 @@ static int hugepfn_pci_probe(struct pci_dev *pdev, const struct pci_device_id *i
 	ret = pci_enable_device_mem(pdev);
 	if (ret)
 		goto err_put;
-	pci_save_state(pdev);		/* restored after the reset at unbind */
 	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
 		struct hugepfn_region *r = &hdev->regions[bar];
 		unsigned long flags = pci_resource_flags(pdev, bar);
@@ -81,7 +87,11 @@ static int hugepfn_pci_probe(struct pci_dev *pdev, const struct pci_device_id *i
 	}
 	hdev->claimed_bars = mem_bars;
 	hdev->pdev = pdev;
+	INIT_WORK(&hdev->quiesce, hugepfn_pci_quiesce_work);
 	pci_clear_master(pdev);		/* a former driver may have left it on */
+	/* what every reset of ours restores, as vfio-pci keeps it */
+	pci_save_state(pdev);
+	hdev->pci_state = pci_store_saved_state(pdev);
 	pci_set_drvdata(pdev, hdev);
 
 	ret = hugepfn_dev_add(hdev);
@@ -96,6 +106,7 @@ static int hugepfn_pci_probe(struct pci_dev *pdev, const struct pci_device_id *i
 	return 0;
 
 err_release:
+	kfree(hdev->pci_state);
 	pci_release_selected_regions(pdev, mem_bars);
 err_disable:
 	pci_clear_master(pdev);
@@ -105,17 +116,62 @@ err_put:
 	return ret;
 }
 
-/* Stop the device's DMA and reset it where it can be; device lock held. */
-static void hugepfn_pci_quiesce(struct pci_dev *pdev)
+/* Restore the configuration stored at probe (the device lock held). */
+static void hugepfn_pci_restore(struct hugepfn_dev *hdev, struct pci_dev *pdev)
+{
+	if (hdev->pci_state && !pci_load_saved_state(pdev, hdev->pci_state))
+		pci_restore_state(pdev);
+}
+
+/*
+ * Stop the device's DMA and reset it where it can be, its configuration
+ * restored as probe stored it (bus mastering off); the device lock held.
+ */
+static void hugepfn_pci_quiesce(struct hugepfn_dev *hdev, struct pci_dev *pdev)
 {
 	int ret;
 
 	pci_clear_master(pdev);
 	ret = __pci_reset_function_locked(pdev);
 	if (!ret)
-		pci_restore_state(pdev);
+		hugepfn_pci_restore(hdev, pdev);
 	else if (ret != -ENOTTY)
 		pci_warn(pdev, "reset after use failed: %d\n", ret);
+}
+
+/*
+ * After the last close: quiesce under the device lock, which orders it
+ * with resets (whose restore would bring back a bus-master bit cleared
+ * meanwhile) and with unbind. A new open meanwhile keeps the device as it is.
+ */
+static void hugepfn_pci_quiesce_work(struct work_struct *work)
+{
+	struct hugepfn_dev *hdev = container_of(work, struct hugepfn_dev, quiesce);
+	struct pci_dev *pdev = to_pci_dev(hdev->dev.parent);
+
+	pci_dev_lock(pdev);
+	mutex_lock(&hdev->open_lock);
+	if (hdev->pdev == pdev && !hdev->open_count)
+		hugepfn_pci_quiesce(hdev, pdev);
+	mutex_unlock(&hdev->open_lock);
+	pci_dev_unlock(pdev);
+	pci_dev_put(pdev);
+	put_device(&hdev->dev);
+}
+
+/* The last file of the node was closed (open_lock held). */
+void hugepfn_pci_last_close(struct hugepfn_dev *hdev)
+{
+	hdev->bus_master = false;
+	if (!hdev->pdev)
+		return;
+	/* the work holds the node and the PCI device (an unbind unlinks them) */
+	get_device(&hdev->dev);
+	pci_dev_get(hdev->pdev);
+	if (!queue_work(hugepfn_wq, &hdev->quiesce)) {
+		pci_dev_put(hdev->pdev);
+		put_device(&hdev->dev);
+	}
 }
 
 static void hugepfn_pci_remove(struct pci_dev *pdev)
@@ -123,26 +179,71 @@ static void hugepfn_pci_remove(struct pci_dev *pdev)
 	struct hugepfn_dev *hdev = pci_get_drvdata(pdev);
 	int mem_bars = hdev->claimed_bars;
 
-	hugepfn_uio_unregister(hdev);
+	/* DMA stops first: nothing a revocation waits for may delay it */
 	mutex_lock(&hdev->open_lock);
-	hdev->pdev = NULL;	/* the last close leaves the device alone */
+	hdev->pdev = NULL;	/* no quiesce work or ioctl touches it from now */
+	hdev->bus_master = false;
+	pci_clear_master(pdev);
 	mutex_unlock(&hdev->open_lock);
+	hugepfn_uio_unregister(hdev);
 	/* Revoke every mapping before the BARs go back to the PCI core. */
+	get_device(&hdev->dev);
 	hugepfn_dev_remove(hdev);
-	hugepfn_pci_quiesce(pdev);
+	hugepfn_pci_quiesce(hdev, pdev);
+	kfree(hdev->pci_state);
+	hdev->pci_state = NULL;
+	put_device(&hdev->dev);
 	pci_release_selected_regions(pdev, mem_bars);
 	pci_disable_device(pdev);
 }
 
+/* Whether @file may turn bus mastering on: see the top of this file. */
+static int hugepfn_may_master(struct hugepfn_dev *hdev, struct file *file)
+{
+	if (!file_ns_capable(file, &init_user_ns, CAP_SYS_RAWIO) ||
+	    !capable(CAP_SYS_RAWIO))
+		return -EPERM;	/* both the opener and the caller */
+	if (hdev->open_count != 1 || hdev->uio)
+		return -EBUSY;	/* others could program the DMA */
+	return security_locked_down(LOCKDOWN_PCI_ACCESS);
+}
+
+/* Set or clear bus mastering under the device lock, ordered with resets. */
+static long hugepfn_pci_set_master(struct hugepfn_dev *hdev, struct file *file,
+				   struct pci_dev *pdev, bool enable)
+{
+	long ret = 0;
+
+	pci_dev_lock(pdev);
+	mutex_lock(&hdev->open_lock);
+	if (hdev->pdev != pdev)
+		ret = -ENODEV;
+	else if (enable)
+		ret = hugepfn_may_master(hdev, file);
+	if (!ret) {
+		hdev->bus_master = enable;
+		if (enable)
+			pci_set_master(pdev);
+		else
+			pci_clear_master(pdev);
+	}
+	mutex_unlock(&hdev->open_lock);
+	pci_dev_unlock(pdev);
+	return ret;
+}
+
 /*
- * HUGEPFN_BUS_MASTER. Turning it on needs CAP_SYS_RAWIO and a node opened
- * for writing; turning it off only the latter.
+ * HUGEPFN_BUS_MASTER. Turning it on needs CAP_SYS_RAWIO (in the opener and
+ * the caller), a node opened for writing and by nobody else, no UIO
+ * personality and no lockdown; while it is on, other opens get -EBUSY.
+ * Turning it off needs only the write open.
  */
 long hugepfn_pci_bus_master(struct hugepfn_dev *hdev, struct file *file,
 			    void __user *uarg)
 {
 	size_t minsz = offsetofend(struct hugepfn_bus_master, flags);
 	struct hugepfn_bus_master bm;
+	struct pci_dev *pdev;
 	long ret;
 
 	ret = hugepfn_copy_arg(&bm, sizeof(bm), minsz, uarg);
@@ -152,38 +253,15 @@ long hugepfn_pci_bus_master(struct hugepfn_dev *hdev, struct file *file,
 		return -EINVAL;
 	if (!(file->f_mode & FMODE_WRITE))
 		return -EBADF;
-	if ((bm.flags & HUGEPFN_BUS_MASTER_ENABLE) && !capable(CAP_SYS_RAWIO))
-		return -EPERM;
 	mutex_lock(&hdev->open_lock);
-	ret = -ENODEV;
-	if (hdev->pdev) {
-		if (bm.flags & HUGEPFN_BUS_MASTER_ENABLE)
-			pci_set_master(hdev->pdev);
-		else
-			pci_clear_master(hdev->pdev);
-		ret = 0;
-	}
+	pdev = hdev->pdev ? pci_dev_get(hdev->pdev) : NULL;
 	mutex_unlock(&hdev->open_lock);
-	return ret;
-}
-
-/*
- * The last file of the node was closed (open_lock held): no mapping is
- * left, so stop DMA and reset the device for the next user, as vfio-pci
- * does. Only when the device lock is free: an unbind holding it quiesces
- * the device itself.
- */
-void hugepfn_pci_last_close(struct hugepfn_dev *hdev)
-{
-	struct pci_dev *pdev = hdev->pdev;
-	int ret;
-
 	if (!pdev)
-		return;
-	pci_clear_master(pdev);
-	ret = pci_try_reset_function(pdev);
-	if (ret && ret != -ENOTTY && ret != -EAGAIN)
-		pci_warn(pdev, "reset after the last close failed: %d\n", ret);
+		return -ENODEV;
+	ret = hugepfn_pci_set_master(hdev, file, pdev,
+				     bm.flags & HUGEPFN_BUS_MASTER_ENABLE);
+	pci_dev_put(pdev);
+	return ret;
 }
 
 /*
@@ -202,13 +280,26 @@ static void hugepfn_pci_reset_done(struct pci_dev *pdev)
 	hugepfn_unblock(pci_get_drvdata(pdev));
 }
 
+/*
+ * A frozen channel needs the reset (and the configuration restored in
+ * slot_reset) before the BARs decode again; mappings stay refused until
+ * resume.
+ */
 static pci_ers_result_t hugepfn_pci_error_detected(struct pci_dev *pdev,
 						   pci_channel_state_t state)
 {
 	hugepfn_revoke(pci_get_drvdata(pdev), false);
 	if (state == pci_channel_io_perm_failure)
 		return PCI_ERS_RESULT_DISCONNECT;
+	if (state == pci_channel_io_frozen)
+		return PCI_ERS_RESULT_NEED_RESET;
 	return PCI_ERS_RESULT_CAN_RECOVER;
+}
+
+static pci_ers_result_t hugepfn_pci_slot_reset(struct pci_dev *pdev)
+{
+	hugepfn_pci_restore(pci_get_drvdata(pdev), pdev);
+	return PCI_ERS_RESULT_RECOVERED;
 }
 
 static void hugepfn_pci_error_resume(struct pci_dev *pdev)
@@ -218,6 +309,7 @@ static void hugepfn_pci_error_resume(struct pci_dev *pdev)
 
 static const struct pci_error_handlers hugepfn_pci_err_handlers = {
 	.error_detected = hugepfn_pci_error_detected,
+	.slot_reset = hugepfn_pci_slot_reset,
 	.resume = hugepfn_pci_error_resume,
 	.reset_prepare = hugepfn_pci_reset_prepare,
 	.reset_done = hugepfn_pci_reset_done,

@@ -10,6 +10,7 @@
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 #include <uapi/linux/hugepfn.h>
 
 #define HUGEPFN_MAX_REGIONS	6
@@ -31,8 +32,9 @@ struct hugepfn_region {
  *
  * Locking: @lock (taken for reading by mmap() and faults, under the mmap
  * lock) guards @gone, @blocked and @generation; @inflight_lock the list of
- * address spaces with a mapping in flight; @open_lock the open count and
- * @pdev. Nothing waits for an mmap lock while holding @lock.
+ * address spaces with a mapping in flight; @open_lock the open count,
+ * @bus_master and @pdev, and nests inside the PCI device lock. Nothing
+ * waits for an mmap lock while holding @lock.
  */
 struct hugepfn_dev {
 	struct device dev;		/* the node's class device */
@@ -46,7 +48,10 @@ struct hugepfn_dev {
 	struct list_head inflight;	/* struct hugepfn_inflight */
 	struct mutex open_lock;
 	unsigned int open_count;	/* open files of the node */
+	bool bus_master;		/* PCI: enabled by the (only) opener */
 	struct pci_dev *pdev;		/* PCI: NULL once unbound */
+	struct work_struct quiesce;	/* PCI: after the last close */
+	struct pci_saved_state *pci_state;	/* PCI: as probe left it */
 	u32 kind;			/* enum hugepfn_device_kind */
 	char name[64];
 	unsigned int nr_regions;
@@ -64,6 +69,8 @@ struct hugepfn_dev *hugepfn_dev_create(struct device *parent, u32 kind,
 int hugepfn_dev_add(struct hugepfn_dev *hdev);
 void hugepfn_dev_remove(struct hugepfn_dev *hdev);
 struct file *hugepfn_dev_file(struct hugepfn_dev *hdev);
+bool hugepfn_is_ready(void);
+extern struct workqueue_struct *hugepfn_wq;
 int hugepfn_locked_down(struct hugepfn_dev *hdev);
 
 /* hugepfn_mmap.c: mappings, their revocation and the mmap-side ioctls */

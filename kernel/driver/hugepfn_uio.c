@@ -29,6 +29,8 @@ static int hugepfn_uio_mmap(struct uio_info *info, struct vm_area_struct *vma)
 	struct hugepfn_dev *hdev = info->priv;
 	unsigned long map = vma->vm_pgoff;
 
+	if (!hugepfn_is_ready())
+		return -EAGAIN;		/* see hugepfn_is_ready() */
 	if (map >= MAX_UIO_MAPS || !info->mem[map].size)
 		return -EINVAL;
 	vma->vm_pgoff = HUGEPFN_REGION_OFFSET(hdev->uio_region[map]) >> PAGE_SHIFT;
