@@ -112,7 +112,7 @@ static const char *carveout_unsuitable(u64 addr, u64 end)
 	/* reserved (memmap=) or unknown to the kernel (beyond mem=), nothing else */
 	if (region_intersects(addr, end - addr, IORESOURCE_MEM, IORES_DESC_RESERVED) ==
 	    REGION_MIXED)
-		return "the kernel uses part of it (see /proc/iomem); reserve it with memmap=SIZE$ADDR";
+		return "the kernel uses part of it (/proc/iomem); reserve it: memmap=SIZE$ADDR";
 	return NULL;
 }
 #elif defined(CONFIG_ARM64) && defined(CONFIG_OF)

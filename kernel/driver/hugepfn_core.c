@@ -44,6 +44,7 @@ static bool hugepfn_ready;
 
 bool hugepfn_is_ready(void)
 {
+	/* pairs with the release in hugepfn_init(): all of init is visible */
 	return smp_load_acquire(&hugepfn_ready);
 }
 
@@ -411,6 +412,7 @@ static int __init hugepfn_init(void)
 	if (ret)
 		goto err_carveouts;
 	hugepfn_carveouts_publish();
+	/* pairs with hugepfn_is_ready(): opens see everything init did */
 	smp_store_release(&hugepfn_ready, true);
 	return 0;
 
