@@ -584,6 +584,13 @@ static void test_bad_inputs(int fd, int cfd)
 	tap_check(ioctl(fd, _IO(HUGEPFN_TYPE, 0x3f)) == -1 && errno == ENOTTY, "unknown ioctl -> ENOTTY");
 	di = (struct hugepfn_device_info){ .argsz = 8 };
 	tap_check(ioctl(fd, HUGEPFN_DEVICE_INFO, &di) == -1 && errno == EINVAL, "short argsz -> EINVAL");
+	{
+		static uint8_t huge_arg[2 * 4096] __attribute__((aligned(8)));
+
+		*(uint32_t *)huge_arg = sizeof(huge_arg);
+		tap_check(ioctl(fd, HUGEPFN_DEVICE_INFO, huge_arg) == -1 && errno == E2BIG,
+			  "argsz past a page -> E2BIG");
+	}
 	di = (struct hugepfn_device_info){ .argsz = sizeof(di), .flags = 1 };
 	tap_check(ioctl(fd, HUGEPFN_DEVICE_INFO, &di) == -1 && errno == EINVAL, "unknown flags -> EINVAL");
 	tap_check(region_info(fd, 6, &ri) == -EINVAL, "REGION_INFO index 6 -> EINVAL");

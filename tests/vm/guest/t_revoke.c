@@ -116,9 +116,24 @@ static int anything_mapped(void *p, uint64_t len)
 	return 0;
 }
 
+/* The quiesce after a last close runs from a work item: wait for it, bounded. */
+static int master_bit_settles_off(const struct guest_bar *b)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (master_bit(b) != 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 20)
+			return 0;
+		sched_yield();
+	}
+	return 1;
+}
+
 static void test_bus_master(void)
 {
-	int fd, rfd, cfd;
+	int fd, rfd, cfd, other;
 
 	tap_check(guest_unbind(big.bdf, "hugepfn") == 0 && set_master_bit_behind_driver(&big) == 0 &&
 		  master_bit(&big) == 1 && guest_bind(big.bdf, "hugepfn") == 0 && master_bit(&big) == 0,
@@ -127,19 +142,25 @@ static void test_bus_master(void)
 	if (!tap_check(fd >= 0, "open the node"))
 		return;
 	tap_check(master_bit(&big) == 0, "opening does not enable bus mastering");
-	tap_check(bus_master(fd, HUGEPFN_BUS_MASTER_ENABLE) == 0 && master_bit(&big) == 1,
-		  "HUGEPFN_BUS_MASTER as root (CAP_SYS_RAWIO) enables it");
-	tap_check(bus_master(fd, 0) == 0 && master_bit(&big) == 0, "flags 0 clears it");
-	tap_check(bus_master(fd, 2) == -EINVAL, "unknown flags -> EINVAL");
 	rfd = node_open(&big, O_RDONLY);
 	tap_check(rfd >= 0 && bus_master(rfd, HUGEPFN_BUS_MASTER_ENABLE) == -EBADF && master_bit(&big) == 0,
 		  "a read-only open cannot enable it -> EBADF");
+	tap_check(bus_master(fd, HUGEPFN_BUS_MASTER_ENABLE) == -EBUSY && master_bit(&big) == 0,
+		  "with a second open of the node, enabling it -> EBUSY (the other could program the DMA)");
 	if (rfd >= 0)
 		close(rfd);
 	tap_check(bus_master(fd, HUGEPFN_BUS_MASTER_ENABLE) == 0 && master_bit(&big) == 1,
+		  "HUGEPFN_BUS_MASTER by the only opener, root (CAP_SYS_RAWIO), enables it");
+	other = node_open(&big, O_RDONLY);
+	tap_check(other < 0 && errno == EBUSY, "while it is on nobody else opens the node -> EBUSY");
+	if (other >= 0)
+		close(other);
+	tap_check(bus_master(fd, 0) == 0 && master_bit(&big) == 0, "flags 0 clears it");
+	tap_check(bus_master(fd, 2) == -EINVAL, "unknown flags -> EINVAL");
+	tap_check(bus_master(fd, HUGEPFN_BUS_MASTER_ENABLE) == 0 && master_bit(&big) == 1,
 		  "enabled again before the last close");
 	close(fd);
-	tap_check(master_bit(&big) == 0, "the last close turned bus mastering off");
+	tap_check(master_bit_settles_off(&big), "the last close turned bus mastering off");
 	cfd = open("/dev/hugepfn/carveout-carve", O_RDWR | O_CLOEXEC);
 	tap_check(cfd >= 0 && bus_master(cfd, HUGEPFN_BUS_MASTER_ENABLE) == -ENOTTY,
 		  "a carveout node has no bus mastering -> ENOTTY");
@@ -259,6 +280,23 @@ static void test_populate_inputs(void)
 	close(cfd);
 }
 
+/* The low dword of BAR2's register, address bits only; 0 on error. */
+static uint32_t bar2_register(const struct guest_bar *b)
+{
+	char path[300];
+	uint32_t v = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", b->bdf);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &v, 4, 0x18) != 4)
+		v = 0;
+	close(fd);
+	return v & 0xfffffff0u;
+}
+
 /* sysfs "reset" of the small ivshmem (bus reset) while it is mapped. */
 static void test_reset(void)
 {
@@ -270,6 +308,10 @@ static void test_reset(void)
 	if (!tap_check(guest_bind(small.bdf, "hugepfn") == 0 && access(path, W_OK) == 0,
 		       "bind the small ivshmem %s; it has a reset method", small.bdf))
 		return;
+	/* a last close: its reset restores what probe stored, and keeps it stored */
+	fd = node_open(&small, O_RDWR);
+	if (fd >= 0)
+		close(fd);
 	fd = node_open(&small, O_RDWR);
 	p = fd >= 0 ? mmap(NULL, small.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, HUGEPFN_REGION_OFFSET(2)) :
 		      MAP_FAILED;
@@ -288,6 +330,8 @@ static void test_reset(void)
 	munmap(p, small.size);
 	close(fd);
 	tap_check(guest_unbind(small.bdf, "hugepfn") == 0, "unbind the small ivshmem");
+	tap_check(bar2_register(&small) == (small.phys & 0xfffffff0u),
+		  "after the reset at unbind the BAR registers are restored (BAR2 0x%x)", bar2_register(&small));
 }
 
 /* State shared between the race's processes (MAP_SHARED anonymous). */
