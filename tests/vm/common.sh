@@ -65,15 +65,17 @@ need_packages() {
 # Every package the build, the VM and the tests use, in one list.
 # Installed with --no-install-recommends, so nothing arrives by
 # recommendation: rsync (make headers_install), dwarves (pahole: modules
-# built against Debian's BTF-enabled stock headers) and the arm64 C library
-# (the cross-built guest programs) are named here. tests/fresh-machine.sh
+# built against Debian's BTF-enabled stock headers), the arm64 C library
+# (the cross-built guest programs) and openssl (the key the test kernels'
+# module signing, selected by their lockdown LSM, is made with) are named
+# here. tests/fresh-machine.sh
 # proves the list on a fresh Debian 12 root.
 HUGEPFN_PACKAGES=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
 	ccache git pkg-config meson ninja-build python3 sparse rsync dwarves
 	qemu-system-x86 busybox-static libpci-dev libdpdk-dev
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-powerpc64le-linux-gnu
-	gcc-riscv64-linux-gnu qemu-system-arm
+	gcc-riscv64-linux-gnu qemu-system-arm openssl
 )
 
 need_all_packages() {
