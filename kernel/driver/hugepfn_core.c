@@ -101,7 +101,7 @@ static void hugepfn_dev_release(struct device *dev)
 {
 	struct hugepfn_dev *hdev = container_of(dev, struct hugepfn_dev, dev);
 
-	hugepfn_inflight_free(hdev);
+	hugepfn_mms_free(hdev);
 	if (hdev->inode) {
 		iput(hdev->inode);
 		simple_release_fs(&hugepfn_mnt, &hugepfn_mnt_count);
@@ -125,8 +125,8 @@ struct hugepfn_dev *hugepfn_dev_create(struct device *parent, u32 kind,
 		return ERR_PTR(minor);
 	}
 	init_rwsem(&hdev->lock);
-	spin_lock_init(&hdev->inflight_lock);
-	INIT_LIST_HEAD(&hdev->inflight);
+	spin_lock_init(&hdev->mms_lock);
+	INIT_LIST_HEAD(&hdev->mms);
 	mutex_init(&hdev->open_lock);
 	hdev->kind = kind;
 	strscpy(hdev->name, name, sizeof(hdev->name));
@@ -227,7 +227,7 @@ static int hugepfn_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* The file UIO mappings are moved to: it holds the node, not an open. */
+/* A file UIO mappings are moved to: it holds the node, not an open. */
 static int hugepfn_dev_file_release(struct inode *inode, struct file *file)
 {
 	struct hugepfn_dev *hdev = file->private_data;

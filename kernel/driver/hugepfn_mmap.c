@@ -11,15 +11,11 @@
  *  - at fault time, as vfio-pci does, for the other BAR mappings on a
  *    kernel without the series: ->huge_fault inserts PMD and PUD leaves.
  *
- * Revocation (unbind, reset, AER error) zaps every mapping through the
- * address space all opens share. A mapping made at mmap() time is filled
- * before the mm links its VMA into that address space, so a zap at that
- * moment would miss it: ->mmap() records the mm, and the revocation waits
- * for each recorded mm's mmap lock (held across the whole mmap() call)
- * before it zaps. Fault-time mappings record nothing: a fault finds the
- * node gone or the mapping's generation stale and gets SIGBUS, and a fault
- * that won the race holds the node's lock for reading until its leaf is in
- * page tables the zap then walks.
+ * Revocation (unbind, reset, AER error) is hugepfn_revoke.c's: ->mmap()
+ * and vm_ops->open/close count the node's VMAs per mm for it. A fault on
+ * a fault-time mapping finds the node gone or the mapping's generation
+ * stale and gets SIGBUS; a fault that won the race holds the node's lock
+ * for reading until its leaf is in page tables the zap then walks.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -31,16 +27,9 @@
 #include <linux/sched/coredump.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
-#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "hugepfn_private.h"
-
-/* An mm that ran ->mmap() on the node since the last revocation. */
-struct hugepfn_inflight {
-	struct list_head node;
-	struct mm_struct *mm;		/* mmgrab()bed */
-};
 
 /*
  * The region and the offset in it that an mmap() offset (in pages) names,
@@ -222,8 +211,21 @@ static vm_fault_t hugepfn_fault(struct vm_fault *vmf)
 	return hugepfn_huge_fault(vmf, 0);
 }
 
+/* A copy of one of the node's VMAs (fork, split, mremap): count it. */
+static void hugepfn_vma_open(struct vm_area_struct *vma)
+{
+	hugepfn_mm_get(vma->vm_file->private_data, vma->vm_mm);
+}
+
+static void hugepfn_vma_close(struct vm_area_struct *vma)
+{
+	hugepfn_mm_put(vma->vm_file->private_data, vma->vm_mm);
+}
+
 /* Filled at mmap() time: a fault means the mapping was revoked. */
 static const struct vm_operations_struct hugepfn_remap_vm_ops = {
+	.open = hugepfn_vma_open,
+	.close = hugepfn_vma_close,
 #ifdef CONFIG_HAVE_IOREMAP_PROT
 	.access = generic_access_phys,
 #endif
@@ -235,9 +237,13 @@ static const struct vm_operations_struct hugepfn_remap_vm_ops = {
  * decrypted under SME/TDX, and carveouts are RAM.
  */
 static const struct vm_operations_struct hugepfn_carveout_vm_ops = {
+	.open = hugepfn_vma_open,
+	.close = hugepfn_vma_close,
 };
 
 static const struct vm_operations_struct hugepfn_fault_vm_ops = {
+	.open = hugepfn_vma_open,
+	.close = hugepfn_vma_close,
 	.fault = hugepfn_fault,
 #ifdef CONFIG_ARCH_SUPPORTS_HUGE_PFNMAP
 	.huge_fault = hugepfn_huge_fault,
@@ -261,101 +267,6 @@ u32 hugepfn_fault_filled_flag(bool carveout)
 #else
 	return carveout ? 0 : HUGEPFN_REGION_FAULT_FILLED;
 #endif
-}
-
-/*
- * Record that @mm is mapping the node; with the node's lock held for
- * reading, so that a revocation sees it. Entries of mms that exited are
- * dropped on the way; one entry per mm.
- */
-static int hugepfn_inflight_add(struct hugepfn_dev *hdev, struct mm_struct *mm)
-{
-	struct hugepfn_inflight *new, *in, *tmp;
-	LIST_HEAD(dead);
-	bool found = false;
-
-	new = kmalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
-	if (!new)
-		return -ENOMEM;
-	spin_lock(&hdev->inflight_lock);
-	list_for_each_entry_safe(in, tmp, &hdev->inflight, node) {
-		if (in->mm == mm)
-			found = true;
-		else if (!atomic_read(&in->mm->mm_users))
-			list_move(&in->node, &dead);
-	}
-	if (!found) {
-		mmgrab(mm);
-		new->mm = mm;
-		list_add(&new->node, &hdev->inflight);
-		new = NULL;
-	}
-	spin_unlock(&hdev->inflight_lock);
-	kfree(new);
-	list_for_each_entry_safe(in, tmp, &dead, node) {
-		mmdrop(in->mm);
-		kfree(in);
-	}
-	return 0;
-}
-
-/* Wait until every recorded mm has finished its mmap() call; forget them. */
-static void hugepfn_inflight_wait(struct hugepfn_dev *hdev)
-{
-	struct hugepfn_inflight *in, *tmp;
-	LIST_HEAD(waiting);
-
-	spin_lock(&hdev->inflight_lock);
-	list_splice_init(&hdev->inflight, &waiting);
-	spin_unlock(&hdev->inflight_lock);
-	list_for_each_entry_safe(in, tmp, &waiting, node) {
-		mmap_read_lock(in->mm);
-		mmap_read_unlock(in->mm);
-		mmdrop(in->mm);
-		kfree(in);
-	}
-}
-
-void hugepfn_inflight_free(struct hugepfn_dev *hdev)
-{
-	struct hugepfn_inflight *in, *tmp;
-
-	list_for_each_entry_safe(in, tmp, &hdev->inflight, node) {
-		mmdrop(in->mm);
-		kfree(in);
-	}
-	INIT_LIST_HEAD(&hdev->inflight);
-}
-
-/*
- * Revoke every mapping of the node: for good (@gone, the device or
- * carveout goes away) or until hugepfn_unblock() (a reset or error
- * recovery runs). When this returns, no page table maps the node's memory
- * and none will until the node is unblocked and mapped again.
- */
-void hugepfn_revoke(struct hugepfn_dev *hdev, bool gone)
-{
-	down_write(&hdev->lock);
-	if (gone)
-		hdev->gone = true;
-	else
-		hdev->blocked = true;
-	hdev->generation++;
-	up_write(&hdev->lock);
-	/*
-	 * Every ->mmap() that saw the node usable has returned (it held the
-	 * lock); wait for their VMAs to be linked, without holding the lock,
-	 * which faults take under the mmap lock.
-	 */
-	hugepfn_inflight_wait(hdev);
-	unmap_mapping_range(hdev->inode->i_mapping, 0, 0, 1);
-}
-
-void hugepfn_unblock(struct hugepfn_dev *hdev)
-{
-	down_write(&hdev->lock);
-	hdev->blocked = false;
-	up_write(&hdev->lock);
 }
 
 /* Set up @vma, a new mapping; fill it now unless it fills at fault time. */
@@ -386,20 +297,24 @@ static int hugepfn_mmap_locked(struct hugepfn_dev *hdev,
 		vm_flags_set(vma, VM_PFNMAP);
 		vma->vm_page_prot = pgprot_decrypted(vma->vm_page_prot);
 		vma->vm_ops = &hugepfn_fault_vm_ops;
-		return 0;
-	}
-	ret = hugepfn_inflight_add(hdev, vma->vm_mm);
-	if (ret)
-		return ret;
-	/* Carveouts are RAM: encrypted like all RAM, so no pgprot_decrypted(). */
-	if (r->flags & HUGEPFN_REGION_CARVEOUT) {
+		ret = 0;
+	} else if (r->flags & HUGEPFN_REGION_CARVEOUT) {
+		/* RAM: encrypted like all RAM, so no pgprot_decrypted() */
 		vma->vm_ops = &hugepfn_carveout_vm_ops;
-		return remap_pfn_range(vma, vma->vm_start, PHYS_PFN(phys), len,
-				       vma->vm_page_prot);
+		ret = remap_pfn_range(vma, vma->vm_start, PHYS_PFN(phys), len,
+				      vma->vm_page_prot);
+	} else {
+		vma->vm_ops = &hugepfn_remap_vm_ops;
+		ret = io_remap_pfn_range(vma, vma->vm_start, PHYS_PFN(phys), len,
+					 vma->vm_page_prot);
 	}
-	vma->vm_ops = &hugepfn_remap_vm_ops;
-	return io_remap_pfn_range(vma, vma->vm_start, PHYS_PFN(phys), len,
-				  vma->vm_page_prot);
+	/*
+	 * Counted before the node's lock is dropped, so that a revocation
+	 * finds this mm and waits for the VMA to be linked (hugepfn_revoke.c).
+	 */
+	if (!ret)
+		hugepfn_mm_get(hdev, vma->vm_mm);
+	return ret;
 }
 
 /* ->mmap of the node, and of the UIO personality's maps. */

@@ -31,8 +31,8 @@ struct hugepfn_region {
  * mappings were revoked.
  *
  * Locking: @lock (taken for reading by mmap() and faults, under the mmap
- * lock) guards @gone, @blocked and @generation; @inflight_lock the list of
- * address spaces with a mapping in flight; @open_lock the open count,
+ * lock) guards @gone, @blocked and @generation; @mms_lock the list of
+ * address spaces that map the node; @open_lock the open count,
  * @bus_master and @pdev, and nests inside the PCI device lock. Nothing
  * waits for an mmap lock while holding @lock.
  */
@@ -44,8 +44,8 @@ struct hugepfn_dev {
 	bool gone;			/* removed: nothing maps again */
 	bool blocked;			/* reset or error recovery running */
 	unsigned long generation;	/* bumped by every revocation */
-	spinlock_t inflight_lock;
-	struct list_head inflight;	/* struct hugepfn_inflight */
+	spinlock_t mms_lock;
+	struct list_head mms;		/* address spaces mapping it: hugepfn_revoke.c */
 	struct mutex open_lock;
 	unsigned int open_count;	/* open files of the node */
 	bool bus_master;		/* PCI: enabled by the (only) opener */
@@ -59,7 +59,6 @@ struct hugepfn_dev {
 	int claimed_bars;		/* PCI: BARs requested from the core */
 	struct resource *claimed;	/* carveout: the range requested */
 	struct uio_info *uio;		/* UIO personality, if registered */
-	struct file *uio_file;		/* what UIO mappings are redirected to */
 	u8 uio_region[HUGEPFN_MAX_REGIONS];	/* UIO map -> region */
 };
 
@@ -73,14 +72,18 @@ bool hugepfn_is_ready(void);
 extern struct workqueue_struct *hugepfn_wq;
 int hugepfn_locked_down(struct hugepfn_dev *hdev);
 
-/* hugepfn_mmap.c: mappings, their revocation and the mmap-side ioctls */
+/* hugepfn_revoke.c: who maps the node, and taking it away from them */
+void hugepfn_mm_get(struct hugepfn_dev *hdev, struct mm_struct *mm);
+void hugepfn_mm_put(struct hugepfn_dev *hdev, struct mm_struct *mm);
+void hugepfn_mms_free(struct hugepfn_dev *hdev);
+void hugepfn_revoke(struct hugepfn_dev *hdev, bool gone);
+void hugepfn_unblock(struct hugepfn_dev *hdev);
+
+/* hugepfn_mmap.c: mappings and the mmap-side ioctls */
 int hugepfn_mmap_region(struct hugepfn_dev *hdev, struct vm_area_struct *vma);
 unsigned long hugepfn_get_unmapped_area(struct file *file, unsigned long addr,
 					unsigned long len, unsigned long pgoff,
 					unsigned long flags);
-void hugepfn_revoke(struct hugepfn_dev *hdev, bool gone);
-void hugepfn_unblock(struct hugepfn_dev *hdev);
-void hugepfn_inflight_free(struct hugepfn_dev *hdev);
 long hugepfn_populate(struct hugepfn_dev *hdev, void __user *uarg);
 bool hugepfn_is_our_vma(struct hugepfn_dev *hdev, struct vm_area_struct *vma);
 u32 hugepfn_fault_filled_flag(bool carveout);

@@ -5,7 +5,7 @@
  * UIO users find it under /sys/class/uio and map it through /dev/uioN.
  *
  * Those mappings go through the driver's own mmap (uio_info.mmap) and are
- * moved to a file on the node's address space, so they follow the node's
+ * moved to a file of the node's address space, so they follow the node's
  * rules (MAP_SHARED only, no exec, huge leaves) and revocation zaps them
  * with the node's own: UIO itself never zaps a mapping.
  *
@@ -23,18 +23,27 @@
 
 #include "hugepfn_private.h"
 
-/* UIO map @vma->vm_pgoff of @info: map the region behind it as the node. */
+/*
+ * UIO map @vma->vm_pgoff of @info: map the region behind it as the node,
+ * through a file of the node's own that the VMA then holds (and with it
+ * the module, for as long as the mapping exists).
+ */
 static int hugepfn_uio_mmap(struct uio_info *info, struct vm_area_struct *vma)
 {
 	struct hugepfn_dev *hdev = info->priv;
 	unsigned long map = vma->vm_pgoff;
+	struct file *file;
 
 	if (!hugepfn_is_ready())
 		return -EAGAIN;		/* see hugepfn_is_ready() */
 	if (map >= MAX_UIO_MAPS || !info->mem[map].size)
 		return -EINVAL;
+	file = hugepfn_dev_file(hdev);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
 	vma->vm_pgoff = HUGEPFN_REGION_OFFSET(hdev->uio_region[map]) >> PAGE_SHIFT;
-	vma_set_file(vma, hdev->uio_file);
+	vma_set_file(vma, file);
+	fput(file);		/* the VMA holds it now */
 	return hugepfn_mmap_region(hdev, vma);
 }
 
@@ -84,7 +93,6 @@ int hugepfn_uio_register(struct hugepfn_dev *hdev, struct device *parent)
 {
 	hugepfn_uio_register_fn reg;
 	struct uio_info *info;
-	struct file *file;
 	int ret;
 
 	reg = hugepfn_uio_core_get();
@@ -94,21 +102,12 @@ int hugepfn_uio_register(struct hugepfn_dev *hdev, struct device *parent)
 	info = hugepfn_uio_info(hdev);
 	if (!info)
 		goto err_put;
-	file = hugepfn_dev_file(hdev);
-	if (IS_ERR(file)) {
-		ret = PTR_ERR(file);
-		goto err_free;
-	}
-	hdev->uio_file = file;
 	ret = reg(THIS_MODULE, parent, info);
 	if (ret)
-		goto err_fput;
+		goto err_free;
 	hdev->uio = info;
 	return 0;
 
-err_fput:
-	hdev->uio_file = NULL;
-	fput(file);
 err_free:
 	kfree(info);
 err_put:
@@ -129,6 +128,4 @@ void hugepfn_uio_unregister(struct hugepfn_dev *hdev)
 	symbol_put(__uio_register_device);
 	kfree(hdev->uio);
 	hdev->uio = NULL;
-	fput(hdev->uio_file);
-	hdev->uio_file = NULL;
 }

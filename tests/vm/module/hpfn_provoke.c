@@ -135,23 +135,18 @@ static noinline int provoke_softlockup(void)
 	return 0;
 }
 
-struct provoke_rcu_obj {
-	struct rcu_head rcu;
-};
-
 /*
  * The caller set rcu_cpu_stall_timeout to 3 s (PROVE_RCU adds 5 s): start
- * a grace period, then hold it off from this CPU for 15 s. kfree_rcu()
- * keeps the callback out of this module's text, which is gone soon after.
+ * a grace period now (start_poll_synchronize_rcu(), no callback that would
+ * outlive this module's text; kfree_rcu() batches for up to 5 s before it
+ * asks for one, which made the report race the end of the spin), then hold
+ * it off from this CPU for 20 s.
  */
 static noinline int provoke_rcu_stall(void)
 {
-	struct provoke_rcu_obj *obj = kmalloc(sizeof(*obj), GFP_KERNEL);
-	unsigned long until = jiffies + 15 * HZ;
+	unsigned long until = jiffies + 20 * HZ;
 
-	if (!obj)
-		return -ENOMEM;
-	kfree_rcu(obj, rcu);
+	start_poll_synchronize_rcu();
 	preempt_disable();
 	rcu_read_lock();
 	while (time_before(jiffies, until))

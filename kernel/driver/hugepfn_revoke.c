@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Revocation: unbind, reset and AER errors take every mapping of a node
+ * away, and after hugepfn_revoke() returns no page table maps its memory.
+ *
+ * unmap_mapping_range() alone would not do, for two reasons:
+ *  - ->mmap() fills a remap_pfn_range() mapping before the mm links the
+ *    VMA into the address space's tree, so a zap at that moment misses it;
+ *  - on 6.12 a zap of a remap_pfn_range() VMA frees its x86 PAT
+ *    reservation and clears VM_PAT without the mmap lock (untrack_pfn()
+ *    from unmap_single_vma()), so a munmap() or exit of the same VMA at
+ *    the same moment frees it twice, or finds the entries gone and WARNs
+ *    in get_pat_info().
+ * So each address space that maps the node is zapped with its mmap lock
+ * held for writing: that waits for an mmap() in flight (whose VMA is then
+ * linked) and excludes munmap() and exit. The address spaces are counted
+ * by ->mmap() and vm_ops->open/close. One last unmap_mapping_range()
+ * catches what fork copied meanwhile from an address space already zapped
+ * (such VMAs carry neither entries nor VM_PAT).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "hugepfn_private.h"
+
+/* Beyond this many address spaces zapped in one revocation, a fork storm. */
+#define HUGEPFN_REVOKE_MAX_MMS	100000
+
+/* An address space with VMAs of the node. */
+struct hugepfn_mm {
+	struct list_head node;
+	struct mm_struct *mm;		/* mmgrab()bed */
+	unsigned long vmas;		/* the node's VMAs in it */
+	unsigned long zapped;		/* the generation it was zapped for */
+};
+
+/* Count a VMA of the node in @mm: ->mmap(), vm_ops->open (fork, split). */
+void hugepfn_mm_get(struct hugepfn_dev *hdev, struct mm_struct *mm)
+{
+	/* vm_ops->open cannot fail; the entry is small */
+	struct hugepfn_mm *new = kmalloc(sizeof(*new), GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
+	struct hugepfn_mm *m;
+
+	spin_lock(&hdev->mms_lock);
+	list_for_each_entry(m, &hdev->mms, node) {
+		if (m->mm == mm) {
+			m->vmas++;
+			goto out;
+		}
+	}
+	mmgrab(mm);
+	*new = (struct hugepfn_mm){ .mm = mm, .vmas = 1 };
+	list_add_tail(&new->node, &hdev->mms);
+	new = NULL;
+out:
+	spin_unlock(&hdev->mms_lock);
+	kfree(new);
+}
+
+/* vm_ops->close: one VMA of the node less in @mm. */
+void hugepfn_mm_put(struct hugepfn_dev *hdev, struct mm_struct *mm)
+{
+	struct hugepfn_mm *m, *gone = NULL;
+
+	spin_lock(&hdev->mms_lock);
+	list_for_each_entry(m, &hdev->mms, node) {
+		if (m->mm == mm) {
+			if (!--m->vmas) {
+				list_del(&m->node);
+				gone = m;
+			}
+			break;
+		}
+	}
+	spin_unlock(&hdev->mms_lock);
+	if (gone) {
+		mmdrop(gone->mm);
+		kfree(gone);
+	}
+}
+
+/* At the node's release: no VMA is left, but an mmap() that failed late may be. */
+void hugepfn_mms_free(struct hugepfn_dev *hdev)
+{
+	struct hugepfn_mm *m, *tmp;
+
+	list_for_each_entry_safe(m, tmp, &hdev->mms, node) {
+		mmdrop(m->mm);
+		kfree(m);
+	}
+	INIT_LIST_HEAD(&hdev->mms);
+}
+
+/* An address space not yet zapped for @gen, marked as zapped and grabbed; NULL if none. */
+static struct mm_struct *hugepfn_next_mm(struct hugepfn_dev *hdev, unsigned long gen)
+{
+	struct mm_struct *mm = NULL;
+	struct hugepfn_mm *m;
+
+	spin_lock(&hdev->mms_lock);
+	list_for_each_entry(m, &hdev->mms, node) {
+		if (m->zapped != gen) {
+			m->zapped = gen;
+			mm = m->mm;
+			mmgrab(mm);
+			break;
+		}
+	}
+	spin_unlock(&hdev->mms_lock);
+	return mm;
+}
+
+/* Zap the node's VMAs in @mm, its mmap lock held for writing. */
+static void hugepfn_zap_mm(struct hugepfn_dev *hdev, struct mm_struct *mm)
+{
+	struct vm_area_struct *vma;
+
+	mmap_write_lock(mm);
+	for (vma = find_vma(mm, 0); vma; vma = find_vma(mm, vma->vm_end))
+		if (hugepfn_is_our_vma(hdev, vma))
+			zap_vma_ptes(vma, vma->vm_start, vma->vm_end - vma->vm_start);
+	mmap_write_unlock(mm);
+}
+
+/*
+ * Revoke every mapping of the node: for good (@gone, the device or
+ * carveout goes away) or until hugepfn_unblock() (a reset or error
+ * recovery runs). When this returns, no page table maps the node's memory
+ * and none will until the node is unblocked and mapped again.
+ */
+void hugepfn_revoke(struct hugepfn_dev *hdev, bool gone)
+{
+	struct mm_struct *mm;
+	unsigned long gen;
+	unsigned int n = 0;
+
+	down_write(&hdev->lock);
+	if (gone)
+		hdev->gone = true;
+	else
+		hdev->blocked = true;
+	gen = ++hdev->generation;
+	up_write(&hdev->lock);
+	/*
+	 * Every ->mmap() that saw the node usable has returned and counted its
+	 * mm (it held the lock). The mmap locks are taken without the node's
+	 * lock, which faults take under them. Address spaces that fork adds
+	 * meanwhile are picked up too.
+	 */
+	while (n++ < HUGEPFN_REVOKE_MAX_MMS && (mm = hugepfn_next_mm(hdev, gen))) {
+		hugepfn_zap_mm(hdev, mm);
+		mmdrop(mm);
+		cond_resched();
+	}
+	unmap_mapping_range(hdev->inode->i_mapping, 0, 0, 1);
+}
+
+void hugepfn_unblock(struct hugepfn_dev *hdev)
+{
+	down_write(&hdev->lock);
+	hdev->blocked = false;
+	up_write(&hdev->lock);
+}
