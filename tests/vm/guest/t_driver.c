@@ -264,7 +264,8 @@ static void test_info(int fd, int cfd)
 		  ri.phys_align >= SZ_1G && ri.offset == HUGEPFN_REGION_OFFSET(2) &&
 		  ri.wc_offset == HUGEPFN_REGION_WC_OFFSET(2) &&
 		  ri.flags == (HUGEPFN_REGION_MAPPABLE | HUGEPFN_REGION_PREFETCHABLE |
-			       HUGEPFN_REGION_MEM64 | HUGEPFN_REGION_WC),
+			       HUGEPFN_REGION_MEM64 | HUGEPFN_REGION_WC |
+			       (bar_huge != huge ? HUGEPFN_REGION_FAULT_FILLED : 0)),
 		  "REGION_INFO BAR2: 1 GiB at the sysfs address, 1 GiB-aligned, 64-bit prefetchable WC (flags 0x%x)",
 		  ri.flags);
 	tap_check(region_info(fd, 0, &ri) == 0 && ri.size == 256 && !(ri.flags & HUGEPFN_REGION_MAPPABLE),
