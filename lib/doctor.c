@@ -140,18 +140,45 @@ static uint64_t best_leaf(const struct doc *d, uint64_t phys, uint64_t size)
  * address and return the page size the kernel gave it: @leaf or less, 0
  * when no region holds such a block or the size cannot be known.
  */
+/*
+ * Map [off, off + leaf) of region @i at a congruent address with @flags:
+ * the smallest page size the kernel gave it (UINT64_MAX: unknown), or 0
+ * when it does not map (a write-combining request that x86 PAT would
+ * downgrade, for one).
+ */
+static uint64_t probe_block(struct hugepfn_dev *dev, int i, uint64_t off, uint64_t leaf,
+			    unsigned int flags)
+{
+	struct hugepfn_run runs[8];
+	struct hugepfn_map *map;
+	uint64_t ps = UINT64_MAX;
+	int n, j;
+
+	if (hugepfn_map(dev, i, off, leaf, flags, &map))
+		return 0;
+	n = hugepfn_map_runs(map, runs, 8);
+	for (j = 0; j < n && j < 8; j++)
+		if (j == 0 || runs[j].page_size < ps)
+			ps = runs[j].page_size;
+	hugepfn_unmap(map);
+	return n <= 0 || !ps ? UINT64_MAX : ps;
+}
+
+/*
+ * Map one whole @leaf-aligned block of some region of @dev at a congruent
+ * address and return the page size the kernel gave it: @leaf or less, 0
+ * when no region holds such a block or the size cannot be known. A few
+ * blocks of a region are tried, in case one does not map.
+ */
 static uint64_t probe_dev(struct hugepfn_dev *dev, uint64_t leaf, char *where, size_t wsize,
 			  const char *spec)
 {
-	int nr = hugepfn_region_count(dev), i;
+	int nr = hugepfn_region_count(dev), i, tries;
 
 	for (i = 0; i < nr; i++) {
-		struct hugepfn_region r;
-		struct hugepfn_map *map;
-		struct hugepfn_run runs[8];
-		uint64_t first, ps = UINT64_MAX;
 		unsigned int flags = HUGEPFN_MAP_READONLY;
-		int n, j;
+		struct hugepfn_region r;
+		uint64_t first, ps = 0;
 
 		if (hugepfn_region_info(dev, i, &r) || !(r.flags & HUGEPFN_RGN_MAPPABLE) || !r.phys ||
 		    (r.flags & HUGEPFN_RGN_SPARSE))
@@ -163,18 +190,16 @@ static uint64_t probe_dev(struct hugepfn_dev *dev, uint64_t leaf, char *where, s
 			flags |= HUGEPFN_MAP_WC;
 		}
 		first = (r.phys + leaf - 1) & ~(leaf - 1);
-		if (first < r.phys || first - r.phys >= r.size || r.size - (first - r.phys) < leaf)
+		for (tries = 0; !ps && tries < 4; tries++, first += leaf) {
+			if (first < r.phys || first - r.phys >= r.size || r.size - (first - r.phys) < leaf)
+				break;
+			if (hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_UIO && first != r.phys)
+				break;
+			ps = probe_block(dev, i, first - r.phys, leaf, flags);
+		}
+		if (!ps)
 			continue;
-		if (hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_UIO && first != r.phys)
-			continue;
-		if (hugepfn_map(dev, i, first - r.phys, leaf, flags, &map))
-			continue;
-		n = hugepfn_map_runs(map, runs, 8);
-		for (j = 0; j < n && j < 8; j++)
-			if (j == 0 || runs[j].page_size < ps)
-				ps = runs[j].page_size;
-		hugepfn_unmap(map);
-		if (n <= 0 || ps == UINT64_MAX || !ps)
+		if (ps == UINT64_MAX)
 			return 0;	/* mapped, but no way to see the page size */
 		snprintf(where, wsize, "%s region %d%s through %s", spec, i,
 			 flags & HUGEPFN_MAP_WC ? " (write-combining alias)" : "",
