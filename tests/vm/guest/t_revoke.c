@@ -69,37 +69,38 @@ static int bus_master(int fd, uint32_t flags)
 	return ioctl(fd, HUGEPFN_BUS_MASTER, &bm) ? -errno : 0;
 }
 
-/* The PCI command register's bus-master bit, from config space; -1 on error. */
-static int master_bit(const struct guest_bar *b)
+/* Read (or, with @set, set bits of) the PCI command register: 0 or -1. */
+static int command_register(const struct guest_bar *b, uint16_t *cmd, uint16_t set)
 {
 	char path[300];
-	uint16_t cmd;
 	int fd, ok;
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", b->bdf);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, (set ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	ok = pread(fd, &cmd, 2, 4) == 2;
+	ok = pread(fd, cmd, 2, 4) == 2;
+	if (ok && set) {
+		*cmd |= set;
+		ok = pwrite(fd, cmd, 2, 4) == 2;
+	}
 	close(fd);
-	return ok ? !!(cmd & 4) : -1;
+	return ok ? 0 : -1;
+}
+
+/* The command register's bus-master bit; -1 on error. */
+static int master_bit(const struct guest_bar *b)
+{
+	uint16_t cmd;
+
+	return command_register(b, &cmd, 0) ? -1 : !!(cmd & 4);
 }
 
 static int set_master_bit_behind_driver(const struct guest_bar *b)
 {
-	char path[300];
 	uint16_t cmd;
-	int fd, ok;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", b->bdf);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ok = pread(fd, &cmd, 2, 4) == 2;
-	cmd |= 4;
-	ok = ok && pwrite(fd, &cmd, 2, 4) == 2;
-	close(fd);
-	return ok ? 0 : -1;
+	return command_register(b, &cmd, 4);
 }
 
 /* Whether the module oracle finds any entry mapping [p, p + len). */
