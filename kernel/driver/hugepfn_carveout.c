@@ -14,13 +14,15 @@
  *    (mem=);
  *  - arm64: a no-map reserved-memory node that names this driver
  *    (compatible = "hugepfn,carveout"), or memory an available device-tree
- *    memory node describes that the kernel does not use (beyond mem=; not
- *    in a kdump kernel, whose memory nodes describe the crashed kernel's
- *    RAM).
+ *    memory node describes that the kernel does not use (beyond mem=) and
+ *    no other reserved-memory node covers;
+ *  - never in a kdump kernel, whose firmware maps describe the crashed
+ *    kernel's RAM.
  * Elsewhere carveouts are refused. Each refusal is logged with its reason.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/crash_dump.h>
 #include <linux/ctype.h>
 #include <linux/ioport.h>
 #include <linux/mm.h>
@@ -116,27 +118,34 @@ static const char *carveout_unsuitable(u64 addr, u64 end)
 	return NULL;
 }
 #elif defined(CONFIG_ARM64) && defined(CONFIG_OF)
-/* A no-map reserved-memory node that was made for this driver. */
-static bool carveout_in_reserved_memory(u64 addr, u64 end)
+/*
+ * How [addr, end) lies against the reserved-memory nodes: 1 inside a no-map
+ * one made for this driver, -1 overlapping any other (firmware's: TF-A,
+ * OP-TEE, remoteprocs), 0 neither.
+ */
+static int carveout_reserved_memory(u64 addr, u64 end)
 {
 	struct device_node *parent, *child;
-	bool found = false;
+	int found = 0;
 
 	parent = of_find_node_by_path("/reserved-memory");
 	if (!parent)
-		return false;
-	for_each_available_child_of_node(parent, child) {
-		struct reserved_mem *rmem;
+		return 0;
+	for_each_child_of_node(parent, child) {
+		struct reserved_mem *rmem = of_reserved_mem_lookup(child);
 
-		if (!of_device_is_compatible(child, "hugepfn,carveout") ||
-		    !of_property_read_bool(child, "no-map"))
+		if (!rmem || end <= rmem->base || addr >= rmem->base + rmem->size)
 			continue;
-		rmem = of_reserved_mem_lookup(child);
-		if (rmem && addr >= rmem->base && end <= rmem->base + rmem->size) {
-			found = true;
-			of_node_put(child);
-			break;
+		if (of_device_is_available(child) &&
+		    of_device_is_compatible(child, "hugepfn,carveout") &&
+		    of_property_read_bool(child, "no-map") &&
+		    addr >= rmem->base && end <= rmem->base + rmem->size) {
+			found = 1;
+			continue;
 		}
+		found = -1;
+		of_node_put(child);
+		break;
 	}
 	of_node_put(parent);
 	return found;
@@ -161,21 +170,14 @@ static bool carveout_in_described_memory(u64 addr, u64 end)
 	return false;
 }
 
-static bool carveout_in_kdump_kernel(void)
-{
-	struct device_node *chosen = of_find_node_by_path("/chosen");
-	bool kdump = chosen && of_property_present(chosen, "linux,elfcorehdr");
-
-	of_node_put(chosen);
-	return kdump;
-}
-
 static const char *carveout_unsuitable(u64 addr, u64 end)
 {
-	if (carveout_in_reserved_memory(addr, end))
+	int rsv = carveout_reserved_memory(addr, end);
+
+	if (rsv > 0)
 		return NULL;
-	if (carveout_in_kdump_kernel())
-		return "a kdump kernel's memory nodes describe the crashed kernel's RAM";
+	if (rsv < 0)
+		return "it overlaps a reserved-memory node not made for hugepfn (no-map)";
 	if (carveout_in_described_memory(addr, end))
 		return NULL;
 	return "not in a hugepfn,carveout reserved-memory node nor in memory beyond mem=";
@@ -189,6 +191,9 @@ static const char *carveout_unsuitable(u64 addr, u64 end)
 
 static const char *carveout_check(u64 addr, u64 size, u64 end)
 {
+	/* a kdump kernel's firmware maps describe the crashed kernel's RAM */
+	if (is_kdump_kernel())
+		return "this is a kdump kernel";
 	if (region_intersects(addr, size, IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE) !=
 	    REGION_DISJOINT)
 		return "overlaps System RAM; reserve it (x86: memmap=SIZE$ADDR, arm64: mem=)";

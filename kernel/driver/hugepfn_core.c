@@ -196,6 +196,12 @@ static int hugepfn_open(struct inode *inode, struct file *file)
 		return ret;
 	get_device(&hdev->dev);
 	mutex_lock(&hdev->open_lock);
+	while (hdev->quiesce_pending) {
+		/* what the last user left must be stopped before anyone else opens */
+		mutex_unlock(&hdev->open_lock);
+		flush_work(&hdev->quiesce);
+		mutex_lock(&hdev->open_lock);
+	}
 	if (READ_ONCE(hdev->gone)) {
 		ret = -ENODEV;
 	} else if (hdev->bus_master) {

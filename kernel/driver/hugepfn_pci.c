@@ -87,6 +87,7 @@ static int hugepfn_pci_probe(struct pci_dev *pdev, const struct pci_device_id *i
 	}
 	hdev->claimed_bars = mem_bars;
 	hdev->pdev = pdev;
+	hdev->uio_personality = uio;	/* before the node exists: see hugepfn_may_master() */
 	INIT_WORK(&hdev->quiesce, hugepfn_pci_quiesce_work);
 	pci_clear_master(pdev);		/* a former driver may have left it on */
 	/* what every reset of ours restores, as vfio-pci keeps it */
@@ -151,24 +152,32 @@ static void hugepfn_pci_quiesce_work(struct work_struct *work)
 
 	pci_dev_lock(pdev);
 	mutex_lock(&hdev->open_lock);
-	if (hdev->pdev == pdev && !hdev->open_count)
+	/* opens wait for this work, so nobody opened the node meanwhile */
+	if (hdev->pdev == pdev)
 		hugepfn_pci_quiesce(hdev, pdev);
+	hdev->quiesce_pending = false;
 	mutex_unlock(&hdev->open_lock);
 	pci_dev_unlock(pdev);
 	pci_dev_put(pdev);
 	put_device(&hdev->dev);
 }
 
-/* The last file of the node was closed (open_lock held). */
+/*
+ * The last file of the node was closed (open_lock held). With the UIO
+ * personality, UIO users (who are no opens of the node) may still map the
+ * device: no reset under them; they cannot have bus mastering on.
+ */
 void hugepfn_pci_last_close(struct hugepfn_dev *hdev)
 {
 	hdev->bus_master = false;
-	if (!hdev->pdev)
+	if (!hdev->pdev || hdev->uio_personality)
 		return;
 	/* the work holds the node and the PCI device (an unbind unlinks them) */
 	get_device(&hdev->dev);
 	pci_dev_get(hdev->pdev);
-	if (!queue_work(hugepfn_wq, &hdev->quiesce)) {
+	if (queue_work(hugepfn_wq, &hdev->quiesce)) {
+		hdev->quiesce_pending = true;
+	} else {
 		pci_dev_put(hdev->pdev);
 		put_device(&hdev->dev);
 	}
@@ -203,7 +212,7 @@ static int hugepfn_may_master(struct hugepfn_dev *hdev, struct file *file)
 	if (!file_ns_capable(file, &init_user_ns, CAP_SYS_RAWIO) ||
 	    !capable(CAP_SYS_RAWIO))
 		return -EPERM;	/* both the opener and the caller */
-	if (hdev->open_count != 1 || hdev->uio)
+	if (hdev->open_count != 1 || hdev->uio_personality)
 		return -EBUSY;	/* others could program the DMA */
 	return security_locked_down(LOCKDOWN_PCI_ACCESS);
 }
@@ -298,7 +307,12 @@ static pci_ers_result_t hugepfn_pci_error_detected(struct pci_dev *pdev,
 
 static pci_ers_result_t hugepfn_pci_slot_reset(struct pci_dev *pdev)
 {
-	hugepfn_pci_restore(pci_get_drvdata(pdev), pdev);
+	struct hugepfn_dev *hdev = pci_get_drvdata(pdev);
+
+	hugepfn_pci_restore(hdev, pdev);
+	mutex_lock(&hdev->open_lock);
+	hdev->bus_master = false;	/* the stored state has it off */
+	mutex_unlock(&hdev->open_lock);
 	return PCI_ERS_RESULT_RECOVERED;
 }
 

@@ -49,6 +49,8 @@ struct hugepfn_dev {
 	struct mutex open_lock;
 	unsigned int open_count;	/* open files of the node */
 	bool bus_master;		/* PCI: enabled by the (only) opener */
+	bool quiesce_pending;		/* PCI: the last close's work is queued */
+	bool uio_personality;		/* PCI: registered with UIO (uio=1) */
 	struct pci_dev *pdev;		/* PCI: NULL once unbound */
 	struct work_struct quiesce;	/* PCI: after the last close */
 	struct pci_saved_state *pci_state;	/* PCI: as probe left it */

@@ -14,9 +14,10 @@
  * So each address space that maps the node is zapped with its mmap lock
  * held for writing: that waits for an mmap() in flight (whose VMA is then
  * linked) and excludes munmap() and exit. The address spaces are counted
- * by ->mmap() and vm_ops->open/close. One last unmap_mapping_range()
- * catches what fork copied meanwhile from an address space already zapped
- * (such VMAs carry neither entries nor VM_PAT).
+ * by ->mmap() and vm_ops->open/close; fork's copies are zapped too unless
+ * they were made from an address space already zapped. One last
+ * unmap_mapping_range() catches those (they carry neither entries nor
+ * VM_PAT) and fault-time mappings.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -26,33 +27,52 @@
 
 #include "hugepfn_private.h"
 
-/* Beyond this many address spaces zapped in one revocation, a fork storm. */
-#define HUGEPFN_REVOKE_MAX_MMS	100000
+/* So many address spaces zapped in one revocation that it deserves a word. */
+#define HUGEPFN_REVOKE_WARN_MMS	100000
 
 /* An address space with VMAs of the node. */
 struct hugepfn_mm {
 	struct list_head node;
 	struct mm_struct *mm;		/* mmgrab()bed */
 	unsigned long vmas;		/* the node's VMAs in it */
+	unsigned long picked;		/* the revocation generation zapping it */
 	unsigned long zapped;		/* the generation it was zapped for */
 };
 
-/* Count a VMA of the node in @mm: ->mmap(), vm_ops->open (fork, split). */
+static struct hugepfn_mm *hugepfn_mm_find(struct hugepfn_dev *hdev, struct mm_struct *mm)
+{
+	struct hugepfn_mm *m;
+
+	list_for_each_entry(m, &hdev->mms, node)
+		if (m->mm == mm)
+			return m;
+	return NULL;
+}
+
+/*
+ * Count a VMA of the node in @mm: ->mmap(), vm_ops->open (fork, split,
+ * mremap). A child that fork adds inherits its parent's zap state: copied
+ * after its parent was zapped (both hold the parent's mmap lock), its
+ * VMAs have nothing to zap, so a process that keeps forking cannot keep a
+ * revocation going.
+ */
 void hugepfn_mm_get(struct hugepfn_dev *hdev, struct mm_struct *mm)
 {
 	/* vm_ops->open cannot fail; the entry is small */
 	struct hugepfn_mm *new = kmalloc(sizeof(*new), GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
-	struct hugepfn_mm *m;
+	struct hugepfn_mm *m, *parent;
 
 	spin_lock(&hdev->mms_lock);
-	list_for_each_entry(m, &hdev->mms, node) {
-		if (m->mm == mm) {
-			m->vmas++;
-			goto out;
-		}
+	m = hugepfn_mm_find(hdev, mm);
+	if (m) {
+		m->vmas++;
+		goto out;
 	}
 	mmgrab(mm);
 	*new = (struct hugepfn_mm){ .mm = mm, .vmas = 1 };
+	parent = current->mm != mm ? hugepfn_mm_find(hdev, current->mm) : NULL;
+	if (parent)
+		new->zapped = parent->zapped;
 	list_add_tail(&new->node, &hdev->mms);
 	new = NULL;
 out:
@@ -66,14 +86,10 @@ void hugepfn_mm_put(struct hugepfn_dev *hdev, struct mm_struct *mm)
 	struct hugepfn_mm *m, *gone = NULL;
 
 	spin_lock(&hdev->mms_lock);
-	list_for_each_entry(m, &hdev->mms, node) {
-		if (m->mm == mm) {
-			if (!--m->vmas) {
-				list_del(&m->node);
-				gone = m;
-			}
-			break;
-		}
+	m = hugepfn_mm_find(hdev, mm);
+	if (m && !--m->vmas) {
+		list_del(&m->node);
+		gone = m;
 	}
 	spin_unlock(&hdev->mms_lock);
 	if (gone) {
@@ -94,7 +110,7 @@ void hugepfn_mms_free(struct hugepfn_dev *hdev)
 	INIT_LIST_HEAD(&hdev->mms);
 }
 
-/* An address space not yet zapped for @gen, marked as zapped and grabbed; NULL if none. */
+/* An address space not yet picked for @gen, marked and grabbed; NULL if none. */
 static struct mm_struct *hugepfn_next_mm(struct hugepfn_dev *hdev, unsigned long gen)
 {
 	struct mm_struct *mm = NULL;
@@ -102,8 +118,8 @@ static struct mm_struct *hugepfn_next_mm(struct hugepfn_dev *hdev, unsigned long
 
 	spin_lock(&hdev->mms_lock);
 	list_for_each_entry(m, &hdev->mms, node) {
-		if (m->zapped != gen) {
-			m->zapped = gen;
+		if (m->picked != gen && m->zapped != gen) {
+			m->picked = gen;
 			mm = m->mm;
 			mmgrab(mm);
 			break;
@@ -113,15 +129,25 @@ static struct mm_struct *hugepfn_next_mm(struct hugepfn_dev *hdev, unsigned long
 	return mm;
 }
 
-/* Zap the node's VMAs in @mm, its mmap lock held for writing. */
-static void hugepfn_zap_mm(struct hugepfn_dev *hdev, struct mm_struct *mm)
+/*
+ * Zap the node's VMAs in @mm, its mmap lock held for writing, and say so
+ * before the lock is dropped: a fork after that copies nothing to zap.
+ */
+static void hugepfn_zap_mm(struct hugepfn_dev *hdev, struct mm_struct *mm,
+			   unsigned long gen)
 {
 	struct vm_area_struct *vma;
+	struct hugepfn_mm *m;
 
 	mmap_write_lock(mm);
 	for (vma = find_vma(mm, 0); vma; vma = find_vma(mm, vma->vm_end))
 		if (hugepfn_is_our_vma(hdev, vma))
 			zap_vma_ptes(vma, vma->vm_start, vma->vm_end - vma->vm_start);
+	spin_lock(&hdev->mms_lock);
+	m = hugepfn_mm_find(hdev, mm);
+	if (m)
+		m->zapped = gen;
+	spin_unlock(&hdev->mms_lock);
 	mmap_write_unlock(mm);
 }
 
@@ -139,7 +165,7 @@ void hugepfn_revoke(struct hugepfn_dev *hdev, bool gone)
 
 	down_write(&hdev->lock);
 	if (gone)
-		hdev->gone = true;
+		WRITE_ONCE(hdev->gone, true);
 	else
 		hdev->blocked = true;
 	gen = ++hdev->generation;
@@ -150,9 +176,12 @@ void hugepfn_revoke(struct hugepfn_dev *hdev, bool gone)
 	 * lock, which faults take under them. Address spaces that fork adds
 	 * meanwhile are picked up too.
 	 */
-	while (n++ < HUGEPFN_REVOKE_MAX_MMS && (mm = hugepfn_next_mm(hdev, gen))) {
-		hugepfn_zap_mm(hdev, mm);
+	while ((mm = hugepfn_next_mm(hdev, gen))) {
+		hugepfn_zap_mm(hdev, mm, gen);
 		mmdrop(mm);
+		if (++n == HUGEPFN_REVOKE_WARN_MMS)
+			pr_warn("%s: revocation has zapped %u address spaces and goes on (a fork storm?)\n",
+				dev_name(&hdev->dev), n);
 		cond_resched();
 	}
 	unmap_mapping_range(hdev->inode->i_mapping, 0, 0, 1);
