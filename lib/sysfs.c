@@ -119,21 +119,57 @@ int hpfn_parse_resource(const char *text, size_t len, struct hugepfn_bar *bars, 
 	return (int)n;
 }
 
-/* "DDDD:BB:DD.F" or "BB:DD.F" -> canonical "DDDD:BB:DD.F". */
+/* @n hex digits at @s, nothing else counted: the value, or -1. */
+static long hex_field(const char *s, int n)
+{
+	long v = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		int c = (unsigned char)s[i], d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/*
+ * "DDDD:BB:DD.F" or "BB:DD.F" -> canonical "DDDD:BB:DD.F": hex digits in
+ * exactly those widths, device up to 1f, function up to 7, and nothing
+ * else (no 0x, signs, blanks or trailing text: sscanf("%x") took all of
+ * those, so "0000:00:01.0x5" named function 5).
+ */
 int hpfn_parse_bdf(const char *s, char *out, size_t size)
 {
-	unsigned int dom = 0, bus, dev, fn;
-	char tail;
+	long dom = 0, bus, dev, fn;
+	size_t len = strlen(s);
 
-	if (sscanf(s, "%x:%x:%x.%x%c", &dom, &bus, &dev, &fn, &tail) == 4 ||
-	    (dom = 0, sscanf(s, "%x:%x.%x%c", &bus, &dev, &fn, &tail) == 3)) {
-		if (dom > 0xffff || bus > 0xff || dev > 0x1f || fn > 7 || strchr(s, '-') || strchr(s, ' '))
+	if (len == 12) {
+		if (s[4] != ':')
 			return -EINVAL;
-		if ((size_t)snprintf(out, size, "%04x:%02x:%02x.%x", dom, bus, dev, fn) >= size)
-			return -EINVAL;
-		return 0;
+		dom = hex_field(s, 4);
+		s += 5;
+	} else if (len != 7) {
+		return -EINVAL;
 	}
-	return -EINVAL;
+	if (s[2] != ':' || s[5] != '.')
+		return -EINVAL;
+	bus = hex_field(s, 2);
+	dev = hex_field(s + 3, 2);
+	fn = hex_field(s + 6, 1);
+	if (dom < 0 || bus < 0 || dev < 0 || dev > 0x1f || fn < 0 || fn > 7)
+		return -EINVAL;
+	if ((size_t)snprintf(out, size, "%04lx:%02lx:%02lx.%lx", dom, bus, dev, fn) >= size)
+		return -EINVAL;
+	return 0;
 }
 
 int hpfn_pci_driver(const struct hugepfn_ctx *ctx, const char *bdf, char *buf, size_t size)

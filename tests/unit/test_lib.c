@@ -129,6 +129,29 @@ static void test_discovery(void)
 	CHECK(hugepfn_pci_info(ctx, "zz:00.0", &one) == -EINVAL, "a malformed address is -EINVAL");
 }
 
+/*
+ * The PCI address grammar is [DDDD:]BB:DD.F in fixed-width hex and nothing
+ * else: a mistyped address must not name another device.
+ */
+static void test_strict_bdf(void)
+{
+	static const char *const bad[] = {
+		"0000:00:01.0x5", "0x0:0x0:0x1.0x1", " 0000:00:05.0", "0000:00:05.0 ",
+		"+000:00:05.0", "0000:00:5.0", "0000:00:05.8", "0000:00:20.0", "00000:00:05.0",
+		"0000:000:05.0", "0000:00:05", "0000-00:05.0", "0000:00:05:0", "", "00:05.0\t",
+		"0:0:5.0", "0000:0g:05.0",
+	};
+	struct hugepfn_pci_info one;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(hugepfn_pci_info(ctx, bad[i], &one) == -EINVAL, "PCI address '%s' is refused", bad[i]);
+	CHECK(hugepfn_pci_info(ctx, "0000:00:05.0", &one) == 0 && hugepfn_pci_info(ctx, "00:05.0", &one) == 0 &&
+	      !strcmp(one.bdf, "0000:00:05.0"), "DDDD:BB:DD.F and BB:DD.F are taken");
+	CHECK(hugepfn_pci_info(ctx, "0000:00:0A.0", &one) == -ENOENT,
+	      "upper-case hex parses (there is no such device here: ENOENT, not EINVAL)");
+}
+
 static void test_open_and_map(void)
 {
 	struct hugepfn_dev *dev;
@@ -655,6 +678,7 @@ int main(void)
 	opts.dev_root = devroot;
 	CHECK(hugepfn_ctx_new(&opts, &ctx) == 0, "context on the fake tree");
 	test_discovery();
+	test_strict_bdf();
 	test_open_and_map();
 	test_threads();
 	test_backend_choice();
