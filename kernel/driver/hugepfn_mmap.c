@@ -259,13 +259,13 @@ static bool hugepfn_fault_mapped(const struct hugepfn_region *r, bool wc)
 	return !wc && (r->flags & HUGEPFN_REGION_FAULT_FILLED);
 }
 
-/* The flag for a region of this kind, as hugepfn_fault_mapped() reads it. */
-u32 hugepfn_fault_filled_flag(bool carveout)
+/* The flag a BAR region gets, as hugepfn_fault_mapped() reads it. */
+u32 hugepfn_bar_fill_flag(void)
 {
 #if defined(HUGEPFN_REMAP_HUGE) || !defined(CONFIG_ARCH_SUPPORTS_HUGE_PFNMAP)
 	return 0;
 #else
-	return carveout ? 0 : HUGEPFN_REGION_FAULT_FILLED;
+	return HUGEPFN_REGION_FAULT_FILLED;
 #endif
 }
 

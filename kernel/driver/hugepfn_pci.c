@@ -63,7 +63,7 @@ static int hugepfn_pci_probe(struct pci_dev *pdev, const struct pci_device_id *i
 		}
 		if (!(flags & IORESOURCE_MEM))
 			continue;
-		r->flags = HUGEPFN_REGION_MAPPABLE | hugepfn_fault_filled_flag(false);
+		r->flags = HUGEPFN_REGION_MAPPABLE | hugepfn_bar_fill_flag();
 		if (flags & IORESOURCE_MEM_64)
 			r->flags |= HUGEPFN_REGION_MEM64;
 		if (flags & IORESOURCE_PREFETCH) {

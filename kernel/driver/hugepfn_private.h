@@ -88,7 +88,7 @@ unsigned long hugepfn_get_unmapped_area(struct file *file, unsigned long addr,
 					unsigned long flags);
 long hugepfn_populate(struct hugepfn_dev *hdev, void __user *uarg);
 bool hugepfn_is_our_vma(struct hugepfn_dev *hdev, struct vm_area_struct *vma);
-u32 hugepfn_fault_filled_flag(bool carveout);
+u32 hugepfn_bar_fill_flag(void);
 
 /* hugepfn_query.c: HUGEPFN_MAPPING_QUERY */
 u32 hugepfn_leaf(struct mm_struct *mm, unsigned long addr, u32 *cache);
