@@ -6,22 +6,55 @@
  *
  * A context (struct hugepfn_ctx) holds the settings; a device handle
  * (struct hugepfn_dev) is one open device; a mapping (struct hugepfn_map)
- * is one mmap() of a region. Every call returns 0 or a count on success and
- * a negative errno on failure; hugepfn_strerror() names the errno and
- * hugepfn_dev_error() gives the detail of a handle's last failure (which
- * file, which ioctl, what the kernel said). The library never prints, never
- * exits and keeps no global mutable state; a handle may be used from
- * several threads at once.
+ * is one mmap() of a region. The library never prints, never exits and
+ * keeps no global mutable state; contexts, handles and mappings may be
+ * used from several threads at once (a mapping must not be used while
+ * another thread unmaps it, nor a handle while another closes it).
+ *
+ * Errors: every call that can fail returns 0 or a count on success and a
+ * negative errno on failure; hugepfn_strerror() names the errno. The
+ * detail of a failure (which file, which ioctl, what the kernel said) is
+ * kept per object and per thread, like errno: hugepfn_dev_error() gives
+ * the calling thread's last failure on a handle (calls on the handle's
+ * mappings count as the handle's), hugepfn_ctx_error() its last failure of
+ * a call on the context (hugepfn_open() included). A call clears the
+ * calling thread's detail on its object when it starts, so a detail never
+ * belongs to an older call or to another thread; it may be "" when a
+ * call's arguments were unusable (a NULL object) or memory ran out. The
+ * library keeps the details of the 64 threads that failed most recently
+ * on each object; an older thread's reads as "".
+ *
+ * Read-only calls change nothing: listing, hugepfn_pci_info(),
+ * hugepfn_open(), the region calls and hugepfn_doctor() write nothing to
+ * sysfs or to a device. Enabling memory decoding of a device that no
+ * driver holds is part of hugepfn_map() (the sysfs backend), or of
+ * hugepfn_pci_enable() on its own.
+ *
+ * ABI: the shared library's symbols carry the version node HUGEPFN_1
+ * (later additions get later nodes). Every public struct keeps its size:
+ * new fields come out of its reserved space, which the library zeroes in
+ * what it returns and which a caller must zero in what it passes (a
+ * non-zero reserved field is -EINVAL, so that a program built against a
+ * newer header fails clearly on an older library).
  *
  * Minimal use:
  *
  *	struct hugepfn_ctx *ctx;
  *	struct hugepfn_dev *dev;
  *	struct hugepfn_map *map;
+ *	char why[1024];
+ *	int ret;
  *
- *	hugepfn_ctx_new(NULL, &ctx);
- *	hugepfn_open(ctx, "0000:00:01.0", HUGEPFN_BACKEND_AUTO, &dev);
- *	hugepfn_map(dev, 2, 0, 0, 0, &map);       // all of BAR2
+ *	if (hugepfn_ctx_new(NULL, &ctx))
+ *		return -1;
+ *	ret = hugepfn_open(ctx, "0000:00:01.0", HUGEPFN_BACKEND_AUTO, &dev);
+ *	if (ret) {
+ *		hugepfn_ctx_error(ctx, why, sizeof(why));  // why the open failed
+ *		...
+ *	}
+ *	ret = hugepfn_map(dev, 2, 0, 0, 0, &map);       // all of BAR2
+ *	if (ret)
+ *		hugepfn_dev_error(dev, why, sizeof(why));   // why the map failed
  *	volatile uint64_t *regs = hugepfn_map_addr(map);
  *	...
  *	hugepfn_unmap(map);
@@ -48,15 +81,33 @@ struct hugepfn_ctx;
 struct hugepfn_dev;
 struct hugepfn_map;
 
-/* Settings of a context; NULL or zeroed fields mean the defaults. */
+/* The library's version, "MAJOR.MINOR.PATCH" (the VERSION it was built from). */
+HUGEPFN_API const char *hugepfn_version(void);
+
+/*
+ * Settings of a context; NULL or zeroed fields mean the defaults. Zero the
+ * whole struct (reserved included) before setting fields.
+ */
 struct hugepfn_ctx_opts {
-	const char *sysfs_root;	/* default "/sys" (tests point it at a fake tree) */
+	const char *sysfs_root;	/* default "/sys" (tests point it at a fake tree); also
+				 * the root of debugfs, read as SYSFS_ROOT/kernel/debug */
 	const char *dev_root;	/* default "/dev" */
+	uint64_t reserved[6];	/* must be zero */
 };
 
-/* Create a context. Returns 0, or -ENOMEM/-EINVAL. */
+/*
+ * Create a context. Returns 0, -ENOMEM, or -EINVAL (@out NULL, a root
+ * longer than 255 bytes, or a non-zero reserved field).
+ */
 HUGEPFN_API int hugepfn_ctx_new(const struct hugepfn_ctx_opts *opts, struct hugepfn_ctx **out);
 HUGEPFN_API void hugepfn_ctx_free(struct hugepfn_ctx *ctx);
+
+/*
+ * The detail of the calling thread's last failed call on @ctx (see
+ * "Errors" above), copied into @buf (always terminated when @size > 0).
+ * Returns the length of the whole message, which may exceed @size - 1.
+ */
+HUGEPFN_API size_t hugepfn_ctx_error(struct hugepfn_ctx *ctx, char *buf, size_t size);
 
 /*
  * The page sizes a mapping can get on the running system, smallest first:
@@ -71,7 +122,7 @@ HUGEPFN_API void hugepfn_ctx_free(struct hugepfn_ctx *ctx);
  * When sysfs has neither directory the PMD candidate is
  * assumed, as aiming for it costs only address space. hugepfn_map() aims
  * for these sizes. Stores up to @max, returns how many there are, or
- * -EINVAL.
+ * -EINVAL (@ctx NULL, or @out NULL with @max > 0).
  */
 HUGEPFN_API int hugepfn_leaf_sizes(struct hugepfn_ctx *ctx, uint64_t *out, size_t max);
 
@@ -81,6 +132,7 @@ HUGEPFN_API int hugepfn_leaf_sizes(struct hugepfn_ctx *ctx, uint64_t *out, size_
 #define HUGEPFN_BAR_MEM64	(1u << 1)
 #define HUGEPFN_BAR_PREFETCH	(1u << 2)
 
+/* A BAR as sysfs describes it; this struct is final (no reserved space). */
 struct hugepfn_bar {
 	uint64_t phys;		/* 0 with size 0: unused */
 	uint64_t size;
@@ -91,32 +143,52 @@ struct hugepfn_pci_info {
 	char bdf[16];		/* "0000:00:01.0" */
 	uint16_t vendor, device;
 	uint32_t class_code;	/* 24-bit class/subclass/prog-if */
-	char driver[32];	/* bound driver, "" when none */
+	char driver[64];	/* bound driver, "" when none */
 	int iommu_group;	/* -1 when none */
 	int numa_node;		/* -1 when unknown */
 	struct hugepfn_bar bars[6];
+	uint64_t reserved[8];	/* zeroed */
 };
 
 /*
- * List PCI devices (through libpci and sysfs). Stores up to @max entries
- * and returns how many devices there are, which may be more.
+ * List PCI devices (through libpci and the context's sysfs), in address
+ * order. Stores the first @max of them and returns how many devices there
+ * are, which may be more. -EINVAL (@ctx NULL, @out NULL with @max > 0),
+ * -ENODEV (libpci cannot read the sysfs tree), -ENOMEM.
  */
 HUGEPFN_API int hugepfn_pci_list(struct hugepfn_ctx *ctx, struct hugepfn_pci_info *out, size_t max);
 
-/* One device by "DDDD:BB:DD.F" (or "BB:DD.F", domain 0). */
+/*
+ * One device by its PCI address, "DDDD:BB:DD.F" or "BB:DD.F" (domain 0):
+ * lower- or upper-case hex digits of exactly those widths and nothing
+ * else. -EINVAL (a NULL argument or a malformed address), -ENOENT (no such
+ * device), -ENODEV, -ENOMEM.
+ */
 HUGEPFN_API int hugepfn_pci_info(struct hugepfn_ctx *ctx, const char *bdf, struct hugepfn_pci_info *out);
+
+/*
+ * Turn on memory decoding of a PCI device that no driver holds (write 1
+ * to its sysfs "enable"), without which its BARs read as all-ones. Nothing
+ * is written when it is on already. hugepfn_map() through the sysfs
+ * backend does this itself; nothing else in the library does. Needs root.
+ * -EINVAL (malformed address), -ENOENT (no such device), -EBUSY (a driver
+ * holds the device: it decides), -EACCES/-EPERM, or the write's errno.
+ */
+HUGEPFN_API int hugepfn_pci_enable(struct hugepfn_ctx *ctx, const char *bdf);
 
 /* A carveout that hugepfn.ko exposes (carveouts= module parameter). */
 struct hugepfn_carveout_info {
 	char name[40];		/* open it as "carveout:NAME" */
-	uint64_t phys;
+	uint64_t phys;		/* 0 with size 0: this user cannot open the node */
 	uint64_t size;
+	uint64_t reserved[4];	/* zeroed */
 };
 
 /*
  * List hugepfn.ko's carveouts (from its class devices in sysfs and the
- * region-info ioctl of each node). Stores up to @max, returns how many
- * there are; 0 when the driver is not loaded.
+ * region-info ioctl of each node), in name order. Stores the first @max
+ * and returns how many there are; 0 when the driver is not loaded.
+ * -EINVAL, -ENOMEM, or the errno of reading the class directory.
  */
 HUGEPFN_API int hugepfn_carveout_list(struct hugepfn_ctx *ctx, struct hugepfn_carveout_info *out,
 				      size_t max);
@@ -126,7 +198,10 @@ HUGEPFN_API int hugepfn_carveout_list(struct hugepfn_ctx *ctx, struct hugepfn_ca
  * driver_override: unbind it from its current driver, set the override,
  * and bind. hugepfn_pci_unbind() undoes it: unbind, clear the override
  * and let the kernel probe the device's usual driver again. Both need
- * root; -EBUSY means the driver refused the device.
+ * root. -EINVAL (malformed address, or a driver name that is empty, longer
+ * than 63 bytes or holds '/' or blanks), -ENOENT (no such device, or no
+ * such driver loaded), -EBUSY (the driver refused the device),
+ * -EACCES/-EPERM, or the errno of a sysfs write.
  */
 HUGEPFN_API int hugepfn_pci_bind(struct hugepfn_ctx *ctx, const char *bdf, const char *driver);
 HUGEPFN_API int hugepfn_pci_unbind(struct hugepfn_ctx *ctx, const char *bdf);
@@ -143,9 +218,9 @@ enum hugepfn_backend {
 };
 
 /*
- * Open a device: "DDDD:BB:DD.F" (a PCI device), "carveout:NAME" (a
- * hugepfn.ko carveout) or a device node path ("/dev/hugepfn/...",
- * "/dev/uioN"). With HUGEPFN_BACKEND_AUTO a PCI device bound to hugepfn is
+ * Open a device: "DDDD:BB:DD.F" or "BB:DD.F" (a PCI device, strict as for
+ * hugepfn_pci_info()), "carveout:NAME" (a hugepfn.ko carveout) or a device
+ * node path ("/dev/hugepfn/...", "/dev/uioN"). With HUGEPFN_BACKEND_AUTO a PCI device bound to hugepfn is
  * opened through the driver, one bound to a UIO driver through UIO, one
  * bound to nothing through sysfs, and one bound to vfio-pci through VFIO:
  * the device cdev bound to iommufd (HUGEPFN_BACKEND_VFIO_CDEV) when the
@@ -153,10 +228,14 @@ enum hugepfn_backend {
  * legacy group/container interface (HUGEPFN_BACKEND_VFIO, which is also
  * the only way to no-IOMMU mode on 6.12). A device bound to any other
  * driver is -EBUSY. HUGEPFN_BACKEND_VFIO_CDEV returns -EOPNOTSUPP when
- * the library was built against uAPI headers older than Linux 6.6. On failure
- * *out still holds a handle (or NULL when even that could not be
- * allocated) so that hugepfn_dev_error() can say what went wrong;
- * hugepfn_close() it either way.
+ * the library was built against uAPI headers older than Linux 6.6.
+ * Opening reads and changes nothing (see hugepfn_pci_enable()).
+ * On success *out is the handle; on failure *out is NULL and
+ * hugepfn_ctx_error() says why: -EINVAL (a NULL argument, an unknown
+ * backend, a malformed spec, or a backend that cannot open that kind of
+ * spec), -ENOENT (no such device or node), -EBUSY (bound to another
+ * driver, or held by someone else), -EACCES/-EPERM, -ENODEV, -EOPNOTSUPP,
+ * -ENAMETOOLONG, -ENOMEM, or the errno of an open() or ioctl().
  */
 HUGEPFN_API int hugepfn_open(struct hugepfn_ctx *ctx, const char *spec,
 			     enum hugepfn_backend backend, struct hugepfn_dev **out);
@@ -166,12 +245,17 @@ HUGEPFN_API enum hugepfn_backend hugepfn_dev_backend(const struct hugepfn_dev *d
 HUGEPFN_API const char *hugepfn_backend_name(enum hugepfn_backend backend);
 
 /*
- * The detail of the handle's last failure, copied into @buf (always
- * terminated). Returns the length of the message.
+ * The detail of the calling thread's last failed call on @dev or one of
+ * its mappings (see "Errors" above), copied into @buf (always terminated
+ * when @size > 0). Returns the length of the whole message.
  */
 HUGEPFN_API size_t hugepfn_dev_error(struct hugepfn_dev *dev, char *buf, size_t size);
 
-/* "Invalid argument" and so on, for a negative errno this library returned. */
+/*
+ * The C library's description of an errno ("Invalid argument"), for a
+ * negative (or positive) errno; "Success" for 0, "Unknown error" for a
+ * number that is no errno. Thread-safe; the string is static.
+ */
 HUGEPFN_API const char *hugepfn_strerror(int err);
 
 /* ---- regions ------------------------------------------------------------ */
@@ -196,13 +280,19 @@ struct hugepfn_region {
 	unsigned int flags;	/* HUGEPFN_RGN_* */
 	uint64_t size;
 	uint64_t phys;		/* physical address, 0 when the backend cannot tell */
+	uint64_t reserved[4];	/* zeroed */
 };
 
+/* How many regions the device has (-EINVAL for a NULL handle). */
 HUGEPFN_API int hugepfn_region_count(struct hugepfn_dev *dev);
+/* Region @index: 0, -EINVAL (NULL argument), -ERANGE (no such region). */
 HUGEPFN_API int hugepfn_region_info(struct hugepfn_dev *dev, unsigned int index,
 				    struct hugepfn_region *out);
 
-/* A part of a region that can be mapped, in bytes from the region's start. */
+/*
+ * A part of a region that can be mapped, in bytes from the region's start;
+ * this struct is final.
+ */
 struct hugepfn_area {
 	uint64_t offset;
 	uint64_t size;
@@ -213,7 +303,7 @@ struct hugepfn_area {
  * an ordinary mappable region, none for an unmappable one, and the areas
  * VFIO's sparse-mmap capability lists for a HUGEPFN_RGN_SPARSE region (a
  * hugepfn_map() range must then lie inside one of them). Stores up to @max
- * and returns how many there are.
+ * and returns how many there are; -EINVAL, -ERANGE as hugepfn_region_info().
  */
 HUGEPFN_API int hugepfn_region_areas(struct hugepfn_dev *dev, unsigned int index,
 				     struct hugepfn_area *out, size_t max);
@@ -235,23 +325,50 @@ HUGEPFN_API int hugepfn_region_areas(struct hugepfn_dev *dev, unsigned int index
  * off that congruence; with HUGEPFN_MAP_2M it is congruent for the PMD
  * leaf size (2 MiB with 4 KiB pages) but one PMD leaf off the larger
  * congruence, so that the kernel stops at PMD leaves (for comparisons;
- * the two flags exclude each other). With HUGEPFN_MAP_HUGE_REQUIRED the call fails with
- * -EOPNOTSUPP (and unmaps) unless the mapping is known to contain huge
- * leaves. With HUGEPFN_MAP_WC the call fails with -EIO (and unmaps), the
- * message naming the memory type obtained, when the kernel is known to have
+ * the two flags exclude each other).
+ *
+ * HUGEPFN_MAP_HUGE_REQUIRED: the call unmaps and fails unless the mapping
+ * is known to contain huge leaves right away: -EOPNOTSUPP when the kernel
+ * mapped it with base pages only, -ENODATA when that cannot be known. What
+ * is known at map time depends on the backend:
+ *   - hugepfn.ko (driver): always known (its query ioctl); on a kernel
+ *     without the series its BAR mappings are filled at fault time, and
+ *     hugepfn_map() fills them first (HUGEPFN_POPULATE, no memory access);
+ *   - sysfs, UIO: known where the page-table dump is readable (debugfs,
+ *     root), else -ENODATA;
+ *   - VFIO (both interfaces): vfio-pci fills its mappings at the first
+ *     access, which the library never makes on its own, so the flag always
+ *     fails with -ENODATA: map without it, touch the mapping, and ask
+ *     hugepfn_map_runs().
+ * HUGEPFN_MAP_WC: the call fails with -EIO (and unmaps), the message
+ * naming the memory type obtained, when the kernel is known to have
  * mapped the range with another type than write-combining (x86 PAT gives a
  * range the type of an existing reservation of it without telling); where
  * the type cannot be known (hugepfn_map_cache() says UNKNOWN) it succeeds.
+ * -EINVAL without HUGEPFN_RGN_WC.
+ * HUGEPFN_MAP_READONLY maps PROT_READ only; the default is read-write.
+ *
+ * Through the sysfs backend the call first turns on the device's memory
+ * decoding (hugepfn_pci_enable()).
+ *
+ * Errors: -EINVAL (NULL argument, unknown or conflicting flags, an
+ * unmappable region, offset or length not page multiples, a range outside
+ * every area of a sparse region, a UIO offset other than 0), -ERANGE (no
+ * such region, or the range passes its end), -EOPNOTSUPP, -ENODATA, -EIO
+ * (above), -ENOMEM, or the errno of open(), mmap() or an ioctl (-EACCES,
+ * -EAGAIN while a hugepfn.ko device is being reset, -ENODEV once it is
+ * gone).
  */
 HUGEPFN_API int hugepfn_map(struct hugepfn_dev *dev, unsigned int region, uint64_t offset,
 			    uint64_t length, unsigned int flags, struct hugepfn_map **out);
+/* Unmap and free @map: 0, -EINVAL (NULL), or munmap()'s errno (it is freed anyway). */
 HUGEPFN_API int hugepfn_unmap(struct hugepfn_map *map);
 HUGEPFN_API void *hugepfn_map_addr(const struct hugepfn_map *map);
 HUGEPFN_API uint64_t hugepfn_map_length(const struct hugepfn_map *map);
 /* The leaf size the address was aligned for (4096 for HUGEPFN_MAP_4K). */
 HUGEPFN_API uint64_t hugepfn_map_alignment(const struct hugepfn_map *map);
 
-/* A run of the mapping mapped with one page size. */
+/* A run of the mapping mapped with one page size; this struct is final. */
 struct hugepfn_run {
 	uint64_t offset;	/* from the start of the mapping */
 	uint64_t length;
@@ -261,8 +378,11 @@ struct hugepfn_run {
 /*
  * What the kernel mapped: the runs of the mapping by page size, from the
  * driver's query ioctl, or the page-table dump where debugfs is readable,
- * or one run of unknown size (never a guess). Stores up to @max runs and
- * returns how many there are.
+ * or one run of unknown size (never a guess). Stores the first @max runs
+ * and returns how many there are (which may be more); -EINVAL, -ENOMEM, or
+ * the query ioctl's errno (-ENODEV once a hugepfn.ko device is gone).
+ * Fault-time backends (HUGEPFN_RGN_FAULT) report parts not accessed yet
+ * as not mapped (page_size 0).
  */
 HUGEPFN_API int hugepfn_map_runs(struct hugepfn_map *map, struct hugepfn_run *runs, size_t max);
 
@@ -275,7 +395,7 @@ HUGEPFN_API int hugepfn_map_runs(struct hugepfn_map *map, struct hugepfn_run *ru
  * regions: vfio-pci, hugepfn.ko on a kernel without the series); none
  * for a 1 GiB leaf, whose split allocates what it takes. The upper tables
  * (PMD, PUD) the mapping may need are not counted. -ENODATA when the sizes
- * are unknown.
+ * are unknown, -EINVAL, or hugepfn_map_runs()' errors.
  */
 HUGEPFN_API int64_t hugepfn_map_pt_pages(struct hugepfn_map *map);
 
@@ -320,6 +440,7 @@ struct hugepfn_check {
 	enum hugepfn_check_status status;
 	char found[320];		/* what was found */
 	char advice[320];		/* what to do about it; "" when nothing */
+	uint64_t reserved[4];		/* zeroed */
 };
 
 /*
@@ -335,8 +456,10 @@ struct hugepfn_check {
  * leaves, its regions' physical alignment and size, for vfio-pci its IOMMU
  * group's viability, and who may open its device nodes. Nothing is opened
  * exclusively (no VFIO group) and no device memory is read or written.
- * Stores up to @max findings and returns how many there are, or -EINVAL /
- * -ENOMEM; problems with the device are findings, not errors.
+ * Nothing is written to sysfs either: a device whose memory decoding is
+ * off is not probed. Stores the first @max findings and returns how many
+ * there are, or -EINVAL (@ctx NULL, @out NULL with @max > 0, a malformed
+ * @spec) / -ENOMEM; problems with the device are findings, not errors.
  */
 HUGEPFN_API int hugepfn_doctor(struct hugepfn_ctx *ctx, const char *spec,
 			       struct hugepfn_check *out, size_t max);
