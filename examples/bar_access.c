@@ -65,12 +65,15 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static int report(struct hugepfn_dev *dev, int err, const char *what)
+/* The detail is the handle's, or the context's when there is no handle (a failed open). */
+static int report(struct hugepfn_ctx *ctx, struct hugepfn_dev *dev, int err, const char *what)
 {
 	char detail[1024] = "";
 
 	if (dev)
 		hugepfn_dev_error(dev, detail, sizeof(detail));
+	else if (ctx)
+		hugepfn_ctx_error(ctx, detail, sizeof(detail));
 	fprintf(stderr, "bar-access: %s: %s%s%s\n", what, hugepfn_strerror(err), detail[0] ? ": " : "", detail);
 	return 1;
 }
@@ -313,21 +316,21 @@ int main(int argc, char **argv)
 		return 1;
 	ret = hugepfn_open(ctx, argv[optind], HUGEPFN_BACKEND_AUTO, &dev);
 	if (ret) {
-		report(dev, ret, "open");
+		report(ctx, dev, ret, "open");
 		goto out;
 	}
 	ret = hugepfn_region_info(dev, region, &r);
 	if (!ret && bytes > r.size)
 		ret = -ERANGE;
 	if (ret) {
-		report(dev, ret, ret == -ERANGE ? "--bytes is larger than the region" : "region info");
+		report(ctx, dev, ret, ret == -ERANGE ? "--bytes is larger than the region" : "region info");
 		goto out;
 	}
 	buf = malloc(bytes);
 	back = malloc(bytes);
 	if (!buf || !back) {
 		ret = -ENOMEM;
-		report(NULL, ret, "buffers");
+		report(NULL, NULL, ret, "buffers");
 		goto out;
 	}
 	for (k = 0; k < 4; k++) {
@@ -335,7 +338,7 @@ int main(int argc, char **argv)
 			continue;	/* no write-combining view of this region */
 		ret = run_mode(dev, region, bytes, (int)rounds, buf, back, &modes[k]);
 		if (ret) {
-			report(dev, ret, modes[k].name);
+			report(ctx, dev, ret, modes[k].name);
 			goto out;
 		}
 		all_ok &= modes[k].verified;
@@ -345,7 +348,7 @@ int main(int argc, char **argv)
 		if (!ret)
 			ret = ring_doorbell(dev, region, regs, bell_region, bell_off, 10000, &bell);
 		if (ret) {
-			report(regs, ret, "doorbell");
+			report(ctx, regs, ret, "doorbell");
 			goto out;
 		}
 		all_ok &= !bell.mismatches;

@@ -56,9 +56,11 @@ static void driver_close(struct hugepfn_dev *dev)
 	dev->fd = -1;
 }
 
-static int driver_map_target(struct hugepfn_dev *dev, unsigned int region, int wc, int *fd,
-			     uint64_t *offset)
+static int driver_map_target(struct hugepfn_dev *dev, unsigned int region, unsigned int flags,
+			     int *fd, uint64_t *offset)
 {
+	int wc = !!(flags & HUGEPFN_MAP_WC);
+
 	*fd = dev->fd;
 	*offset = wc ? HUGEPFN_REGION_WC_OFFSET(region) : HUGEPFN_REGION_OFFSET(region);
 	return 0;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The sysfs backend: a PCI device's resourceN / resourceN_wc files, for
- * devices no driver holds. Opening enables the device's memory decoding
- * (its sysfs "enable"), without which the BARs read as nothing.
+ * devices no driver holds. Opening only reads; hugepfn_map() turns on the
+ * device's memory decoding (its sysfs "enable"), without which the BARs
+ * read as all-ones, because mapping is the step that means to use them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,6 @@ static int sysfs_open(struct hugepfn_dev *dev, const char *bdf)
 {
 	struct hugepfn_bar bars[HPFN_MAX_REGIONS];
 	char path[HPFN_PATH_MAX], text[1024];
-	uint64_t enabled = 0;
 	int n, i;
 
 	snprintf(dev->bdf, sizeof(dev->bdf), "%s", bdf);
@@ -54,19 +54,6 @@ static int sysfs_open(struct hugepfn_dev *dev, const char *bdf)
 		if (r->size < 4096 || (r->phys & 4095))
 			r->flags &= ~(HUGEPFN_RGN_MAPPABLE | HUGEPFN_RGN_WC);
 	}
-	if (!hpfn_sysfs_path(dev->ctx, path, sizeof(path), "bus/pci/devices/%s/enable", bdf) &&
-	    hpfn_read_u64(path, &enabled) == 0 && !enabled) {
-		int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-		if (fd < 0 || write(fd, "1", 1) != 1) {
-			int err = -errno;
-
-			if (fd >= 0)
-				close(fd);
-			return hpfn_err(dev, err, "enable %s (write 1 to %s): %s", bdf, path, strerror(-err));
-		}
-		close(fd);
-	}
 	return 0;
 }
 
@@ -82,9 +69,10 @@ static void sysfs_close(struct hugepfn_dev *dev)
 			}
 }
 
-static int sysfs_map_target(struct hugepfn_dev *dev, unsigned int region, int wc, int *fd,
-			    uint64_t *offset)
+static int sysfs_map_target(struct hugepfn_dev *dev, unsigned int region, unsigned int flags,
+			    int *fd, uint64_t *offset)
 {
+	int wc = !!(flags & HUGEPFN_MAP_WC);
 	char path[HPFN_PATH_MAX];
 	int ret = 0;
 
@@ -95,14 +83,16 @@ static int sysfs_map_target(struct hugepfn_dev *dev, unsigned int region, int wc
 		dev->res_fd[region][wc] = open(path, O_RDWR | O_CLOEXEC);
 		if (dev->res_fd[region][wc] < 0) {
 			ret = -errno;
-			snprintf(dev->err, sizeof(dev->err), "open %s: %s%s", path, strerror(-ret),
+			hpfn_err(dev, ret, "open %s: %s%s", path, strerror(-ret),
 				 ret == -EACCES ? " (run as root)" : "");
 		}
 	}
 	*fd = dev->res_fd[region][wc];
 	pthread_mutex_unlock(&dev->lock);
 	*offset = 0;
-	return ret;
+	if (ret || (flags & HPFN_MAP_NO_ENABLE))
+		return ret;
+	return hpfn_pci_enable(dev->ctx, &dev->errors, dev->bdf);
 }
 
 const struct hpfn_backend_ops hpfn_backend_sysfs = {

@@ -82,9 +82,11 @@ static void uio_close(struct hugepfn_dev *dev)
 	dev->fd = -1;
 }
 
-static int uio_map_target(struct hugepfn_dev *dev, unsigned int region, int wc, int *fd,
-			  uint64_t *offset)
+static int uio_map_target(struct hugepfn_dev *dev, unsigned int region, unsigned int flags,
+			  int *fd, uint64_t *offset)
 {
+	int wc = !!(flags & HUGEPFN_MAP_WC);
+
 	if (wc)
 		return hpfn_err(dev, -EOPNOTSUPP, "UIO maps cannot be mapped write-combining");
 	*fd = dev->fd;

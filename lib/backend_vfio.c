@@ -202,9 +202,11 @@ static void vfio_close(struct hugepfn_dev *dev)
 	dev->fd = dev->vfio_group = dev->vfio_container = -1;
 }
 
-int hpfn_vfio_map_target(struct hugepfn_dev *dev, unsigned int region, int wc, int *fd,
-			 uint64_t *offset)
+int hpfn_vfio_map_target(struct hugepfn_dev *dev, unsigned int region, unsigned int flags,
+			 int *fd, uint64_t *offset)
 {
+	int wc = !!(flags & HUGEPFN_MAP_WC);
+
 	if (wc)
 		return hpfn_err(dev, -EOPNOTSUPP, "vfio-pci does not map write-combining");
 	*fd = dev->fd;

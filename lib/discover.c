@@ -107,18 +107,26 @@ out:
 	return ret < 0 ? ret : 0;
 }
 
+/* Every device, in scan order, into a growing array. */
 struct list_arg {
-	struct hugepfn_pci_info *out;
-	size_t max, n;
+	struct hugepfn_pci_info *all;
+	size_t n, cap;
 };
 
 static int list_one(struct hugepfn_ctx *ctx, struct pci_dev *d, void *arg)
 {
 	struct list_arg *la = arg;
 
-	if (la->n < la->max)
-		fill_info(ctx, d, &la->out[la->n]);
-	la->n++;
+	if (la->n == la->cap) {
+		size_t cap = la->cap ? 2 * la->cap : 64;
+		struct hugepfn_pci_info *all = realloc(la->all, cap * sizeof(*all));
+
+		if (!all)
+			return -ENOMEM;
+		la->all = all;
+		la->cap = cap;
+	}
+	fill_info(ctx, d, &la->all[la->n++]);
 	return 0;
 }
 
@@ -128,17 +136,38 @@ static int cmp_bdf(const void *a, const void *b)
 		      ((const struct hugepfn_pci_info *)b)->bdf);
 }
 
+static int scan_failed(struct hugepfn_ctx *ctx, int ret)
+{
+	char path[HPFN_PATH_MAX];
+
+	hpfn_sysfs_path(ctx, path, sizeof(path), "bus/pci");
+	if (ret == -ENOMEM)
+		return hpfn_ctx_err(ctx, ret, "no memory for the PCI device list");
+	return hpfn_ctx_err(ctx, ret, "libpci cannot read the PCI devices under %s: %s", path,
+			    hugepfn_strerror(ret));
+}
+
 HUGEPFN_API int hugepfn_pci_list(struct hugepfn_ctx *ctx, struct hugepfn_pci_info *out, size_t max)
 {
-	struct list_arg la = { out, max, 0 };
+	struct list_arg la = { NULL, 0, 0 };
 	int ret;
 
-	if (!ctx || (!out && max))
+	if (!ctx)
 		return -EINVAL;
+	hpfn_errors_clear(&ctx->errors);
+	if (!out && max)
+		return hpfn_ctx_err(ctx, -EINVAL, "hugepfn_pci_list: out is NULL with max %zu", max);
 	ret = scan(ctx, list_one, &la);
-	if (ret)
-		return ret;
-	qsort(out, la.n < max ? la.n : max, sizeof(*out), cmp_bdf);
+	if (ret) {
+		free(la.all);
+		return scan_failed(ctx, ret);
+	}
+	/* sorted before cutting: a short buffer gets the first devices */
+	if (la.n)
+		qsort(la.all, la.n, sizeof(*la.all), cmp_bdf);
+	if (max)
+		memcpy(out, la.all, (la.n < max ? la.n : max) * sizeof(*out));
+	free(la.all);
 	return la.n > INT32_MAX ? -E2BIG : (int)la.n;
 }
 
@@ -164,11 +193,18 @@ HUGEPFN_API int hugepfn_pci_info(struct hugepfn_ctx *ctx, const char *bdf, struc
 	struct find_arg fa = { .out = out };
 	int ret;
 
-	if (!ctx || !bdf || !out || hpfn_parse_bdf(bdf, fa.bdf, sizeof(fa.bdf)))
+	if (!ctx)
 		return -EINVAL;
+	hpfn_errors_clear(&ctx->errors);
+	if (!bdf || !out)
+		return hpfn_ctx_err(ctx, -EINVAL, "hugepfn_pci_info: %s is NULL", bdf ? "out" : "bdf");
+	if (hpfn_parse_bdf(bdf, fa.bdf, sizeof(fa.bdf)))
+		return hpfn_ctx_err(ctx, -EINVAL, "'%s' is not a PCI address ([DDDD:]BB:DD.F, hex)", bdf);
 	memset(out, 0, sizeof(*out));
 	ret = scan(ctx, find_one, &fa);
 	if (ret < 0)
-		return ret;
-	return strcmp(out->bdf, fa.bdf) ? -ENOENT : 0;
+		return scan_failed(ctx, ret);
+	if (strcmp(out->bdf, fa.bdf))
+		return hpfn_ctx_err(ctx, -ENOENT, "no PCI device %s; 'hugepfn list' shows the devices", fa.bdf);
+	return 0;
 }

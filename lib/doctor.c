@@ -154,7 +154,8 @@ static uint64_t probe_block(struct hugepfn_dev *dev, int i, uint64_t off, uint64
 	uint64_t ps = UINT64_MAX;
 	int n, j;
 
-	if (hugepfn_map(dev, i, off, leaf, flags, &map))
+	/* a mapping made only to read its page tables: nothing to enable */
+	if (hugepfn_map(dev, i, off, leaf, flags | HPFN_MAP_NO_ENABLE, &map))
 		return 0;
 	n = hugepfn_map_runs(map, runs, 8);
 	for (j = 0; j < n && j < 8; j++)
@@ -215,7 +216,7 @@ static void probe_spec(struct doc *d, const char *spec, enum hugepfn_backend bac
 	struct hugepfn_dev *dev;
 	int lvl;
 
-	if (hugepfn_open(d->ctx, spec, backend, &dev)) {
+	if (hpfn_open(d->ctx, spec, backend, &dev)) {
 		hugepfn_close(dev);
 		return;
 	}
@@ -520,7 +521,7 @@ static int hugepfn_fault_filled(struct doc *d, const char *bdf)
 	struct hugepfn_region r;
 	int i, nr, fault = -1;
 
-	if (hugepfn_open(d->ctx, bdf, HUGEPFN_BACKEND_DRIVER, &dev)) {
+	if (hpfn_open(d->ctx, bdf, HUGEPFN_BACKEND_DRIVER, &dev)) {
 		hugepfn_close(dev);
 		return -1;
 	}
@@ -575,7 +576,7 @@ static void check_carveout(struct doc *d, const char *name)
 	hpfn_dev_path(d->ctx, node, sizeof(node), "hugepfn/carveout-%s", name);
 	check_node(d, node, "is udev running? the node appears when hugepfn.ko registers the carveout");
 	snprintf(spec, sizeof(spec), "carveout:%s", name);
-	if (hugepfn_open(d->ctx, spec, HUGEPFN_BACKEND_DRIVER, &dev) ||
+	if (hpfn_open(d->ctx, spec, HUGEPFN_BACKEND_DRIVER, &dev) ||
 	    hugepfn_region_info(dev, 0, &r)) {
 		add(d, "region0", HUGEPFN_CHECK_INFO, "cannot read the carveout's address and size without access to %s",
 		    node);
@@ -808,11 +809,14 @@ HUGEPFN_API int hugepfn_doctor(struct hugepfn_ctx *ctx, const char *spec, struct
 	struct doc *d;
 	int uio = -1, n;
 
-	if (!ctx || (!out && max))
+	if (!ctx)
 		return -EINVAL;
+	hpfn_errors_clear(&ctx->errors);
+	if (!out && max)
+		return hpfn_ctx_err(ctx, -EINVAL, "hugepfn_doctor: out is NULL with max %zu", max);
 	d = calloc(1, sizeof(*d));
 	if (!d)
-		return -ENOMEM;
+		return hpfn_ctx_err(ctx, -ENOMEM, "no memory for the doctor");
 	d->ctx = ctx;
 	d->out = out;
 	d->max = max;
@@ -820,7 +824,8 @@ HUGEPFN_API int hugepfn_doctor(struct hugepfn_ctx *ctx, const char *spec, struct
 	d->nsizes = hpfn_leaf_sizes_at(ctx->sysfs_root, d->page, d->sizes, MAX_SIZES);
 	if (d->nsizes < 1 || d->nsizes > MAX_SIZES) {
 		free(d);
-		return -EINVAL;
+		return hpfn_ctx_err(ctx, -EINVAL, "page size %llu: no page-table geometry for it",
+				    (unsigned long long)sysconf(_SC_PAGESIZE));
 	}
 	if (spec) {
 		const char *p;
@@ -849,7 +854,7 @@ HUGEPFN_API int hugepfn_doctor(struct hugepfn_ctx *ctx, const char *spec, struct
 		check_uio(d, uio);
 	else if (spec)
 		advise(add(d, "device", HUGEPFN_CHECK_FAIL,
-			   "'%s' is neither a PCI address (DDDD:BB:DD.F), carveout:NAME nor a hugepfn or UIO node",
+			   "'%s' is neither a PCI address ([DDDD:]BB:DD.F, hex), carveout:NAME nor a hugepfn or UIO node",
 			   spec),
 		       "'hugepfn list' shows the PCI devices and carveouts");
 	n = d->n > INT32_MAX ? INT32_MAX : (int)d->n;

@@ -238,13 +238,17 @@ char *hpfn_read_whole(const char *path, size_t *len)
 	return buf;
 }
 
-int hpfn_ptdump_read(uint64_t start, uint64_t len, struct hpfn_pt_run *runs,
-		     size_t max)
+int hpfn_ptdump_read(const char *sysfs_root, uint64_t start, uint64_t len,
+		     struct hpfn_pt_run *runs, size_t max)
 {
+	char path[512];
 	size_t used;
-	char *buf = hpfn_read_whole(HPFN_PTDUMP_PATH, &used);
+	char *buf;
 	int ret;
 
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", sysfs_root, HPFN_PTDUMP_REL) >= sizeof(path))
+		return -ENAMETOOLONG;
+	buf = hpfn_read_whole(path, &used);
 	if (!buf)
 		return -errno;
 	ret = hpfn_ptdump_collect(buf, used, start, len, runs, max);
@@ -270,11 +274,15 @@ int hpfn_pt_cache_mode(unsigned int flags, int pat)
 	return pat ? linux_pat[idx] : no_pat[idx & 3];
 }
 
-int hpfn_pat_enabled(void)
+int hpfn_pat_enabled(const char *sysfs_root)
 {
-	if (access(HPFN_PAT_LIST_PATH, F_OK) == 0)
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", sysfs_root, HPFN_PAT_LIST_REL);
+	if (access(path, F_OK) == 0)
 		return 1;
-	return access(HPFN_DEBUGFS_X86_PATH, F_OK) == 0 ? 0 : -ENOENT;
+	snprintf(path, sizeof(path), "%s/%s", sysfs_root, HPFN_DEBUGFS_X86_REL);
+	return access(path, F_OK) == 0 ? 0 : -ENOENT;
 }
 
 const char *hpfn_pt_level_name(enum hpfn_pt_level level)

@@ -13,9 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HPFN_PTDUMP_PATH "/sys/kernel/debug/page_tables/current_kernel"
-#define HPFN_PAT_LIST_PATH "/sys/kernel/debug/x86/pat_memtype_list"
-#define HPFN_DEBUGFS_X86_PATH "/sys/kernel/debug/x86"
+/* Under a sysfs root (debugfs is mounted at SYSFS/kernel/debug). */
+#define HPFN_PTDUMP_REL "kernel/debug/page_tables/current_kernel"
+#define HPFN_PAT_LIST_REL "kernel/debug/x86/pat_memtype_list"
+#define HPFN_DEBUGFS_X86_REL "kernel/debug/x86"
+#define HPFN_PTDUMP_PATH "/sys/" HPFN_PTDUMP_REL
 
 /* Page-table level of a leaf entry, as the dump names it. */
 enum hpfn_pt_level {
@@ -72,9 +74,12 @@ int hpfn_ptdump_collect(const char *text, size_t text_len, uint64_t start,
  */
 char *hpfn_read_whole(const char *path, size_t *len);
 
-/* Read the dump of the calling process (HPFN_PTDUMP_PATH) and collect. */
-int hpfn_ptdump_read(uint64_t start, uint64_t len, struct hpfn_pt_run *runs,
-		     size_t max);
+/*
+ * Read the dump of the calling process (HPFN_PTDUMP_REL under
+ * @sysfs_root, "/sys" on a real system) and collect.
+ */
+int hpfn_ptdump_read(const char *sysfs_root, uint64_t start, uint64_t len,
+		     struct hpfn_pt_run *runs, size_t max);
 
 /*
  * The memory type (an enum hugepfn_cache value) that a leaf's PWT, PCD and
@@ -90,7 +95,7 @@ int hpfn_pt_cache_mode(unsigned int flags, int pat);
  * x86/pat_memtype_list exists (created only with PAT on), 0 when debugfs is
  * there without it, -ENOENT when debugfs is not readable.
  */
-int hpfn_pat_enabled(void);
+int hpfn_pat_enabled(const char *sysfs_root);
 
 /* "pte", "pmd", ... and the page size a level maps ("4K", "2M", "1G"). */
 const char *hpfn_pt_level_name(enum hpfn_pt_level level);

@@ -25,8 +25,11 @@ static int hpfn_fail(struct devmem *m, int err, const char *what)
 {
 	char detail[1024] = "";
 
+	/* a failed open leaves no handle: its detail is the context's */
 	if (m->dev)
 		hugepfn_dev_error(m->dev, detail, sizeof(detail));
+	else if (m->ctx)
+		hugepfn_ctx_error(m->ctx, detail, sizeof(detail));
 	fprintf(stderr, "dpdk-fwd: %s: %s%s%s\n", what, hugepfn_strerror(err), detail[0] ? ": " : "",
 		detail);
 	return FWD_EXIT_RUNTIME;

@@ -199,7 +199,7 @@ HUGEPFN_API int hugepfn_carveout_list(struct hugepfn_ctx *ctx, struct hugepfn_ca
  * and bind. hugepfn_pci_unbind() undoes it: unbind, clear the override
  * and let the kernel probe the device's usual driver again. Both need
  * root. -EINVAL (malformed address, or a driver name that is empty, longer
- * than 63 bytes or holds '/' or blanks), -ENOENT (no such device, or no
+ * than 63 bytes or holds '/', '.' or blanks), -ENOENT (no such device, or no
  * such driver loaded), -EBUSY (the driver refused the device),
  * -EACCES/-EPERM, or the errno of a sysfs write.
  */
@@ -458,8 +458,9 @@ struct hugepfn_check {
  * exclusively (no VFIO group) and no device memory is read or written.
  * Nothing is written to sysfs either: a device whose memory decoding is
  * off is not probed. Stores the first @max findings and returns how many
- * there are, or -EINVAL (@ctx NULL, @out NULL with @max > 0, a malformed
- * @spec) / -ENOMEM; problems with the device are findings, not errors.
+ * there are, or -EINVAL (@ctx NULL, @out NULL with @max > 0) / -ENOMEM;
+ * problems with the device, a malformed @spec included, are findings, not
+ * errors.
  */
 HUGEPFN_API int hugepfn_doctor(struct hugepfn_ctx *ctx, const char *spec,
 			       struct hugepfn_check *out, size_t max);

@@ -21,88 +21,7 @@
 #define M2 0x200000ULL
 #define G1 0x40000000ULL
 
-static char root[256], sysroot[300], devroot[300];
-
-static void put(const char *rel, const char *text)
-{
-	char path[600];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", sysroot, rel);
-	f = fopen(path, "w");
-	if (!f) {
-		perror(path);
-		exit(1);
-	}
-	fputs(text, f);
-	fclose(f);
-}
-
-static void mkdirs(const char *rel)
-{
-	char cmd[700];
-
-	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s'", sysroot, rel);
-	if (system(cmd))
-		exit(1);
-}
-
-/* A fake PCI device with BAR0 8 MiB at @bar0 (prefetchable, 64-bit) and an I/O BAR. */
-static void fake_device(const char *bdf, unsigned long long bar0, const char *driver)
-{
-	char rel[300], text[1024], path[700];
-	int fd;
-
-	snprintf(rel, sizeof(rel), "bus/pci/devices/%s", bdf);
-	mkdirs(rel);
-	snprintf(path, sizeof(path), "%s/vendor", rel);
-	put(path, "0x1af4\n");
-	snprintf(path, sizeof(path), "%s/device", rel);
-	put(path, "0x1110\n");
-	snprintf(path, sizeof(path), "%s/class", rel);
-	put(path, "0x050000\n");
-	snprintf(path, sizeof(path), "%s/enable", rel);
-	put(path, "1\n");
-	snprintf(path, sizeof(path), "%s/numa_node", rel);
-	put(path, "0\n");
-	snprintf(path, sizeof(path), "%s/irq", rel);
-	put(path, "0\n");
-	snprintf(text, sizeof(text),
-		 "0x%016llx 0x%016llx 0x0000000000142208\n"
-		 "0x000000000000c000 0x000000000000c03f 0x0000000000040101\n"
-		 "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
-		 "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
-		 "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
-		 "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
-		 "0x0000000000000000 0x0000000000000000 0x0000000000000000\n",
-		 bar0, bar0 + 8 * 0x100000 - 1);
-	snprintf(path, sizeof(path), "%s/resource", rel);
-	put(path, text);
-	/* The "BAR" itself: a file that mmap() can map. */
-	snprintf(path, sizeof(path), "%s/%s/resource0", sysroot, rel);
-	fd = open(path, O_RDWR | O_CREAT, 0600);
-	if (fd < 0 || ftruncate(fd, 8 * 0x100000))
-		exit(1);
-	close(fd);
-	snprintf(path, sizeof(path), "%s/%s/resource0_wc", sysroot, rel);
-	{
-		char src[700];
-
-		snprintf(src, sizeof(src), "%s/%s/resource0", sysroot, rel);
-		if (link(src, path))
-			exit(1);
-	}
-	if (driver) {
-		char target[400];
-
-		snprintf(rel, sizeof(rel), "bus/pci/drivers/%s", driver);
-		mkdirs(rel);
-		snprintf(target, sizeof(target), "%s/bus/pci/drivers/%s", sysroot, driver);
-		snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/driver", sysroot, bdf);
-		if (symlink(target, path))
-			exit(1);
-	}
-}
+#include "fake_tree.h"
 
 static struct hugepfn_ctx *ctx;
 
@@ -205,7 +124,7 @@ static void test_open_and_map(void)
 	CHECK(hugepfn_map(dev, 0, 0, 0, 1u << 20, &map) == -EINVAL, "unknown flags are -EINVAL");
 	CHECK(hugepfn_map(dev, 7, 0, 0, 0, &map) == -ERANGE, "region 7 is -ERANGE");
 	ret = hugepfn_map(dev, 0, 0, 0, HUGEPFN_MAP_HUGE_REQUIRED, &map);
-	CHECK(ret == -EOPNOTSUPP, "HUGEPFN_MAP_HUGE_REQUIRED fails when huge leaves are not known to be there");
+	CHECK(ret == -ENODATA, "HUGEPFN_MAP_HUGE_REQUIRED fails with -ENODATA when the page sizes cannot be known");
 	hugepfn_close(dev);
 }
 
@@ -266,21 +185,21 @@ static void test_backend_choice(void)
 	int ret;
 
 	ret = hugepfn_open(ctx, "0000:00:06.0", HUGEPFN_BACKEND_AUTO, &dev);
-	hugepfn_dev_error(dev, msg, sizeof(msg));
+	hugepfn_ctx_error(ctx, msg, sizeof(msg));
 	CHECK(ret == -ENOENT && strstr(msg, "/dev/hugepfn/pci-0000:00:06.0"),
 	      "a device bound to hugepfn opens its node (missing here: '%s')", msg);
 	hugepfn_close(dev);
 	ret = hugepfn_open(ctx, "0000:00:07.0", HUGEPFN_BACKEND_AUTO, &dev);
-	hugepfn_dev_error(dev, msg, sizeof(msg));
+	hugepfn_ctx_error(ctx, msg, sizeof(msg));
 	CHECK(ret == -EBUSY && strstr(msg, "nvme"), "a device bound to another driver is -EBUSY, naming it");
 	hugepfn_close(dev);
 	ret = hugepfn_open(ctx, "0000:00:07.0", HUGEPFN_BACKEND_VFIO, &dev);
-	hugepfn_dev_error(dev, msg, sizeof(msg));
+	hugepfn_ctx_error(ctx, msg, sizeof(msg));
 	CHECK(ret == -ENODEV && strstr(msg, "no IOMMU group") && strstr(msg, "enable_unsafe_noiommu_mode"),
 	      "VFIO without an IOMMU group: -ENODEV, and what to do ('%s')", msg);
 	hugepfn_close(dev);
 	ret = hugepfn_open(ctx, "0000:00:08.0", HUGEPFN_BACKEND_AUTO, &dev);
-	hugepfn_dev_error(dev, msg, sizeof(msg));
+	hugepfn_ctx_error(ctx, msg, sizeof(msg));
 	CHECK(ret == -ENOENT && strstr(msg, "no PCI device"), "no such device: -ENOENT ('%s')", msg);
 	hugepfn_close(dev);
 	ret = hugepfn_open(ctx, "not-a-device", HUGEPFN_BACKEND_AUTO, &dev);
@@ -290,17 +209,6 @@ static void test_backend_choice(void)
 	CHECK(ret == -EINVAL, "a carveout through the sysfs backend is -EINVAL");
 	hugepfn_close(dev);
 	CHECK(hugepfn_open(NULL, "0000:00:05.0", 0, &dev) == -EINVAL, "no context is -EINVAL");
-}
-
-/* A path under the fake /dev. */
-static void dev_put(const char *rel)
-{
-	char cmd[700];
-
-	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s/%s')\" && : > '%s/%s'", devroot, rel,
-		 devroot, rel);
-	if (system(cmd))
-		exit(1);
 }
 
 /*
@@ -335,13 +243,13 @@ static void test_vfio_choice(void)
 
 	/* listed under vfio-dev/ but no /dev node: a kernel without the cdev */
 	ret = hugepfn_open(ctx, "0000:00:09.0", HUGEPFN_BACKEND_AUTO, &dev);
-	hugepfn_dev_error(dev, msg, sizeof(msg));
-	CHECK(ret == -ENODEV && hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_VFIO &&
+	hugepfn_ctx_error(ctx, msg, sizeof(msg));
+	CHECK(ret == -ENODEV &&
 	      strstr(msg, "IOMMU group 5"),
 	      "vfio-pci, kernel without the cdev node: AUTO uses the group ('%s')", msg);
 	hugepfn_close(dev);
 	ret = hugepfn_open(ctx, "0000:00:09.0", HUGEPFN_BACKEND_VFIO_CDEV, &dev);
-	hugepfn_dev_error(dev, msg, sizeof(msg));
+	hugepfn_ctx_error(ctx, msg, sizeof(msg));
 #if HAVE_VFIO_CDEV
 	CHECK(ret == -ENOENT && strstr(msg, "CONFIG_VFIO_DEVICE_CDEV"),
 	      "the cdev backend there says the kernel lacks the cdev ('%s')", msg);
@@ -351,31 +259,31 @@ static void test_vfio_choice(void)
 	hugepfn_close(dev);
 	dev_put("vfio/devices/vfio3");
 	ret = hugepfn_open(ctx, "0000:00:09.0", HUGEPFN_BACKEND_AUTO, &dev);
-	hugepfn_dev_error(dev, msg, sizeof(msg));
+	hugepfn_ctx_error(ctx, msg, sizeof(msg));
 #if HAVE_VFIO_CDEV
 	/* the fake node is a plain file: the bind ioctl is where it stops */
 	CHECK(ret == -ENOTTY && hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_VFIO_CDEV &&
 	      strstr(msg, "VFIO_DEVICE_BIND_IOMMUFD"),
 	      "vfio-pci with a cdev node, an IOMMU group and /dev/iommu: AUTO opens the cdev ('%s')", msg);
 #else
-	CHECK(ret == -ENODEV && hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_VFIO &&
+	CHECK(ret == -ENODEV &&
 	      strstr(msg, "IOMMU group 5"),
 	      "built without cdev headers: AUTO opens vfio-pci devices through the group ('%s')", msg);
 #endif
 	hugepfn_close(dev);
 	ret = hugepfn_open(ctx, "0000:00:0a.0", HUGEPFN_BACKEND_AUTO, &dev);
-	hugepfn_dev_error(dev, msg, sizeof(msg));
-	CHECK(ret == -ENODEV && hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_VFIO &&
+	hugepfn_ctx_error(ctx, msg, sizeof(msg));
+	CHECK(ret == -ENODEV &&
 	      strstr(msg, "no IOMMU group"),
 	      "vfio-pci without an IOMMU group (no-IOMMU): AUTO uses the group interface ('%s')", msg);
 	hugepfn_close(dev);
 	ret = hugepfn_open(ctx, "0000:00:0b.0", HUGEPFN_BACKEND_AUTO, &dev);
-	hugepfn_dev_error(dev, msg, sizeof(msg));
-	CHECK(ret != 0 && hugepfn_dev_backend(dev) == HUGEPFN_BACKEND_VFIO && strstr(msg, "/dev/vfio/vfio"),
+	hugepfn_ctx_error(ctx, msg, sizeof(msg));
+	CHECK(ret != 0 && strstr(msg, "/dev/vfio/vfio"),
 	      "vfio-pci in no-IOMMU mode, cdev present: AUTO still uses the group interface ('%s')", msg);
 	hugepfn_close(dev);
 	ret = hugepfn_open(ctx, "0000:00:07.0", HUGEPFN_BACKEND_VFIO_CDEV, &dev);
-	hugepfn_dev_error(dev, msg, sizeof(msg));
+	hugepfn_ctx_error(ctx, msg, sizeof(msg));
 #if HAVE_VFIO_CDEV
 	CHECK(ret == -ENODEV && strstr(msg, "no VFIO device cdev") && strstr(msg, "backend vfio"),
 	      "the cdev backend on a device without a cdev: -ENODEV, and what to try ('%s')", msg);
@@ -662,15 +570,9 @@ static void test_truncated_resource(void)
 int main(void)
 {
 	struct hugepfn_ctx_opts opts = { 0 };
-	char cmd[400];
 
-	snprintf(root, sizeof(root), "/tmp/hugepfn-unit-XXXXXX");
-	if (!mkdtemp(root))
+	if (fake_tree_init())
 		return 1;
-	snprintf(sysroot, sizeof(sysroot), "%s/sys", root);
-	snprintf(devroot, sizeof(devroot), "%s/dev", root);
-	mkdirs("bus/pci/devices");
-	mkdirs("bus/pci/drivers");
 	fake_device("0000:00:05.0", 0x200000000ULL, NULL);
 	fake_device("0000:00:06.0", 0x300000000ULL, "hugepfn");
 	fake_device("0000:00:07.0", 0x400000000ULL, "nvme");
@@ -691,8 +593,7 @@ int main(void)
 	test_truncated_resource();	/* breaks 0000:00:05.0: last */
 	hugepfn_ctx_free(ctx);
 	CHECK(strcmp(hugepfn_strerror(-EINVAL), "Invalid argument") == 0, "hugepfn_strerror");
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	if (system(cmd))
+	if (fake_tree_remove())
 		return 1;
 	return UNIT_DONE();
 }

@@ -430,7 +430,7 @@ int guest_levels(const char *what, uint64_t addr, uint64_t len,
 				 guest_kernel_kind());
 		return n;
 	}
-	nd = hpfn_ptdump_read(addr, len, dump, 8192);
+	nd = hpfn_ptdump_read("/sys", addr, len, dump, 8192);
 	if (nd < 0 || nd > 8192) {
 		tap_check(0, "%s: page-table dump readable (%d)", what, nd);
 		return n;

@@ -143,7 +143,7 @@ static void check_kernel_leaves(int fd, const char *what, uint64_t kaddr, const 
 	expect_leaves(what, "module", runs, guest_module_levels_fd(fd, kaddr, MAP_SIZE, runs, MAX_RUNS),
 		      kaddr, want);
 	if (guest_have_ptdump())
-		expect_leaves(what, "dump", runs, hpfn_ptdump_read(kaddr, MAP_SIZE, runs, MAX_RUNS), kaddr,
+		expect_leaves(what, "dump", runs, hpfn_ptdump_read("/sys", kaddr, MAP_SIZE, runs, MAX_RUNS), kaddr,
 			      want);
 	else
 		tap_skip("%s: %s kernel has no debugfs page-table dump; module walk only", what,

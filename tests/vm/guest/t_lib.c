@@ -376,7 +376,7 @@ static void vfio_maps(enum hugepfn_backend backend, uint64_t stamp)
 	if (ret) {
 		char msg[1024];
 
-		hugepfn_dev_error(dev, msg, sizeof(msg));
+		hugepfn_ctx_error(ctx, msg, sizeof(msg));
 		tap_diag("%s: %s", name, msg);
 	}
 	if (!tap_check(ret == 0 && hugepfn_dev_backend(dev) == backend, "%s: open %s", name, big.bdf)) {
@@ -494,7 +494,7 @@ static void test_vfio_backend(void)
 	want = vfio_cdev_expected(big.bdf) ? HUGEPFN_BACKEND_VFIO_CDEV : HUGEPFN_BACKEND_VFIO;
 	ret = hugepfn_open(ctx, big.bdf, HUGEPFN_BACKEND_AUTO, &dev);
 	if (ret) {
-		hugepfn_dev_error(dev, msg, sizeof(msg));
+		hugepfn_ctx_error(ctx, msg, sizeof(msg));
 		tap_diag("vfio: %s", msg);
 	}
 	tap_check(ret == 0 && hugepfn_dev_backend(dev) == want,
@@ -502,7 +502,7 @@ static void test_vfio_backend(void)
 	/* while one interface holds the device, the other is refused, clearly */
 	ret = hugepfn_open(ctx, big.bdf, want == HUGEPFN_BACKEND_VFIO ? HUGEPFN_BACKEND_VFIO_CDEV :
 		HUGEPFN_BACKEND_VFIO, &other);
-	hugepfn_dev_error(other, msg, sizeof(msg));
+	hugepfn_ctx_error(ctx, msg, sizeof(msg));
 	tap_diag("vfio: the other interface says: %s", msg);
 	if (want == HUGEPFN_BACKEND_VFIO_CDEV)
 		tap_check(ret == -EBUSY && strstr(msg, "cdev"),

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* A fake sysfs and /dev tree for the library's host unit tests. */
+#ifndef HPFN_FAKE_TREE_H
+#define HPFN_FAKE_TREE_H
+
+/* The tree's root (a mkdtemp directory), its sys/ and its dev/. */
+extern char root[256], sysroot[300], devroot[300];
+
+/* Make the tree: ROOT/sys/bus/pci/{devices,drivers}, ROOT/dev. 0 or -1. */
+int fake_tree_init(void);
+int fake_tree_remove(void);
+
+/* Write @text to SYSROOT/@rel; make the directories SYSROOT/@rel. */
+void put(const char *rel, const char *text);
+void mkdirs(const char *rel);
+
+/*
+ * A PCI device with BAR0 8 MiB at @bar0 (prefetchable, 64-bit, a plain
+ * file as resource0 and resource0_wc) and a 64-byte I/O BAR, bound to
+ * @driver (or to nothing when NULL), memory decoding on.
+ */
+void fake_device(const char *bdf, unsigned long long bar0, const char *driver);
+
+/* An empty file DEVROOT/@rel, its directories made. */
+void dev_put(const char *rel);
+
+#endif
