@@ -165,7 +165,7 @@ HUGEPFN_API int hugepfn_pci_list(struct hugepfn_ctx *ctx, struct hugepfn_pci_inf
 	/* sorted before cutting: a short buffer gets the first devices */
 	if (la.n)
 		qsort(la.all, la.n, sizeof(*la.all), cmp_bdf);
-	if (max)
+	if (max && la.n)
 		memcpy(out, la.all, (la.n < max ? la.n : max) * sizeof(*out));
 	free(la.all);
 	return la.n > INT32_MAX ? -E2BIG : (int)la.n;

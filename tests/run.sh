@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The hugepfn test command: host unit tests, the VM harness self-tests,
+# The hugepfn test command: host unit tests (ABI checks included), the
+# same under ASan+UBSan, the tool under valgrind, the VM harness self-tests,
 # every guest test on the patched and the stock 6.12 kernel (x86_64), the
 # random stress test on both (a boot each), the demo on both, upstream's mm
 # selftests with and without the series, the series' and the driver's guest
@@ -15,7 +16,10 @@ case "${1:-}" in
 		cat <<'USAGE'
 Usage: tests/run.sh [--no-vm]
 
-Runs everything: Meson build and host unit tests, the VM harness
+Runs everything: Meson build and host unit tests (with the ABI checks:
+the exported symbols, and abidiff against lib/abi/libhugepfn.abi), the
+host unit tests again built with ASan+UBSan, the tool's test with the tool
+under valgrind, a libFuzzer run over the text parsers, the VM harness
 self-tests, the guest tests on the patched kernel and on Debian's stock
 6.12 kernel (x86_64), the random stress test (t_pfn_stress) on both in a
 boot of its own, examples/demo.sh on both, upstream's mm selftests
@@ -25,7 +29,8 @@ riscv64. Each stage prints its time. The first run builds the kernels (about an 
 cores from nothing); later runs reuse them from ~/.cache/hugepfn while
 their inputs are unchanged.
 
-  --no-vm   host unit tests only (no kernel build, no VM)
+  --no-vm   the host stages only: unit and ABI tests, ASan+UBSan,
+            valgrind, fuzzing (no kernel build, no VM; a few minutes)
 USAGE
 		exit 0 ;;
 	--no-vm) novm=1 ;;
@@ -56,23 +61,84 @@ stage() {
 	fi
 }
 
-unit_tests() {
-	need_all_packages
-	meson_setup_build || return 1
-	meson test -C "$HUGEPFN_BUILD" --print-errorlogs >/dev/null
-	local rc=$?
-	# One TAP line per unit-test case, from Meson's log.
-	python3 - "$HUGEPFN_BUILD/meson-logs/testlog.json" <<'PY'
+# meson_tap PREFIX LOG: one TAP line per unit-test case from a Meson test
+# log (meson-logs/*.json), named [PREFIX/TEST] CASE; a test that failed as
+# a whole also gets a line, and the end of its stderr as comments (where a
+# sanitizer or valgrind says what it found).
+meson_tap() {
+	python3 - "$1" "$2" <<'PY'
 import json, re, sys
-for line in open(sys.argv[1]):
+prefix, log = sys.argv[1:]
+try:
+    lines = open(log).readlines()
+except OSError as e:
+    print(f"not ok - [{prefix}] no Meson test log: {e}")
+    sys.exit(1)
+for line in lines:
     t = json.loads(line)
     for l in t.get("stdout", "").splitlines():
         m = re.match(r"(not ok|ok) \d+ - (.*)", l)
         if m:
-            print(f"{m.group(1)} - [unit/{t['name']}] {m.group(2)}")
-    if t.get("result") not in ("OK", "EXPECTEDFAIL"):
-        print(f"not ok - [unit/{t['name']}] meson result {t.get('result')}")
+            print(f"{m.group(1)} - [{prefix}/{t['name']}] {m.group(2)}")
+    if t.get("result") == "SKIP":
+        why = re.search(r"^1\.\.0 # SKIP ?(.*)", t.get("stdout", ""), re.M)
+        print(f"ok - [{prefix}/{t['name']}] # SKIP {why.group(1) if why else 'skipped'}")
+    elif t.get("result") not in ("OK", "EXPECTEDFAIL"):
+        print(f"not ok - [{prefix}/{t['name']}] meson result {t.get('result')}")
+        for l in t.get("stderr", "").splitlines()[-40:]:
+            print(f"#   {l}")
 PY
+}
+
+unit_tests() {
+	need_all_packages
+	meson_setup_build || return 1
+	rm -f "$HUGEPFN_BUILD/meson-logs/testlog.json"
+	meson test -C "$HUGEPFN_BUILD" --print-errorlogs >/dev/null
+	local rc=$?
+	meson_tap unit "$HUGEPFN_BUILD/meson-logs/testlog.json" || rc=1
+	return $rc
+}
+
+# asan_tests: the host unit tests again (the tool's test included, so the
+# tool too), from a second build directory with AddressSanitizer and
+# UBSan (any finding fails), without the static guest programs, which
+# cannot be sanitized, and without the DPDK example. The ABI tests
+# (suite abi) ran in the plain build.
+asan_tests() {
+	local dir=$HUGEPFN_BUILD/asan stamp rc
+	local opts=(-Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fno-sanitize-recover=all
+		-Dguest_programs=false -Ddpdk=disabled -Dkernel_uapi="${HUGEPFN_KERNEL_UAPI:-}")
+	need_all_packages
+	stamp=$dir/.hugepfn-meson-options
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$HUGEPFN_ROOT" "${opts[@]}" >/dev/null || return 1
+	elif [ "$(cat "$stamp" 2>/dev/null)" != "${opts[*]}" ]; then
+		meson setup --reconfigure "$dir" "$HUGEPFN_ROOT" "${opts[@]}" >/dev/null || return 1
+	fi
+	echo "${opts[*]}" > "$stamp"
+	rm -f "$dir/meson-logs/testlog.json"
+	# A finding aborts (SIGABRT), which no test mistakes for an expected
+	# exit status.
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1 \
+		meson test -C "$dir" --no-suite abi --timeout-multiplier 3 --print-errorlogs >/dev/null
+	rc=$?
+	meson_tap asan "$dir/meson-logs/testlog.json" || rc=1
+	return $rc
+}
+
+# valgrind_tool: the tool's test (tests/unit/test_tool.py) once more from
+# the plain build, each run of the tool under valgrind (memcheck): an error
+# or a definite leak fails the run (exit status 99).
+valgrind_tool() {
+	local rc
+	need_all_packages
+	meson_setup_build || return 1
+	rm -f "$HUGEPFN_BUILD/meson-logs/valgrind.json"
+	HUGEPFN_TOOL_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --quiet" \
+		meson test -C "$HUGEPFN_BUILD" --logbase valgrind --timeout-multiplier 10 tool >/dev/null
+	rc=$?
+	meson_tap valgrind "$HUGEPFN_BUILD/meson-logs/valgrind.json" || rc=1
 	return $rc
 }
 
@@ -131,7 +197,9 @@ if [ -z "$novm" ]; then
 	export HUGEPFN_KERNEL_UAPI
 fi
 stage "host unit tests" unit_tests
-stage "fuzzing the text parsers" "$HUGEPFN_ROOT/tests/fuzz/run.sh" 20
+stage "host unit tests under ASan+UBSan" asan_tests
+stage "the tool under valgrind" valgrind_tool
+stage "fuzzing the parsers and the tool's command line" "$HUGEPFN_ROOT/tests/fuzz/run.sh" 20
 if [ -z "$novm" ]; then
 	stage "series: every prefix compiles (x86_64)" "$HUGEPFN_ROOT/kernel/build.sh" --prefixes
 	stage "patched kernel build" "$HUGEPFN_ROOT/kernel/build.sh"

@@ -6,105 +6,74 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "hugepfn.h"
 #include "tool.h"
 
-#define MAX_CHECKS 64
-
-static void usage(FILE *f)
+/* Every finding, however many the library has (it says how many). */
+static int all_checks(struct hugepfn_ctx *ctx, const char *dev, struct hugepfn_check **out)
 {
-	fprintf(f,
-		"Usage: hugepfn [--json] doctor [DEV]\n"
-		"\n"
-		"Checks and explains why device mappings do or do not get huge page-table leaves,\n"
-		"one line each: status (ok, info, warn, fail), what was found, and what to do.\n"
-		"\n"
-		"Without DEV, the system: page and leaf sizes, THP, whether remap_pfn_range()\n"
-		"installs PMD/PUD leaves (found out by mapping one aligned block of a hugepfn.ko\n"
-		"node this user can open, without touching it), hugepfn.ko, the IOMMU and VFIO's\n"
-		"no-IOMMU mode. With DEV (DDDD:BB:DD.F, carveout:NAME, /dev/hugepfn/..., /dev/uioN)\n"
-		"also that device: its driver and whether its mmap path can give huge leaves, the\n"
-		"physical alignment and size of its BARs or carveout, for vfio-pci its IOMMU group,\n"
-		"and whether this user may open its device nodes. VFIO devices are not opened and\n"
-		"no device memory is read or written.\n"
-		"\n"
-		"  --json      an array of {\"check\", \"status\", \"found\", \"advice\"}\n"
-		"\n"
-		"Exit status: 0 no check failed, 1 a check failed (or the checks could not run),\n"
-		"2 bad usage.\n");
-}
+	int max = 64, n;
 
-/* A JSON string: quotes, backslashes and control characters escaped. */
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
+	for (;;) {
+		*out = calloc((size_t)max, sizeof(**out));
+		if (!*out)
+			return -ENOMEM;
+		n = hugepfn_doctor(ctx, dev, *out, (size_t)max);
+		if (n <= max)
+			return n;
+		free(*out);
+		max = n;
 	}
-	putchar('"');
 }
 
-int cmd_doctor(struct hugepfn_ctx *ctx, int argc, char **argv)
+static struct json_object *check_json(const struct hugepfn_check *c)
 {
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "check", json_object_new_string(c->check));
+	json_object_object_add(o, "status", json_object_new_string(hugepfn_check_status_name(c->status)));
+	json_object_object_add(o, "found", json_object_new_string(c->found));
+	json_object_object_add(o, "advice", json_object_new_string(c->advice));
+	return o;
+}
+
+int cmd_doctor(struct hugepfn_ctx *ctx, const struct tool_args *a)
+{
+	struct json_object *arr = NULL;
 	struct hugepfn_check *checks;
-	const char *dev = NULL;
-	int n, i, failed = 0;
+	int n, i, failed = 0, ret;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return 0;
-		}
-		if (argv[i][0] == '-' || dev) {
-			fprintf(stderr, "hugepfn doctor: unexpected argument '%s' (try --help)\n", argv[i]);
-			return EXIT_USAGE;
-		}
-		dev = argv[i];
+	if (a->dev && (ret = tool_check_dev(a, ctx, 0, NULL)))
+		return ret;
+	n = all_checks(ctx, a->dev, &checks);
+	free(n < 0 ? checks : NULL);
+	if (n == -EINVAL && a->dev) {
+		/* a DEV the library cannot parse ("carveout:" alone): the command line's fault */
+		char detail[512] = "";
+
+		hugepfn_ctx_error(ctx, detail, sizeof(detail));
+		fprintf(stderr, "hugepfn doctor: '%s' is no device the library knows: %s (try 'hugepfn doctor --help')\n",
+			a->dev, detail[0] ? detail : hugepfn_strerror(n));
+		return EXIT_USAGE;
 	}
-	checks = calloc(MAX_CHECKS, sizeof(*checks));
-	if (!checks)
-		return tool_fail(NULL, -ENOMEM, "doctor");
-	n = hugepfn_doctor(ctx, dev, checks, MAX_CHECKS);
-	if (n < 0) {
-		free(checks);
-		return tool_fail(NULL, n, "doctor");
-	}
-	if (n > MAX_CHECKS)
-		n = MAX_CHECKS;
-	if (json_output)
-		putchar('[');
+	if (n < 0)
+		return tool_fail_ctx(a, ctx, n, "doctor");
+	if (a->json)
+		arr = json_object_new_array();
 	else
 		printf("%-6s %-13s %s\n", "STATUS", "CHECK", "FOUND -> WHAT TO DO");
 	for (i = 0; i < n; i++) {
 		const struct hugepfn_check *c = &checks[i];
 
 		failed |= c->status == HUGEPFN_CHECK_FAIL;
-		if (json_output) {
-			printf("%s{\"check\":", i ? "," : "");
-			json_str(c->check);
-			printf(",\"status\":");
-			json_str(hugepfn_check_status_name(c->status));
-			printf(",\"found\":");
-			json_str(c->found);
-			printf(",\"advice\":");
-			json_str(c->advice);
-			putchar('}');
-			continue;
-		}
-		printf("%-6s %-13s %s%s%s\n", hugepfn_check_status_name(c->status), c->check, c->found,
-		       c->advice[0] ? " -> " : "", c->advice);
+		if (a->json)
+			json_object_array_add(arr, check_json(c));
+		else
+			printf("%-6s %-13s %s%s%s\n", hugepfn_check_status_name(c->status), c->check, c->found,
+			       c->advice[0] ? " -> " : "", c->advice);
 	}
-	if (json_output)
-		printf("]\n");
+	if (arr)
+		tool_json_print(arr);
 	free(checks);
 	return failed ? EXIT_DEVICE : 0;
 }

@@ -229,7 +229,11 @@ enum hugepfn_backend {
  * the only way to no-IOMMU mode on 6.12). A device bound to any other
  * driver is -EBUSY. HUGEPFN_BACKEND_VFIO_CDEV returns -EOPNOTSUPP when
  * the library was built against uAPI headers older than Linux 6.6.
- * Opening reads and changes nothing (see hugepfn_pci_enable()).
+ * Opening writes nothing to sysfs or the device (see hugepfn_pci_enable()).
+ * Through VFIO it is vfio-pci's own open, though: the kernel enables the
+ * device (and may reset it) for its first user, and the group or cdev is
+ * held exclusively until hugepfn_close(); hugepfn_pci_info() and
+ * hugepfn_doctor() describe a device without opening it.
  * On success *out is the handle; on failure *out is NULL and
  * hugepfn_ctx_error() says why: -EINVAL (a NULL argument, an unknown
  * backend, a malformed spec, or a backend that cannot open that kind of

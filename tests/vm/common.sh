@@ -68,14 +68,15 @@ need_packages() {
 # built against Debian's BTF-enabled stock headers), the arm64 C library
 # (the cross-built guest programs) and openssl (the key the test kernels'
 # module signing, selected by their lockdown LSM, is made with) are named
-# here. tests/fresh-machine.sh
+# here; abigail-tools (abidw, abidiff: the ABI test) and valgrind (the
+# tool under valgrind) too. tests/fresh-machine.sh
 # proves the list on a fresh Debian 12 root.
 HUGEPFN_PACKAGES=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
 	ccache git pkg-config meson ninja-build python3 sparse rsync dwarves
-	qemu-system-x86 busybox-static libpci-dev libdpdk-dev
+	qemu-system-x86 busybox-static libpci-dev libjson-c-dev libdpdk-dev
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-powerpc64le-linux-gnu
-	gcc-riscv64-linux-gnu qemu-system-arm openssl
+	gcc-riscv64-linux-gnu qemu-system-arm openssl abigail-tools valgrind
 )
 
 need_all_packages() {
