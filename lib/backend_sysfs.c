@@ -27,7 +27,7 @@ static int sysfs_open(struct hugepfn_dev *dev, const char *bdf)
 		return hpfn_err(dev, n, "read %s: %s", path, strerror(-n));
 	n = hpfn_parse_resource(text, n, bars, HPFN_MAX_REGIONS);
 	if (n < 0)
-		return hpfn_err(dev, n, "%s does not look like a PCI resource file", path);
+		return hpfn_err(dev, -EIO, "%s does not look like a PCI resource file (the kernel's, or a fake tree's, is malformed)", path);
 	dev->nr_regions = HPFN_MAX_REGIONS;
 	for (i = 0; i < HPFN_MAX_REGIONS; i++) {
 		struct hugepfn_region *r = &dev->regions[i];

@@ -59,7 +59,7 @@ static int uio_open(struct hugepfn_dev *dev, const char *target)
 			break;
 		hpfn_sysfs_path(dev->ctx, path, sizeof(path), "class/uio/uio%d/maps/map%d/size", num, i);
 		if (hpfn_read_u64(path, &size) || !size)
-			return hpfn_err(dev, -EINVAL, "bad or missing %s", path);
+			return hpfn_err(dev, -EIO, "bad or missing %s (a UIO map without a size)", path);
 		hpfn_sysfs_path(dev->ctx, path, sizeof(path), "class/uio/uio%d/maps/map%d/offset", num, i);
 		hpfn_read_u64(path, &offset);
 		memset(r, 0, sizeof(*r));

@@ -207,6 +207,7 @@ HUGEPFN_API int hugepfn_region_count(struct hugepfn_dev *dev)
 {
 	if (!dev || !dev->ops)
 		return -EINVAL;
+	hpfn_errors_clear(&dev->errors);
 	return (int)dev->nr_regions;
 }
 
@@ -250,6 +251,12 @@ HUGEPFN_API int hugepfn_region_areas(struct hugepfn_dev *dev, unsigned int index
 	return (int)dev->nr_areas[index];
 }
 
+/* Byte order, whatever the locale's collation (alphasort follows LC_COLLATE). */
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
 static int is_carveout_node(const struct dirent *de)
 {
 	return !strncmp(de->d_name, "carveout-", 9) && de->d_name[9] &&
@@ -287,7 +294,7 @@ HUGEPFN_API int hugepfn_carveout_list(struct hugepfn_ctx *ctx, struct hugepfn_ca
 		return hpfn_ctx_err(ctx, -EINVAL, "hugepfn_carveout_list: out is NULL with max %zu", max);
 	if (hpfn_sysfs_path(ctx, path, sizeof(path), "class/hugepfn"))
 		return hpfn_ctx_err(ctx, -ENAMETOOLONG, "the sysfs root is too long");
-	n = scandir(path, &names, is_carveout_node, alphasort);
+	n = scandir(path, &names, is_carveout_node, by_name);
 	if (n < 0) {
 		if (errno == ENOENT)
 			return 0;	/* hugepfn.ko is not loaded */

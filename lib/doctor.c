@@ -155,13 +155,13 @@ static uint64_t probe_block(struct hugepfn_dev *dev, int i, uint64_t off, uint64
 	int n, j;
 
 	/* a mapping made only to read its page tables: nothing to enable */
-	if (hugepfn_map(dev, i, off, leaf, flags | HPFN_MAP_NO_ENABLE, &map))
+	if (hpfn_map(dev, i, off, leaf, flags | HPFN_MAP_NO_ENABLE, &map))
 		return 0;
-	n = hugepfn_map_runs(map, runs, 8);
+	n = hpfn_map_runs(map, runs, NULL, 8);
 	for (j = 0; j < n && j < 8; j++)
 		if (j == 0 || runs[j].page_size < ps)
 			ps = runs[j].page_size;
-	hugepfn_unmap(map);
+	hpfn_unmap(map);
 	return n <= 0 || !ps ? UINT64_MAX : ps;
 }
 
@@ -859,5 +859,7 @@ HUGEPFN_API int hugepfn_doctor(struct hugepfn_ctx *ctx, const char *spec, struct
 		       "'hugepfn list' shows the PCI devices and carveouts");
 	n = d->n > INT32_MAX ? INT32_MAX : (int)d->n;
 	free(d);
+	/* what went wrong with the device is in the findings, not the detail */
+	hpfn_errors_clear(&ctx->errors);
 	return n;
 }

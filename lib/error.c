@@ -5,13 +5,40 @@
  * always the reader's own. A bounded number of slots per object keeps a
  * program that runs through many short-lived threads from growing it
  * without end; the slot written longest ago is reused.
+ *
+ * A thread is known by a random 64-bit number it draws the first time it
+ * needs one, not by its pthread_t, which glibc hands to the next thread
+ * once one exits: that one must not read the dead thread's detail.
  */
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "hugepfn_internal.h"
+
+static __thread uint64_t thread_cookie;
+
+static uint64_t self_cookie(void)
+{
+	if (!thread_cookie) {
+		uint64_t c = 0;
+
+		if (getrandom(&c, sizeof(c), GRND_NONBLOCK) != sizeof(c)) {
+			struct timespec ts;
+
+			/* no entropy yet (early boot): unique enough among live threads */
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			c = (uint64_t)gettid() << 32 ^ (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 20;
+		}
+		thread_cookie = c ? c : 1;
+	}
+	return thread_cookie;
+}
 
 void hpfn_errors_init(struct hpfn_errors *e)
 {
@@ -31,11 +58,11 @@ void hpfn_errors_fini(struct hpfn_errors *e)
 /* The calling thread's slot, or NULL; called with e->lock held. */
 static struct hpfn_err_slot *find_slot(struct hpfn_errors *e)
 {
-	pthread_t self = pthread_self();
+	uint64_t self = self_cookie();
 	unsigned int i;
 
 	for (i = 0; i < e->nr; i++)
-		if (pthread_equal(e->slot[i]->thread, self))
+		if (e->slot[i]->thread == self)
 			return e->slot[i];
 	return NULL;
 }
@@ -59,7 +86,7 @@ static struct hpfn_err_slot *claim_slot(struct hpfn_errors *e)
 				oldest = i;
 		s = e->slot[oldest];
 	}
-	s->thread = pthread_self();
+	s->thread = self_cookie();
 	return s;
 }
 

@@ -17,7 +17,7 @@
 
 /* One thread's last error detail on an object (error.c). */
 struct hpfn_err_slot {
-	pthread_t thread;
+	uint64_t thread;	/* the thread's cookie (error.c) */
 	uint64_t stamp;		/* when written; the stalest slot is reused */
 	char msg[HPFN_ERR_LEN];
 };
@@ -38,8 +38,9 @@ struct hugepfn_ctx {
 struct hpfn_backend_ops;
 
 /*
- * hugepfn_map() flag for the library's own probes (doctor): map without
- * turning on a sysfs device's memory decoding; nothing is accessed.
+ * hpfn_map() flag for the library's own probes (doctor): map without
+ * turning on a sysfs device's memory decoding; nothing is accessed. The
+ * public hugepfn_map() refuses it, as every unknown bit.
  */
 #define HPFN_MAP_NO_ENABLE	(1u << 31)
 
@@ -132,6 +133,9 @@ uint64_t hpfn_level_bytes(int level);
 int hpfn_map_runs(struct hugepfn_map *map, struct hugepfn_run *runs, int *caches, size_t max);
 int hpfn_map_cache(struct hugepfn_map *map);
 int hpfn_unmap(struct hugepfn_map *map);
+/* hugepfn_map() that takes HPFN_MAP_NO_ENABLE too and leaves the detail as it is. */
+int hpfn_map(struct hugepfn_dev *dev, unsigned int region, uint64_t offset, uint64_t length,
+	     unsigned int flags, struct hugepfn_map **out);
 
 /* Per-thread error details of an object (error.c). */
 void hpfn_errors_init(struct hpfn_errors *e);

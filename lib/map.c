@@ -185,22 +185,46 @@ static int check_wc(struct hugepfn_map *map)
 			hugepfn_cache_name(cache));
 }
 
+/* All the runs of @map in a new array (free() it), their count in *@n. */
+static struct hugepfn_run *all_runs(struct hugepfn_map *map, int *n)
+{
+	struct hugepfn_run *runs;
+	size_t max = 64;
+
+	for (;;) {
+		runs = calloc(max, sizeof(*runs));
+		if (!runs) {
+			*n = hpfn_err(map->dev, -ENOMEM, "no memory for %zu runs", max);
+			return NULL;
+		}
+		*n = hpfn_map_runs(map, runs, NULL, max);
+		if (*n < 0 || (size_t)*n <= max)
+			return runs;
+		free(runs);
+		max = (size_t)*n;
+	}
+}
+
 /* HUGEPFN_MAP_HUGE_REQUIRED: fail unless a huge leaf is known to be there. */
 static int check_huge(struct hugepfn_map *map)
 {
-	struct hugepfn_run runs[64];
-	int n = hpfn_map_runs(map, runs, NULL, 64), i, unknown = 0;
+	struct hugepfn_run *runs;
+	int n, i, unknown = 0, huge = 0;
 
+	runs = all_runs(map, &n);
+	for (i = 0; i < n; i++) {
+		if (runs[i].page_size == UINT64_MAX)
+			unknown = 1;
+		else if (runs[i].page_size > base_page())
+			huge = 1;
+	}
+	free(runs);
+	if (huge)
+		return 0;
 	if (n < 0)
 		return hpfn_err(map->dev, -ENODATA,
 				"HUGEPFN_MAP_HUGE_REQUIRED: the page sizes of region %u's mapping cannot be read: %s",
 				map->region, hugepfn_strerror(n));
-	for (i = 0; i < n && i < 64; i++) {
-		if (runs[i].page_size == UINT64_MAX)
-			unknown = 1;
-		else if (runs[i].page_size > base_page())
-			return 0;
-	}
 	if (unknown)
 		return hpfn_err(map->dev, -ENODATA,
 				"HUGEPFN_MAP_HUGE_REQUIRED: the page sizes of region %u's mapping cannot be known through %s without the page-table dump (mount debugfs, CONFIG_PTDUMP_DEBUGFS, root); use the hugepfn driver, or map without the flag",
@@ -224,8 +248,8 @@ static int finish_map(struct hugepfn_map *map, unsigned int flags)
 	return ret;
 }
 
-HUGEPFN_API int hugepfn_map(struct hugepfn_dev *dev, unsigned int region, uint64_t offset,
-			    uint64_t length, unsigned int flags, struct hugepfn_map **out)
+int hpfn_map(struct hugepfn_dev *dev, unsigned int region, uint64_t offset, uint64_t length,
+	     unsigned int flags, struct hugepfn_map **out)
 {
 	uint64_t file_off = 0, align = 0, aligned_for = 0, phys = 0;
 	const struct hugepfn_region *r;
@@ -233,13 +257,6 @@ HUGEPFN_API int hugepfn_map(struct hugepfn_dev *dev, unsigned int region, uint64
 	int fd, ret;
 	void *addr;
 
-	if (out)
-		*out = NULL;
-	if (!dev || !dev->ops)
-		return -EINVAL;
-	hpfn_errors_clear(&dev->errors);
-	if (!out)
-		return hpfn_err(dev, -EINVAL, "hugepfn_map: out is NULL");
 	ret = check_request(dev, region, offset, &length, flags);
 	if (ret)
 		return ret;
@@ -270,6 +287,27 @@ HUGEPFN_API int hugepfn_map(struct hugepfn_dev *dev, unsigned int region, uint64
 	}
 	*out = map;
 	return 0;
+}
+
+HUGEPFN_API int hugepfn_map(struct hugepfn_dev *dev, unsigned int region, uint64_t offset,
+			    uint64_t length, unsigned int flags, struct hugepfn_map **out)
+{
+	int ret;
+
+	if (out)
+		*out = NULL;
+	if (!dev || !dev->ops)
+		return -EINVAL;
+	hpfn_errors_clear(&dev->errors);
+	if (!out)
+		return hpfn_err(dev, -EINVAL, "hugepfn_map: out is NULL");
+	if (flags & HPFN_MAP_NO_ENABLE)
+		return hpfn_err(dev, -EINVAL, "unknown map flags %#x", HPFN_MAP_NO_ENABLE);
+	ret = hpfn_map(dev, region, offset, length, flags, out);
+	/* the checks after mmap() may have met failures they got over */
+	if (!ret)
+		hpfn_errors_clear(&dev->errors);
+	return ret;
 }
 
 int hpfn_unmap(struct hugepfn_map *map)

@@ -47,15 +47,7 @@ int cmd_doctor(struct hugepfn_ctx *ctx, const struct tool_args *a)
 		return ret;
 	n = all_checks(ctx, a->dev, &checks);
 	free(n < 0 ? checks : NULL);
-	if (n == -EINVAL && a->dev) {
-		/* a DEV the library cannot parse ("carveout:" alone): the command line's fault */
-		char detail[512] = "";
-
-		hugepfn_ctx_error(ctx, detail, sizeof(detail));
-		fprintf(stderr, "hugepfn doctor: '%s' is no device the library knows: %s (try 'hugepfn doctor --help')\n",
-			a->dev, detail[0] ? detail : hugepfn_strerror(n));
-		return EXIT_USAGE;
-	}
+	/* a DEV the library cannot make sense of is a finding, not an error */
 	if (n < 0)
 		return tool_fail_ctx(a, ctx, n, "doctor");
 	if (a->json)

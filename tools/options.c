@@ -536,17 +536,45 @@ static int getopt_error(const struct tool_args *a, int c, char **argv)
 	return usage_error(a, "unknown option '%s'", argv[optind - 1]);
 }
 
+/*
+ * The word of the long option getopt_long() just matched (@li; -1 for a
+ * short one) when it was written abbreviated, else NULL: getopt_long()
+ * takes any unambiguous prefix, and a later option would change what an
+ * old prefix means.
+ */
+static const char *abbreviated(char **argv, const struct option *longopts, int li)
+{
+	const char *arg;
+	size_t len;
+
+	if (li < 0)
+		return NULL;
+	/* its value, when it has one, is the last word, or part of the option's */
+	arg = optarg && optarg == argv[optind - 1] && optind >= 2 ? argv[optind - 2] : argv[optind - 1];
+	if (strncmp(arg, "--", 2))
+		return NULL;
+	len = strcspn(arg + 2, "=");
+	if (len == strlen(longopts[li].name) && !strncmp(arg + 2, longopts[li].name, len))
+		return NULL;
+	return arg;
+}
+
 /* One command's options and arguments: argv[0] is the command's name. */
 static int parse_command(const struct cmd_spec *spec, int argc, char **argv, struct tool_args *a)
 {
 	char opts[] = ":h";
-	int c, n;
+	const char *abbrev;
+	int c, n, li = -1;
 
 	a->cmd = spec->cmd;
 	a->cmd_name = spec->name;
 	optind = 0;	/* 0: glibc starts over (this may run more than once) */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, opts, spec->longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, opts, spec->longopts, &li)) != -1) {
+		abbrev = c != '?' && c != ':' ? abbreviated(argv, spec->longopts, li) : NULL;
+		if (abbrev)
+			return usage_error(a, "unknown option '%s' (options are not abbreviated)", abbrev);
+		li = -1;
 		if (c == 'h' || c == OPT_HELP) {
 			print_usage(stdout, spec);
 			return TOOL_DONE;

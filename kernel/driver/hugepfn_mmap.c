@@ -291,6 +291,12 @@ static int hugepfn_mmap_locked(struct hugepfn_dev *hdev,
 		vma->vm_page_prot = pgprot_device(vma->vm_page_prot);
 	vm_flags_set(vma, VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
 	vm_flags_clear(vma, VM_MAYEXEC);
+	/*
+	 * A read-only mapping stays read-only, so that only a writable one
+	 * can program the device and call for a reset at the last close.
+	 */
+	if (!(vma->vm_flags & VM_WRITE))
+		vm_flags_clear(vma, VM_MAYWRITE);
 	vma->vm_private_data = (void *)hdev->generation;
 
 	if (hugepfn_fault_mapped(r, wc)) {
@@ -312,8 +318,11 @@ static int hugepfn_mmap_locked(struct hugepfn_dev *hdev,
 	 * Counted before the node's lock is dropped, so that a revocation
 	 * finds this mm and waits for the VMA to be linked (hugepfn_revoke.c).
 	 */
-	if (!ret)
+	if (!ret) {
 		hugepfn_mm_get(hdev, vma->vm_mm);
+		if (vma->vm_flags & VM_WRITE)
+			WRITE_ONCE(hdev->used, true);
+	}
 	return ret;
 }
 

@@ -11,9 +11,10 @@
  * capability: without an IOMMU a device that masters the bus reads and
  * writes all memory. Only the node's one opener can, and nobody else opens
  * it while it is on: bus mastering is the whole device's, so anyone mapping
- * its BARs could program the DMA. The last close and the unbind turn it
- * off again and reset the device where it can be, so no DMA outlives its
- * user.
+ * its BARs could program the DMA. The last close after a use (a writable
+ * mapping, bus mastering) and the unbind turn it off again and reset the
+ * device where it can be, so no DMA outlives its user; looking at the
+ * device resets nothing.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -155,6 +156,7 @@ static void hugepfn_pci_quiesce_work(struct work_struct *work)
 	/* opens wait for this work, so nobody opened the node meanwhile */
 	if (hdev->pdev == pdev)
 		hugepfn_pci_quiesce(hdev, pdev);
+	hdev->used = false;
 	hdev->quiesce_pending = false;
 	mutex_unlock(&hdev->open_lock);
 	pci_dev_unlock(pdev);
@@ -163,14 +165,17 @@ static void hugepfn_pci_quiesce_work(struct work_struct *work)
 }
 
 /*
- * The last file of the node was closed (open_lock held). With the UIO
- * personality, UIO users (who are no opens of the node) may still map the
- * device: no reset under them; they cannot have bus mastering on.
+ * The last file of the node was closed (open_lock held). Nothing to stop
+ * when no opener mapped the device writable or turned bus mastering on
+ * since the last quiesce: looking at it (region info, queries, read-only
+ * mappings) must not reset it. With the UIO personality, UIO users (who
+ * are no opens of the node) may still map the device: no reset under
+ * them; they cannot have bus mastering on.
  */
 void hugepfn_pci_last_close(struct hugepfn_dev *hdev)
 {
 	hdev->bus_master = false;
-	if (!hdev->pdev || hdev->uio_personality)
+	if (!hdev->pdev || hdev->uio_personality || !READ_ONCE(hdev->used))
 		return;
 	/* the work holds the node and the PCI device (an unbind unlinks them) */
 	get_device(&hdev->dev);
@@ -231,10 +236,12 @@ static long hugepfn_pci_set_master(struct hugepfn_dev *hdev, struct file *file,
 		ret = hugepfn_may_master(hdev, file);
 	if (!ret) {
 		hdev->bus_master = enable;
-		if (enable)
+		if (enable) {
+			hdev->used = true;
 			pci_set_master(pdev);
-		else
+		} else {
 			pci_clear_master(pdev);
+		}
 	}
 	mutex_unlock(&hdev->open_lock);
 	pci_dev_unlock(pdev);

@@ -50,6 +50,7 @@ struct hugepfn_dev {
 	unsigned int open_count;	/* open files of the node */
 	bool bus_master;		/* PCI: enabled by the (only) opener */
 	bool quiesce_pending;		/* PCI: the last close's work is queued */
+	bool used;			/* PCI: mapped writable or bus-mastered since the last quiesce */
 	bool uio_personality;		/* PCI: registered with UIO (uio=1) */
 	struct pci_dev *pdev;		/* PCI: NULL once unbound */
 	struct work_struct quiesce;	/* PCI: after the last close */

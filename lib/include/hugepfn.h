@@ -22,7 +22,10 @@
  * belongs to an older call or to another thread; it may be "" when a
  * call's arguments were unusable (a NULL object) or memory ran out. The
  * library keeps the details of the 64 threads that failed most recently
- * on each object; an older thread's reads as "".
+ * on each object; an older thread's reads as "". A thread is told apart
+ * by a random number it draws once, so a new thread never reads the
+ * detail of an exited one. After fork(), the child should use only objects
+ * it creates: another thread of the parent may have held an object's lock.
  *
  * Read-only calls change nothing: listing, hugepfn_pci_info(),
  * hugepfn_open(), the region calls and hugepfn_doctor() write nothing to
@@ -154,7 +157,7 @@ struct hugepfn_pci_info {
  * List PCI devices (through libpci and the context's sysfs), in address
  * order. Stores the first @max of them and returns how many devices there
  * are, which may be more. -EINVAL (@ctx NULL, @out NULL with @max > 0),
- * -ENODEV (libpci cannot read the sysfs tree), -ENOMEM.
+ * -ENODEV (libpci cannot read the sysfs tree), -ENAMETOOLONG, -ENOMEM.
  */
 HUGEPFN_API int hugepfn_pci_list(struct hugepfn_ctx *ctx, struct hugepfn_pci_info *out, size_t max);
 
@@ -186,9 +189,11 @@ struct hugepfn_carveout_info {
 
 /*
  * List hugepfn.ko's carveouts (from its class devices in sysfs and the
- * region-info ioctl of each node), in name order. Stores the first @max
- * and returns how many there are; 0 when the driver is not loaded.
- * -EINVAL, -ENOMEM, or the errno of reading the class directory.
+ * region-info ioctl of each node), in name (byte) order. Stores the first
+ * @max and returns how many there are; 0 when the driver is not loaded.
+ * Nodes whose name does not fit @name (39 bytes) are not listed: the
+ * driver makes none. -EINVAL, -ENAMETOOLONG, -ENOMEM, or the errno of
+ * reading the class directory.
  */
 HUGEPFN_API int hugepfn_carveout_list(struct hugepfn_ctx *ctx, struct hugepfn_carveout_info *out,
 				      size_t max);
@@ -201,7 +206,7 @@ HUGEPFN_API int hugepfn_carveout_list(struct hugepfn_ctx *ctx, struct hugepfn_ca
  * root. -EINVAL (malformed address, or a driver name that is empty, longer
  * than 63 bytes or holds '/', '.' or blanks), -ENOENT (no such device, or no
  * such driver loaded), -EBUSY (the driver refused the device),
- * -EACCES/-EPERM, or the errno of a sysfs write.
+ * -EACCES/-EPERM, -ENAMETOOLONG, or the errno of a sysfs write.
  */
 HUGEPFN_API int hugepfn_pci_bind(struct hugepfn_ctx *ctx, const char *bdf, const char *driver);
 HUGEPFN_API int hugepfn_pci_unbind(struct hugepfn_ctx *ctx, const char *bdf);
@@ -238,8 +243,10 @@ enum hugepfn_backend {
  * hugepfn_ctx_error() says why: -EINVAL (a NULL argument, an unknown
  * backend, a malformed spec, or a backend that cannot open that kind of
  * spec), -ENOENT (no such device or node), -EBUSY (bound to another
- * driver, or held by someone else), -EACCES/-EPERM, -ENODEV, -EOPNOTSUPP,
- * -ENAMETOOLONG, -ENOMEM, or the errno of an open() or ioctl().
+ * driver, or held by someone else), -EIO (what the kernel says of the
+ * device is malformed: its sysfs resource file, a UIO map), -EACCES/-EPERM,
+ * -ENODEV, -EOPNOTSUPP, -ENAMETOOLONG, -ENOMEM, or the errno of an open()
+ * or ioctl().
  */
 HUGEPFN_API int hugepfn_open(struct hugepfn_ctx *ctx, const char *spec,
 			     enum hugepfn_backend backend, struct hugepfn_dev **out);
@@ -258,7 +265,8 @@ HUGEPFN_API size_t hugepfn_dev_error(struct hugepfn_dev *dev, char *buf, size_t 
 /*
  * The C library's description of an errno ("Invalid argument"), for a
  * negative (or positive) errno; "Success" for 0, "Unknown error" for a
- * number that is no errno. Thread-safe; the string is static.
+ * number that is no errno. Thread-safe; the string is static (glibc's
+ * strerrordesc_np(), glibc 2.32 or later).
  */
 HUGEPFN_API const char *hugepfn_strerror(int err);
 
@@ -359,9 +367,10 @@ HUGEPFN_API int hugepfn_region_areas(struct hugepfn_dev *dev, unsigned int index
  * unmappable region, offset or length not page multiples, a range outside
  * every area of a sparse region, a UIO offset other than 0), -ERANGE (no
  * such region, or the range passes its end), -EOPNOTSUPP, -ENODATA, -EIO
- * (above), -ENOMEM, or the errno of open(), mmap() or an ioctl (-EACCES,
- * -EAGAIN while a hugepfn.ko device is being reset, -ENODEV once it is
- * gone).
+ * (above), -EBUSY (sysfs: a driver took the device since it was opened),
+ * -ENOMEM, or the errno of open(), mmap(), an ioctl or the sysfs enable
+ * write (-EACCES, -EAGAIN while a hugepfn.ko device is being reset,
+ * -ENODEV once it is gone).
  */
 HUGEPFN_API int hugepfn_map(struct hugepfn_dev *dev, unsigned int region, uint64_t offset,
 			    uint64_t length, unsigned int flags, struct hugepfn_map **out);

@@ -125,3 +125,12 @@ int fake_tree_remove(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	return system(cmd) ? -1 : 0;
 }
+
+void rm_fake(const char *rel)
+{
+	char cmd[700];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/%s'", sysroot, rel);
+	if (system(cmd))
+		exit(1);
+}

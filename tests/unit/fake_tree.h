@@ -13,6 +13,8 @@ int fake_tree_remove(void);
 /* Write @text to SYSROOT/@rel; make the directories SYSROOT/@rel. */
 void put(const char *rel, const char *text);
 void mkdirs(const char *rel);
+/* Remove SYSROOT/@rel and what it holds. */
+void rm_fake(const char *rel);
 
 /*
  * A PCI device with BAR0 8 MiB at @bar0 (prefetchable, 64-bit, a plain

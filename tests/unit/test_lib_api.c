@@ -267,7 +267,7 @@ static void test_context_details(void)
 	struct hugepfn_ctx_opts opts = { 0 };
 	struct hugepfn_pci_info info[4];
 	struct hugepfn_ctx *empty;
-	char msg[1024];
+	char msg[1024], path[400], cmd[1000];
 	int ret;
 
 	ret = hugepfn_pci_bind(ctx, "0000:00:05.0", "bad/drv");
@@ -288,15 +288,20 @@ static void test_context_details(void)
 	hugepfn_ctx_error(ctx, msg, sizeof(msg));
 	CHECK(ret == -EINVAL && strstr(msg, "out is NULL"), "carveout list without an array ('%s')", msg);
 
-	/* a tree with no PCI bus at all: nothing listed, no undefined qsort(NULL, 0) */
+	/* a tree with no PCI bus at all: an error that says so */
 	opts.sysfs_root = devroot;
 	CHECK(hugepfn_ctx_new(&opts, &empty) == 0, "a context on a tree without bus/pci");
 	ret = hugepfn_pci_list(empty, NULL, 0);
 	hugepfn_ctx_error(empty, msg, sizeof(msg));
-	CHECK(ret == 0 || (ret < 0 && msg[0]), "listing it: 0 devices, or an error with a detail (%d, '%s')",
-	      ret, msg);
-	ret = hugepfn_pci_list(empty, info, 4);
-	CHECK(ret == 0 || ret < 0, "and with an array (%d)", ret);
+	CHECK(ret == -ENODEV && strstr(msg, "libpci cannot read"), "listing it: -ENODEV, said (%d, '%s')", ret, msg);
+	hugepfn_ctx_free(empty);
+	/* a bus without devices: none, and no qsort(NULL, 0) or memcpy from NULL (UBSan) */
+	snprintf(path, sizeof(path), "%s/emptybus", root);
+	opts.sysfs_root = path;
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/bus/pci/devices' '%s/bus/pci/drivers'", path, path);
+	CHECK(system(cmd) == 0 && hugepfn_ctx_new(&opts, &empty) == 0, "a context on a bus without devices");
+	CHECK(hugepfn_pci_list(empty, NULL, 0) == 0 && hugepfn_pci_list(empty, info, 4) == 0,
+	      "listing it: 0 devices, with or without an array");
 	hugepfn_ctx_free(empty);
 }
 
@@ -388,6 +393,118 @@ static void test_runs_from_dump(void)
 	hugepfn_close(dev);
 }
 
+/*
+ * A dump of an 8 MiB mapping at @a whose first runs alternate base pages
+ * and entries of no leaf size (p4d lines), 70 of them, before 2 MiB leaves:
+ * its huge leaves come after the 64th run.
+ */
+static void put_dump_many_runs(unsigned long long a)
+{
+	char *dump = malloc(16384);
+	size_t used = 0;
+	unsigned long long p = a;
+	int i;
+
+	for (i = 0; i < 70; i++, p += 4096)
+		used += (size_t)snprintf(dump + used, 16384 - used,
+					 "0x%016llx-0x%016llx           4K     USR RW                     NX %s\n",
+					 p, p + 4096, i % 2 ? "p4d" : "pte");
+	used += (size_t)snprintf(dump + used, 16384 - used,
+				 "0x%016llx-0x%016llx         1768K     USR RW                     NX pte\n", p, a + M2);
+	for (p = a + M2; p < a + 4 * M2; p += M2)
+		used += (size_t)snprintf(dump + used, 16384 - used,
+					 "0x%016llx-0x%016llx           2M     USR RW         PSE         NX pmd\n",
+					 p, p + M2);
+	put_dump(dump);
+	free(dump);
+}
+
+/* HUGE_REQUIRED finds a huge leaf however many runs come before it. */
+static void test_huge_after_many_runs(void)
+{
+	unsigned long long a = 0, got = 0;
+	struct hugepfn_dev *dev;
+	struct hugepfn_map *map;
+	char msg[1024] = "";
+	int ret = -1, i;
+
+	if (hugepfn_open(ctx, "0000:00:05.0", HUGEPFN_BACKEND_SYSFS, &dev)) {
+		CHECK(0, "many runs: open");
+		return;
+	}
+	/* where the mapping lands, so that the dump can describe it (the same place again) */
+	for (i = 0; i < 3 && (ret || got != a); i++) {
+		if (!hugepfn_map(dev, 0, 0, 0, 0, &map)) {
+			a = (unsigned long long)(uintptr_t)hugepfn_map_addr(map);
+			hugepfn_unmap(map);
+		}
+		put_dump_many_runs(a);
+		ret = hugepfn_map(dev, 0, 0, 0, HUGEPFN_MAP_HUGE_REQUIRED, &map);
+		hugepfn_dev_error(dev, msg, sizeof(msg));
+		got = ret ? 0 : (unsigned long long)(uintptr_t)hugepfn_map_addr(map);
+		if (!ret)
+			hugepfn_unmap(map);
+	}
+	CHECK(ret == 0 && got == a, "HUGE_REQUIRED sees a 2M leaf after 70 runs of other sizes (%d '%s')", ret, msg);
+	put("kernel/debug/page_tables/current_kernel", "");
+	hugepfn_close(dev);
+}
+
+/* A thread that exits leaves its detail to nobody, not to the next thread. */
+static void *fail_once(void *p)
+{
+	struct hugepfn_pci_info info;
+
+	(void)p;
+	hugepfn_pci_info(ctx, "zz", &info);
+	return NULL;
+}
+
+static void *read_detail(void *p)
+{
+	hugepfn_ctx_error(ctx, p, 1024);
+	return NULL;
+}
+
+static void test_thread_reuse(void)
+{
+	char msg[1024] = "x";
+	pthread_t t1, t2;
+
+	pthread_create(&t1, NULL, fail_once, NULL);
+	pthread_join(t1, NULL);
+	pthread_create(&t2, NULL, read_detail, msg);
+	pthread_join(t2, NULL);
+	CHECK(msg[0] == '\0', "a new thread (glibc reuses pthread_t %s) reads no detail of an exited one ('%s')",
+	      pthread_equal(t1, t2) ? "here" : "not here", msg);
+}
+
+/* Calls that succeed leave no detail, whatever they met on the way. */
+static void test_success_no_detail(void)
+{
+	struct hugepfn_check checks[64];
+	struct hugepfn_dev *dev;
+	struct hugepfn_map *map;
+	char msg[1024];
+	int n;
+
+	mkdirs("bus/pci/devices/0000:00:1f.0");	/* an empty device directory */
+	n = hugepfn_doctor(ctx, "0000:00:1f.0", checks, 64);
+	CHECK(n > 0 && hugepfn_ctx_error(ctx, msg, sizeof(msg)) == 0,
+	      "doctor of a device libpci cannot read: findings, and no detail left ('%s')", msg);
+	rm_fake("bus/pci/devices/0000:00:1f.0");
+	if (hugepfn_open(ctx, "0000:00:05.0", HUGEPFN_BACKEND_SYSFS, &dev)) {
+		CHECK(0, "success: open");
+		return;
+	}
+	CHECK(hugepfn_map(dev, 0, 0, 0, 1u << 31, &map) == -EINVAL,
+	      "the library's private map flag is refused from outside, as every unknown bit");
+	CHECK(hugepfn_map(dev, 0, 0, 0, HUGEPFN_MAP_WC, &map) == 0 && hugepfn_dev_error(dev, msg, sizeof(msg)) == 0,
+	      "a WC map whose type cannot be read succeeds with no detail left ('%s')", msg);
+	hugepfn_unmap(map);
+	hugepfn_close(dev);
+}
+
 int main(void)
 {
 	struct hugepfn_ctx_opts opts = { 0 };
@@ -409,6 +526,9 @@ int main(void)
 	test_context_details();
 	test_list_order();
 	test_runs_from_dump();
+	test_huge_after_many_runs();
+	test_thread_reuse();
+	test_success_no_detail();
 	hugepfn_ctx_free(ctx);
 	if (fake_tree_remove())
 		return 1;

@@ -322,6 +322,12 @@ class Tests:
             self.usage_error(self.run(*args), " ".join(args), named)
         r = self.run("map", DEV, "0", "--offset", "1MiB", "--length", "0x1000")
         check(r.rc == 0, "sizes take KiB/MiB/GiB and 0x hex (--offset 1MiB --length 0x1000)", r)
+        for args, named in ((["map", DEV, "0", "--off", "0x1000"], "--off"),
+                            (["map", DEV, "0", "--of=0x1000"], "--of=0x1000"),
+                            (["bench", "--ho", "--sizes", "4K"], "--ho")):
+            r = self.run(*args)
+            self.usage_error(r, " ".join(args) + " (an abbreviated option)", named)
+            check("abbreviated" in r.err, f"{' '.join(args)}: says options are not abbreviated", r)
 
     def test_usage(self):
         for cmd in ("list", "info", "map", "bind", "unbind", "peek", "poke", "bench", "doctor", "version"):

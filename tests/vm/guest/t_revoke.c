@@ -288,6 +288,84 @@ static uint32_t bar2_register(const struct guest_bar *b)
 	return v & 0xfffffff0u;
 }
 
+/*
+ * ivshmem's interrupt mask register (BAR0 offset 0), which a reset clears,
+ * read (or set) through sysfs resource0, which counts as no use of the
+ * node: 0 or -1.
+ */
+static int intrmask(const struct guest_bar *b, uint32_t *val, int set)
+{
+	char path[300];
+	volatile uint32_t *reg;
+	void *p;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource0", b->bdf);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	p = fd >= 0 ? mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+	if (fd >= 0)
+		close(fd);
+	if (p == MAP_FAILED)
+		return -1;
+	reg = p;
+	if (set)
+		*reg = *val;
+	*val = *reg;
+	munmap(p, 4096);
+	return 0;
+}
+
+/* An open and close of the node, which waits for a queued quiesce. */
+static int node_sync(const struct guest_bar *b)
+{
+	int fd = node_open(b, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/*
+ * Looking at a device (region info, a read-only mapping, hugepfn info and
+ * doctor) must not reset it at the last close; using it (a writable
+ * mapping of its BAR2) must. The small ivshmem is bound to hugepfn; its
+ * 256-byte register BAR0 is too small for the node to map.
+ */
+static void test_look_no_reset(void)
+{
+	uint32_t mask = 0xffffffffu;
+	uint8_t *p;
+	int fd, ok;
+
+	if (!tap_check(intrmask(&small, &mask, 1) == 0 && mask == 0xffffffffu,
+		       "look: the small ivshmem's interrupt mask set through sysfs (0x%x)", mask))
+		return;
+	fd = node_open(&small, O_RDWR);
+	p = fd >= 0 ? mmap(NULL, small.size, PROT_READ, MAP_SHARED, fd, HUGEPFN_REGION_OFFSET(2)) : MAP_FAILED;
+	tap_check(p != MAP_FAILED && mprotect(p, small.size, PROT_READ | PROT_WRITE) == -1 && errno == EACCES,
+		  "look: a read-only mapping of a read-write open cannot be made writable -> EACCES");
+	if (p != MAP_FAILED)
+		munmap(p, small.size);
+	if (fd >= 0)
+		close(fd);
+	guest_run("/hpfn/bin/hugepfn info %s > /dev/null && /hpfn/bin/hugepfn doctor %s > /dev/null",
+		  small.bdf, small.bdf);
+	ok = node_sync(&small) == 0 && intrmask(&small, &mask, 0) == 0;
+	tap_check(ok && mask == 0xffffffffu,
+		  "look: a read-only mapping, hugepfn info and hugepfn doctor reset nothing (mask 0x%x)", mask);
+	fd = node_open(&small, O_RDWR);
+	p = fd >= 0 ? mmap(NULL, small.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, HUGEPFN_REGION_OFFSET(2)) :
+		      MAP_FAILED;
+	if (p != MAP_FAILED)
+		munmap(p, small.size);
+	if (fd >= 0)
+		close(fd);
+	ok = p != MAP_FAILED && node_sync(&small) == 0 && intrmask(&small, &mask, 0) == 0;
+	tap_check(ok && mask == 0, "use: the last close after a writable mapping reset the device (mask 0x%x)",
+		  mask);
+}
+
 /* sysfs "reset" of the small ivshmem (bus reset) while it is mapped. */
 static void test_reset(void)
 {
@@ -299,8 +377,13 @@ static void test_reset(void)
 	if (!tap_check(guest_bind(small.bdf, "hugepfn") == 0 && access(path, W_OK) == 0,
 		       "bind the small ivshmem %s; it has a reset method", small.bdf))
 		return;
-	/* a last close: its reset restores what probe stored, and keeps it stored */
+	test_look_no_reset();
+	/* a last close after use: its reset restores what probe stored, and keeps it stored */
 	fd = node_open(&small, O_RDWR);
+	p = fd >= 0 ? mmap(NULL, small.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, HUGEPFN_REGION_OFFSET(2)) :
+		      MAP_FAILED;
+	if (p != MAP_FAILED)
+		munmap(p, small.size);
 	if (fd >= 0)
 		close(fd);
 	fd = node_open(&small, O_RDWR);
