@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""The values of hugepfn.h's macros against the baseline, as TAP (the "macros" test).
+
+Usage: check_macros.py [--update] BASELINE HEADER CC...
+
+abidiff (check_abi.py) sees the library's types and symbols, not the
+header's macros, yet a flag's value (HUGEPFN_MAP_WC, HUGEPFN_RGN_SPARSE) is
+as much the ABI as a struct's layout: a program built against one header
+passes its flags to a library built from another. So every object-like
+HUGEPFN_* macro of HEADER (cc -E -dM; not the include guard, nor
+HUGEPFN_API) is evaluated by the C compiler CC: a generated program prints
+each integer macro's value as an unsigned long long, and a macro that is no
+integer constant (a string, an attribute) is kept as its replacement text.
+BASELINE, lib/abi/libhugepfn.macros, holds the values of the last release:
+a macro of the baseline whose value changed (compared as numbers) or that
+is gone fails; a macro added since passes, as an addition. --update writes
+BASELINE from HEADER (lib/abi/update.sh does).
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+args = sys.argv[1:]
+update = args[:1] == ["--update"]
+if update:
+    args = args[1:]
+if len(args) < 3:
+    sys.exit(__doc__.split("\n\n")[1])
+baseline, header, cc = args[0], os.path.abspath(args[1]), args[2:]
+
+INT_TYPES = ["_Bool", "char", "signed char", "unsigned char", "short", "unsigned short", "int",
+             "unsigned int", "long", "unsigned long", "long long", "unsigned long long"]
+
+
+def compile_run(tmp, src, run=True):
+    c = os.path.join(tmp, "m.c")
+    exe = os.path.join(tmp, "m")
+    open(c, "w").write(src)
+    cmd = cc + ["-std=gnu11", "-o", exe, c] if run else cc + ["-std=gnu11", "-fsyntax-only", c]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode or not run:
+        return p
+    return subprocess.run([exe], capture_output=True, text=True, check=True)
+
+
+def header_macros(tmp):
+    """{name: replacement text} of HEADER's object-like HUGEPFN_* macros."""
+    p = subprocess.run(cc + ["-E", "-dM", "-x", "c", header], capture_output=True, text=True)
+    if p.returncode:
+        sys.exit(f"error: {' '.join(cc)} -E -dM {header} failed:\n{p.stderr}")
+    text = open(header).read()
+    # The include guard: #ifndef X followed by #define X (without a value).
+    guards = set(re.findall(r"^\s*#\s*ifndef\s+(\w+)\s*\n\s*#\s*define\s+\1\s*$", text, re.M))
+    macros = {}
+    for line in p.stdout.splitlines():
+        m = re.match(r"#define (HUGEPFN_\w+)(\(?)\s*(.*)", line)
+        if m and not m.group(2) and m.group(1) not in guards | {"HUGEPFN_API", "HUGEPFN_H"}:
+            macros[m.group(1)] = m.group(3).strip()
+    return macros
+
+
+def program(names):
+    return "".join([
+        "#include <stdio.h>\n",
+        f'#include "{header}"\n',
+        'static void num(const char *n, unsigned long long v) { printf("%s %#llx\\n", n, v); }\n',
+        'static void other(const char *n, ...) { printf("%s ?\\n", n); }\n',
+        "#define P(n) _Generic((n), ", ", ".join(f"{t}: num" for t in INT_TYPES),
+        ", default: other)(#n, (n))\n",
+        "int main(void)\n{\n",
+        *[f"\tP({n});\n" for n in names],
+        "\treturn 0;\n}\n",
+    ])
+
+
+def values():
+    """{name: int value, or "text: REPLACEMENT" for a macro that is no integer}."""
+    with tempfile.TemporaryDirectory() as tmp:
+        macros = header_macros(tmp)
+        names = sorted(macros)
+        out = {}
+        p = compile_run(tmp, program(names))
+        if p.returncode:
+            # Some macro is no expression at all (an attribute, a type):
+            # find which, one by one, and evaluate the others.
+            exprs = [n for n in names if macros[n] and compile_run(tmp, program([n]), run=False).returncode == 0]
+            p = compile_run(tmp, program(exprs))
+            if p.returncode:
+                sys.exit(f"error: the program evaluating {header}'s macros does not compile:\n{p.stderr}")
+        for line in p.stdout.splitlines():
+            name, value = line.split(" ", 1)
+            out[name] = int(value, 16) if value != "?" else None
+        for n in names:
+            if out.get(n) is None:
+                out[n] = " ".join(["text:"] + macros[n].split())
+        return out
+
+
+def fmt(v):
+    return f"{v:#x}" if isinstance(v, int) else v
+
+
+def read_baseline():
+    base = {}
+    for line in open(baseline):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, _, value = line.partition(" ")
+        base[name] = value if value.startswith("text:") else int(value, 0)
+    return base
+
+
+current = values()
+if update:
+    with open(baseline, "w") as f:
+        f.write("# The object-like HUGEPFN_* macros of lib/include/hugepfn.h and their values:\n"
+                "# part of the ABI, checked by tests/abi/check_macros.py (the \"macros\" test).\n"
+                "# Generated by lib/abi/update.sh; lib/README.md, \"ABI\".\n")
+        for name in sorted(current):
+            f.write(f"{name} {fmt(current[name])}\n")
+    print(f"wrote {baseline}: {len(current)} macros")
+    sys.exit(0)
+
+base = read_baseline()
+n = failed = 0
+
+
+def result(ok, what, details=()):
+    global n, failed
+    n += 1
+    print(f"{'ok' if ok else 'not ok'} {n} - {what}")
+    for d in details if not ok else ():
+        print(f"# {d}")
+        print(d, file=sys.stderr)
+    failed += not ok
+
+
+result(bool(current), f"hugepfn.h defines {len(current)} HUGEPFN_* macros")
+result(bool(base), f"the baseline {os.path.basename(baseline)} lists {len(base)} macros")
+gone = sorted(set(base) - set(current))
+result(not gone, "every macro of the baseline is still defined",
+       [f"{m} (was {fmt(base[m])}) is gone" for m in gone] +
+       ["removing a macro breaks the programs that use it (lib/README.md, \"ABI\")"] * bool(gone))
+changed = sorted(m for m in set(base) & set(current) if base[m] != current[m])
+result(not changed, "every macro of the baseline keeps its value",
+       [f"{m}: {fmt(base[m])} in the baseline, now {fmt(current[m])}" for m in changed] +
+       ["a program built against the old header passes the old value: a changed value needs a new "
+        "soversion and a new baseline (lib/README.md, \"ABI\")"] * bool(changed))
+added = sorted(set(current) - set(base))
+if added:
+    print("# macros added since the baseline (fine; lib/abi/update.sh records them at a release):")
+    for m in added:
+        print(f"#   {m} {fmt(current[m])}")
+print(f"1..{n}")
+sys.exit(1 if failed else 0)
