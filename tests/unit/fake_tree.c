@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hugepfn.h"
 #include "fake_tree.h"
 
 char root[256], sysroot[300], devroot[300];
@@ -133,4 +134,19 @@ void rm_fake(const char *rel)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s/%s'", sysroot, rel);
 	if (system(cmd))
 		exit(1);
+}
+
+struct hugepfn_ctx *fake_tree_standard(void)
+{
+	struct hugepfn_ctx_opts opts = { 0 };
+	struct hugepfn_ctx *ctx;
+
+	if (fake_tree_init())
+		return NULL;
+	fake_device("0000:00:05.0", 0x200000000ULL, NULL);
+	fake_device("0000:00:06.0", 0x300000000ULL, "hugepfn");
+	fake_device("0000:00:07.0", 0x400000000ULL, "nvme");
+	opts.sysfs_root = sysroot;
+	opts.dev_root = devroot;
+	return hugepfn_ctx_new(&opts, &ctx) ? NULL : ctx;
 }

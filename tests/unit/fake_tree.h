@@ -3,6 +3,8 @@
 #ifndef HPFN_FAKE_TREE_H
 #define HPFN_FAKE_TREE_H
 
+struct hugepfn_ctx;
+
 /* The tree's root (a mkdtemp directory), its sys/ and its dev/. */
 extern char root[256], sysroot[300], devroot[300];
 
@@ -22,6 +24,13 @@ void rm_fake(const char *rel);
  * @driver (or to nothing when NULL), memory decoding on.
  */
 void fake_device(const char *bdf, unsigned long long bar0, const char *driver);
+
+/*
+ * The tree every library test starts from: 0000:00:05.0 bound to nothing,
+ * 0000:00:06.0 to hugepfn, 0000:00:07.0 to nvme; a context on it (NULL
+ * on failure).
+ */
+struct hugepfn_ctx *fake_tree_standard(void);
 
 /* An empty file DEVROOT/@rel, its directories made. */
 void dev_put(const char *rel);

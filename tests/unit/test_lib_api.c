@@ -507,16 +507,10 @@ static void test_success_no_detail(void)
 
 int main(void)
 {
-	struct hugepfn_ctx_opts opts = { 0 };
-
-	if (fake_tree_init())
+	ctx = fake_tree_standard();
+	CHECK(ctx != NULL, "context on the fake tree");
+	if (!ctx)
 		return 1;
-	fake_device("0000:00:05.0", 0x200000000ULL, NULL);
-	fake_device("0000:00:06.0", 0x300000000ULL, "hugepfn");
-	fake_device("0000:00:07.0", 0x400000000ULL, "nvme");
-	opts.sysfs_root = sysroot;
-	opts.dev_root = devroot;
-	CHECK(hugepfn_ctx_new(&opts, &ctx) == 0, "context on the fake tree");
 	test_version_and_reserved();
 	test_strerror();
 	test_open_failure();
