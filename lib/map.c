@@ -221,6 +221,8 @@ static int check_huge(struct hugepfn_map *map)
 	free(runs);
 	if (huge)
 		return 0;
+	if (n == -ENOMEM)
+		return n;
 	if (n < 0)
 		return hpfn_err(map->dev, -ENODATA,
 				"HUGEPFN_MAP_HUGE_REQUIRED: the page sizes of region %u's mapping cannot be read: %s",
@@ -301,8 +303,10 @@ HUGEPFN_API int hugepfn_map(struct hugepfn_dev *dev, unsigned int region, uint64
 	hpfn_errors_clear(&dev->errors);
 	if (!out)
 		return hpfn_err(dev, -EINVAL, "hugepfn_map: out is NULL");
-	if (flags & HPFN_MAP_NO_ENABLE)
-		return hpfn_err(dev, -EINVAL, "unknown map flags %#x", HPFN_MAP_NO_ENABLE);
+	if (flags & HPFN_MAP_NO_ENABLE)	/* the library's own: unknown outside it */
+		return hpfn_err(dev, -EINVAL, "unknown map flags %#x",
+				flags & ~(HUGEPFN_MAP_READONLY | HUGEPFN_MAP_WC | HUGEPFN_MAP_4K |
+					  HUGEPFN_MAP_HUGE_REQUIRED | HUGEPFN_MAP_2M));
 	ret = hpfn_map(dev, region, offset, length, flags, out);
 	/* the checks after mmap() may have met failures they got over */
 	if (!ret)

@@ -129,7 +129,8 @@ int cmd_map(struct hugepfn_ctx *ctx, const struct tool_args *a)
 	if (ret)
 		return ret;
 	t0 = tool_now_ns();
-	ret = hugepfn_map(dev, a->region, a->offset, a->length, a->map_flags, &map);
+	/* it only reads: a read-only mapping, which hugepfn.ko does not reset the device for */
+	ret = hugepfn_map(dev, a->region, a->offset, a->length, a->map_flags | HUGEPFN_MAP_READONLY, &map);
 	t1 = tool_now_ns();
 	if (ret) {
 		ret = tool_fail_dev(a, dev, ret, "map");

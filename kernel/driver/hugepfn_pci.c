@@ -128,8 +128,9 @@ static void hugepfn_pci_restore(struct hugepfn_dev *hdev, struct pci_dev *pdev)
 /*
  * Stop the device's DMA and reset it where it can be, its configuration
  * restored as probe stored it (bus mastering off); the device lock held.
+ * Returns false when a reset the device has failed.
  */
-static void hugepfn_pci_quiesce(struct hugepfn_dev *hdev, struct pci_dev *pdev)
+static bool hugepfn_pci_quiesce(struct hugepfn_dev *hdev, struct pci_dev *pdev)
 {
 	int ret;
 
@@ -139,6 +140,7 @@ static void hugepfn_pci_quiesce(struct hugepfn_dev *hdev, struct pci_dev *pdev)
 		hugepfn_pci_restore(hdev, pdev);
 	else if (ret != -ENOTTY)
 		pci_warn(pdev, "reset after use failed: %d\n", ret);
+	return !ret || ret == -ENOTTY;
 }
 
 /*
@@ -154,9 +156,9 @@ static void hugepfn_pci_quiesce_work(struct work_struct *work)
 	pci_dev_lock(pdev);
 	mutex_lock(&hdev->open_lock);
 	/* opens wait for this work, so nobody opened the node meanwhile */
-	if (hdev->pdev == pdev)
-		hugepfn_pci_quiesce(hdev, pdev);
-	hdev->used = false;
+	/* a reset that failed is tried again at the next last close */
+	if (hdev->pdev == pdev && hugepfn_pci_quiesce(hdev, pdev))
+		WRITE_ONCE(hdev->used, false);
 	hdev->quiesce_pending = false;
 	mutex_unlock(&hdev->open_lock);
 	pci_dev_unlock(pdev);
@@ -237,7 +239,7 @@ static long hugepfn_pci_set_master(struct hugepfn_dev *hdev, struct file *file,
 	if (!ret) {
 		hdev->bus_master = enable;
 		if (enable) {
-			hdev->used = true;
+			WRITE_ONCE(hdev->used, true);
 			pci_set_master(pdev);
 		} else {
 			pci_clear_master(pdev);

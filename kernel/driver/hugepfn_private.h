@@ -34,7 +34,10 @@ struct hugepfn_region {
  * lock) guards @gone, @blocked and @generation; @mms_lock the list of
  * address spaces that map the node; @open_lock the open count,
  * @bus_master and @pdev, and nests inside the PCI device lock. Nothing
- * waits for an mmap lock while holding @lock.
+ * waits for an mmap lock while holding @lock. @used is set by a writable
+ * mmap() (under @lock) and by bus mastering (under @open_lock), read by
+ * the last close and cleared by the quiesce work, both under @open_lock
+ * while no file is open (opens wait for the work): WRITE_ONCE/READ_ONCE.
  */
 struct hugepfn_dev {
 	struct device dev;		/* the node's class device */

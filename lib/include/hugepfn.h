@@ -7,7 +7,8 @@
  * A context (struct hugepfn_ctx) holds the settings; a device handle
  * (struct hugepfn_dev) is one open device; a mapping (struct hugepfn_map)
  * is one mmap() of a region. The library never prints, never exits and
- * keeps no global mutable state; contexts, handles and mappings may be
+ * keeps no global mutable state (beyond one number per thread that tells
+ * threads apart, see "Errors"); contexts, handles and mappings may be
  * used from several threads at once (a mapping must not be used while
  * another thread unmaps it, nor a handle while another closes it).
  *
