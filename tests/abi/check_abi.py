@@ -27,6 +27,8 @@ import re
 import shutil
 import subprocess
 import sys
+
+from tap import Tap
 import tempfile
 
 args = sys.argv[1:]
@@ -95,18 +97,8 @@ with tempfile.TemporaryDirectory() as tmp:
     if arch(base_text) != arch(cur_text):
         skip(f"the baseline is for {arch(base_text)}, this build for {arch(cur_text)} ({platform.machine()})")
 
-    n = 0
-    failed = 0
-
-    def result(ok, what, details=()):
-        global n, failed
-        n += 1
-        print(f"{'ok' if ok else 'not ok'} {n} - {what}")
-        if not ok:
-            for d in details:
-                print(f"# {d}")
-                print(d, file=sys.stderr)
-        failed += not ok
+    tap = Tap()
+    result = tap.result
 
     base_syms, cur_syms = symbols(base_text), symbols(cur_text)
     gone = [f"{s}@{v}: {'not exported any more' if s not in cur_syms else 'now at ' + str(cur_syms[s])}"
@@ -141,5 +133,4 @@ with tempfile.TemporaryDirectory() as tmp:
             for line in report:
                 if line.strip():
                     print(f"#   {line}")
-    print(f"1..{n}")
-    sys.exit(1 if failed else 0)
+    tap.done()

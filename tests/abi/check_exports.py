@@ -16,23 +16,15 @@ import re
 import subprocess
 import sys
 
+from tap import Tap
+
 header, vmap, shared, static = sys.argv[1:5]
 nm = sys.argv[5] if len(sys.argv) > 5 else "nm"
 readelf = sys.argv[6] if len(sys.argv) > 6 else "readelf"
 SONAME = "libhugepfn.so.1"
 
-n = 0
-failed = 0
-
-
-def result(ok, what, details=()):
-    global n, failed
-    n += 1
-    print(f"{'ok' if ok else 'not ok'} {n} - {what}")
-    for d in details if not ok else ():
-        print(f"# {d}")
-        print(d, file=sys.stderr)
-    failed += not ok
+tap = Tap()
+result = tap.result
 
 
 def run(*cmd):
@@ -129,5 +121,4 @@ extra = sorted(defined - api)
 result(not missing and not extra, "libhugepfn.a defines every function of hugepfn.h and no other global",
        [f"not defined: {s}" for s in missing] + [f"defined, not in hugepfn.h: {s}" for s in extra])
 
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+tap.done()

@@ -20,6 +20,8 @@ import os
 import re
 import subprocess
 import sys
+
+from tap import Tap
 import tempfile
 
 args = sys.argv[1:]
@@ -125,17 +127,8 @@ if update:
     sys.exit(0)
 
 base = read_baseline()
-n = failed = 0
-
-
-def result(ok, what, details=()):
-    global n, failed
-    n += 1
-    print(f"{'ok' if ok else 'not ok'} {n} - {what}")
-    for d in details if not ok else ():
-        print(f"# {d}")
-        print(d, file=sys.stderr)
-    failed += not ok
+tap = Tap()
+result = tap.result
 
 
 result(bool(current), f"hugepfn.h defines {len(current)} HUGEPFN_* macros")
@@ -154,5 +147,4 @@ if added:
     print("# macros added since the baseline (fine; lib/abi/update.sh records them at a release):")
     for m in added:
         print(f"#   {m} {fmt(current[m])}")
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+tap.done()

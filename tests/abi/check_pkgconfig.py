@@ -14,21 +14,13 @@ import os
 import subprocess
 import sys
 
+from tap import Tap
+
 pkg_config, pc_dir, version = sys.argv[1:4]
 env = dict(os.environ)
 env["PKG_CONFIG_PATH"] = os.pathsep.join([pc_dir] + [p for p in [env.get("PKG_CONFIG_PATH")] if p])
-n = failed = 0
-
-
-def result(ok, what, details=()):
-    global n, failed
-    n += 1
-    print(f"{'ok' if ok else 'not ok'} {n} - {what}")
-    for d in details if not ok else ():
-        for line in str(d).splitlines():
-            print(f"# {line}")
-        print(d, file=sys.stderr)
-    failed += not ok
+tap = Tap()
+result = tap.result
 
 
 def pc(*args):
@@ -61,5 +53,4 @@ if static is not None:
     if "-lhugepfn" in static and "-lpci" in static:
         result(static.index("-lhugepfn") < static.index("-lpci"),
                "--static --libs: -lhugepfn before -lpci (static link order)", [f"got: {' '.join(static)}"])
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+tap.done()

@@ -21,6 +21,8 @@ import re
 import shutil
 import subprocess
 import sys
+
+from tap import Tap
 import tempfile
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -31,17 +33,8 @@ for opt in ("header", "map", "shared", "static", "nm", "readelf", "objcopy", "ar
 ap.add_argument("cc", nargs="+")
 a = ap.parse_args()
 py = sys.executable
-n = failed = 0
-
-
-def result(ok, what, details=()):
-    global n, failed
-    n += 1
-    print(f"{'ok' if ok else 'not ok'} {n} - {what}")
-    for d in details if not ok else ():
-        for line in str(d).splitlines():
-            print(f"# {line}")
-    failed += not ok
+tap = Tap()
+result = tap.result
 
 
 def run(*cmd):
@@ -163,5 +156,4 @@ with tempfile.TemporaryDirectory() as tmp:
     result(rc != 0 and "not ok" in out and "-lpci" in out, "check_pkgconfig.py fails a .pc that lost libpci",
            [f"exit status {rc}", out])
 
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+tap.done()
