@@ -366,14 +366,19 @@ static void test_look_no_reset(void)
 		munmap(p, small.size);
 	if (fd >= 0)
 		close(fd);
-	rc = guest_run("/hpfn/bin/hugepfn info %s > /dev/null", small.bdf);
-	tap_check(rc == 0, "look: hugepfn info %s (exit %d)", small.bdf, rc);
-	/* the doctor exits 1 when a finding fails (this test kernel has some) */
-	rc = guest_run("/hpfn/bin/hugepfn doctor %s > /dev/null", small.bdf);
-	tap_check(rc == 0 || rc == 1, "look: hugepfn doctor %s (exit %d)", small.bdf, rc);
+	if (access("/hpfn/bin/hugepfn", X_OK)) {
+		tap_skip("look: the hugepfn tool is not in this guest (static test programs only)");
+	} else {
+		rc = guest_run("/hpfn/bin/hugepfn info %s > /dev/null", small.bdf);
+		tap_check(rc == 0, "look: hugepfn info %s (exit %d)", small.bdf, rc);
+		/* the doctor exits 1 when a finding fails (this test kernel has some) */
+		rc = guest_run("/hpfn/bin/hugepfn doctor %s > /dev/null", small.bdf);
+		tap_check(rc == 0 || rc == 1, "look: hugepfn doctor %s (exit %d)", small.bdf, rc);
+	}
 	bit = node_sync(&small) ? -1 : serr_bit(&small, 0);
 	tap_check(bit == !stored,
-		  "look: a read-only mapping, hugepfn info and hugepfn doctor reset nothing (SERR# still %d)", bit);
+		  "look: a read-only mapping (and hugepfn info and doctor, where the tool is) reset nothing (SERR# still %d)",
+		  bit);
 	fd = node_open(&small, O_RDWR);
 	p = fd >= 0 ? mmap(NULL, small.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, HUGEPFN_REGION_OFFSET(2)) :
 		      MAP_FAILED;
