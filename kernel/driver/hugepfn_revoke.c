@@ -24,8 +24,14 @@
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/version.h>
 
 #include "hugepfn_private.h"
+
+/* 7.2 renamed zap_vma_ptes() zap_special_vma_range(). */
+#if KERNEL_VERSION(7, 2, 0) > LINUX_VERSION_CODE
+#define zap_special_vma_range	zap_vma_ptes
+#endif
 
 /* So many address spaces zapped in one revocation that it deserves a word. */
 #define HUGEPFN_REVOKE_WARN_MMS	100000
@@ -142,7 +148,8 @@ static void hugepfn_zap_mm(struct hugepfn_dev *hdev, struct mm_struct *mm,
 	mmap_write_lock(mm);
 	for (vma = find_vma(mm, 0); vma; vma = find_vma(mm, vma->vm_end))
 		if (hugepfn_is_our_vma(hdev, vma))
-			zap_vma_ptes(vma, vma->vm_start, vma->vm_end - vma->vm_start);
+			zap_special_vma_range(vma, vma->vm_start,
+					      vma->vm_end - vma->vm_start);
 	spin_lock(&hdev->mms_lock);
 	m = hugepfn_mm_find(hdev, mm);
 	if (m)
