@@ -81,9 +81,11 @@ static bool carveout_name_taken(const char *name)
 #if KERNEL_VERSION(6, 19, 0) > LINUX_VERSION_CODE
 #define carveout_e820_any	e820__mapped_raw_any
 #define CARVEOUT_E820_RAM	E820_TYPE_RAM
+#define CARVEOUT_E820_FIRMWARE	true
 #else
 #define carveout_e820_any	e820__mapped_any
 #define CARVEOUT_E820_RAM	E820_TYPE_RESERVED
+#define CARVEOUT_E820_FIRMWARE	false
 #endif
 
 /* Whether EFI's memory map has conventional memory all over [addr, end). */
@@ -128,6 +130,9 @@ static const char *carveout_unsuitable(u64 addr, u64 end)
 	}
 	if (efi_enabled(EFI_MEMMAP) && !carveout_efi_conventional(addr, end))
 		return "the EFI memory map has more than conventional memory there";
+	if (!CARVEOUT_E820_FIRMWARE && !efi_enabled(EFI_MEMMAP))
+		pr_notice("[%#llx-%#llx]: this kernel gives modules no firmware memory map: that it is RAM, not firmware-reserved, is taken on trust\n",
+			  addr, end - 1);
 	/* reserved (memmap=) or unknown to the kernel (beyond mem=), nothing else */
 	if (region_intersects(addr, end - addr, IORESOURCE_MEM, IORES_DESC_RESERVED) ==
 	    REGION_MIXED)

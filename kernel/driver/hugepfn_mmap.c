@@ -264,9 +264,26 @@ static const struct vm_operations_struct hugepfn_carveout_vm_ops = {
 	.close = hugepfn_vma_close,
 };
 
+/*
+ * A VMA split inside a fault-time PUD leaf: 6.12's vma_adjust_trans_huge()
+ * drops the leaf, 7.3's splits PMDs only and takes the leaf for a PMD
+ * table (an oops in pmd_lock()). Drop it here first, as 6.12 does (the
+ * mmap lock is held for writing); faults fill each side again.
+ */
+static int hugepfn_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	u32 cache;
+
+	if (!IS_ALIGNED(addr, PUD_SIZE) &&
+	    hugepfn_leaf(vma->vm_mm, addr, &cache) == HUGEPFN_LEVEL_1G)
+		zap_special_vma_range(vma, ALIGN_DOWN(addr, PUD_SIZE), PUD_SIZE);
+	return 0;
+}
+
 static const struct vm_operations_struct hugepfn_fault_vm_ops = {
 	.open = hugepfn_vma_open,
 	.close = hugepfn_vma_close,
+	.may_split = hugepfn_may_split,
 	.fault = hugepfn_fault,
 #ifdef CONFIG_ARCH_SUPPORTS_HUGE_PFNMAP
 	.huge_fault = hugepfn_huge_fault,

@@ -21,6 +21,11 @@
  */
 #define HUGEPFN_UIO_MMAP	(KERNEL_VERSION(7, 1, 0) > LINUX_VERSION_CODE)
 
+/* 7.2 renamed zap_vma_ptes() zap_special_vma_range(). */
+#if KERNEL_VERSION(7, 2, 0) > LINUX_VERSION_CODE
+#define zap_special_vma_range	zap_vma_ptes
+#endif
+
 #define HUGEPFN_MAX_REGIONS	6
 
 struct pci_dev;

@@ -24,14 +24,8 @@
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
-#include <linux/version.h>
 
 #include "hugepfn_private.h"
-
-/* 7.2 renamed zap_vma_ptes() zap_special_vma_range(). */
-#if KERNEL_VERSION(7, 2, 0) > LINUX_VERSION_CODE
-#define zap_special_vma_range	zap_vma_ptes
-#endif
 
 /* So many address spaces zapped in one revocation that it deserves a word. */
 #define HUGEPFN_REVOKE_WARN_MMS	100000
