@@ -46,6 +46,10 @@ HUGEPFN_LINUX_VERSIONS=(6.12 7.3)
 #                         branch 'hugepfn' = base + the series): linux for
 #                         6.12, linux-src-7.3 for 7.3 ($HUGEPFN_CACHE/linux-7.3
 #                         is a developer's tree, never used here)
+#   LINUX_ARM64_APPEND    kernel command line the arm64 VM adds: 7.3 has no
+#                         RODATA_FULL_DEFAULT_ENABLED (6.12's test config has
+#                         it off) and maps the linear map with pages unless
+#                         told rodata=noalias: the blocks t_kernel_map reads
 linux_select() {
 	case "$1" in
 		6.12)
@@ -56,6 +60,7 @@ linux_select() {
 			STOCK_LAYOUT=image
 			LINUX_CACHE_TAG=
 			LINUX_SRC=$HUGEPFN_CACHE/linux
+			LINUX_ARM64_APPEND=
 			;;
 		7.3)
 			KERNEL_SOURCE_PKG=linux-source-7.3
@@ -65,6 +70,7 @@ linux_select() {
 			STOCK_LAYOUT=binary
 			LINUX_CACHE_TAG=-7.3
 			LINUX_SRC=$HUGEPFN_CACHE/linux-src-7.3
+			LINUX_ARM64_APPEND=rodata=noalias
 			;;
 		*)
 			die "unknown Linux version '$1'; use one of: ${HUGEPFN_LINUX_VERSIONS[*]}"

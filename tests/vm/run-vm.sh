@@ -160,7 +160,7 @@ if [ "$arch" = arm64 ]; then
 	# BARs land in virt's 64-bit PCIe window. TAP goes to a virtio console,
 	# since virt has one UART. pauth-impdef: qemu's fast pointer
 	# authentication (the architected one dominates TCG time).
-	cmdline="console=ttyAMA0 mem=1984M hpfn.carveout=64M@0xbc000000 hpfn.tap=/dev/hvc0 $common_args $append"
+	cmdline="console=ttyAMA0 mem=1984M hpfn.carveout=64M@0xbc000000 hpfn.tap=/dev/hvc0 ${LINUX_ARM64_APPEND:+$LINUX_ARM64_APPEND }$common_args $append"
 	qemu=(
 		qemu-system-aarch64 -machine virt,highmem=on -accel tcg -cpu max,pauth-impdef=on
 		-smp 4 -m 2G -display none -no-reboot -nodefaults
