@@ -456,6 +456,14 @@ static long long page_tables_kb(void)
  * munmap() or exit that freed them, so wait up to 5 s for it to get back
  * to @base; a leak never does.
  */
+/*
+ * The count is system-wide and holds the kernel's own tables too (the
+ * vmalloc space the forks' stacks come from), which may keep a few new
+ * pages after many forks (7.3: 8 kB after 1000). A table leaked per fork
+ * would be thousands of kB: allow this much.
+ */
+#define PT_SLACK_KB 64
+
 static long long page_tables_settled_kb(long long base)
 {
 	long long now = page_tables_kb();
@@ -585,7 +593,7 @@ static void test_leaks(int fd, uint64_t off)
 		ok = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status);
 	}
 	after = page_tables_settled_kb(base);
-	tap_check(ok && after <= base, "1000 fork cycles: PageTables %lld kB -> %lld kB", base, after);
+	tap_check(ok && after <= base + PT_SLACK_KB, "1000 fork cycles: PageTables %lld kB -> %lld kB", base, after);
 	munmap(p, 4 * SZ_1M);
 }
 
@@ -1068,7 +1076,7 @@ static void test_pud_leaks(int fd)
 		ok = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status);
 	}
 	after = page_tables_settled_kb(base);
-	tap_check(ok && after <= base, "%d fork cycles with a 1 GiB mapping: PageTables %lld kB -> %lld kB",
+	tap_check(ok && after <= base + PT_SLACK_KB, "%d fork cycles with a 1 GiB mapping: PageTables %lld kB -> %lld kB",
 		  cycles, base, after);
 	munmap(p, SZ_1G);
 }
