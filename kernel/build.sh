@@ -212,13 +212,16 @@ unpack_source() {
 	printf '.hugepfn-*\n' >> "$SRC/.git/info/exclude"
 }
 
-# A patch without its "From <sha>" line and "[PATCH n/m]" numbering.
+# A patch without its "From <sha>" line, "[PATCH n/m]" numbering and the
+# blob ids of its "index" lines (their length is the writer's core.abbrev:
+# the 7.3 series' are 9 digits, the tree's format-patch writes 7).
 normalize_patch() {
 	python3 -c '
 import email, re, sys
 m = email.message_from_string(sys.stdin.read())
 subject = re.sub(r"^\[PATCH[^]]*\] ", "", " ".join(m["Subject"].split()))
-print(m["From"], m["Date"], subject, m.get_payload(), sep="\n")'
+body = re.sub(r"(?m)^index [0-9a-f]+\.\.[0-9a-f]+", "index", m.get_payload())
+print(m["From"], m["Date"], subject, body, sep="\n")'
 }
 
 # apply_series N: check out branch 'hugepfn' = base + the first N patches
