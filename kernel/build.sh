@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
-# Build the hugepfn test kernel: Debian's linux-source-6.12 plus
-# kernel/patches/series, configured from kernel/config/*.config and
-# kernel/config/ARCH/*.config merged over tinyconfig, natively for x86_64 or
-# with Debian's cross compilers for arm64, ppc64le and riscv64. Built kernels
-# are cached by a hash of (source version, architecture, patches, config
-# fragments, this script), so unchanged inputs are never rebuilt.
+# Build the hugepfn test kernel: Debian's linux-source-VERSION plus
+# kernel/patches/VERSION/series (VERSION 6.12, the default, or 7.3: --linux),
+# configured from kernel/config/*.config and kernel/config/ARCH/*.config
+# merged over tinyconfig, natively for x86_64 or with Debian's cross
+# compilers for arm64, ppc64le and riscv64. Built kernels are cached by a
+# hash of (source version, architecture, patches, config fragments, this
+# script), so unchanged inputs are never rebuilt.
 #
-# Usage: kernel/build.sh [--arch ARCH] [--variant NAME] [--tree|--prefixes|--uapi|--base] [--print-dir] [--help]
+# Usage: kernel/build.sh [--linux VERSION] [--arch ARCH] [--variant NAME] [--tree|--prefixes|--uapi|--base] [--print-dir] [--help]
 set -euo pipefail
 . "$(dirname "$0")/../tests/vm/common.sh"
 
 usage() {
 	cat <<'USAGE'
-Usage: kernel/build.sh [--arch ARCH] [OPTION]
+Usage: kernel/build.sh [--linux VERSION] [--arch ARCH] [OPTION]
 
-Builds (or finds in the cache) the patched 6.12 test kernel and prints the
+Builds (or finds in the cache) the patched test kernel and prints the
 directory holding its image (bzImage, Image or vmlinux), .config and the
 build tree for out-of-tree modules.
 
+  --linux VERSION
+               6.12 (the default: Debian's linux-source-6.12 and
+               kernel/patches/6.12/) or 7.3 (linux-source-7.3 from Debian
+               trixie-backports and kernel/patches/7.3/); every mode below
+               works on either, each version in cache directories of its
+               own (kernel/README.md)
   --arch ARCH  x86_64 (the default), arm64, ppc64le, riscv64 or i386; the
                others are cross-built with Debian's gcc-<triplet> packages
                (i386 with the native gcc, -m32), i386 for --prefixes only
@@ -56,6 +63,7 @@ quiet=
 arch=x86_64
 variant=
 full_prefixes=
+linux=6.12
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--tree) mode=tree ;;
@@ -64,6 +72,12 @@ while [ $# -gt 0 ]; do
 		--uapi) mode=uapi ;;
 		--base) mode=base ;;
 		--print-dir) quiet=1 ;;
+		--linux)
+			[ $# -ge 2 ] || die "--linux needs a version: ${HUGEPFN_LINUX_VERSIONS[*]}"
+			linux=$2
+			shift
+			;;
+		--linux=*) linux=${1#--linux=} ;;
 		--arch)
 			[ $# -ge 2 ] || die "--arch needs an architecture: x86_64, arm64, ppc64le or riscv64"
 			arch=$2
@@ -80,6 +94,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
+linux_select "$linux"
 
 # KARCH: the kernel's ARCH (empty natively, so that the x86 build tree is
 # the one earlier versions made), CROSS: CROSS_COMPILE, IMAGE: what boots.
@@ -124,23 +139,30 @@ if ! flock -n "$lock_fd"; then
 	flock "$lock_fd"
 fi
 
-SRC=$HUGEPFN_CACHE/linux
-PATCHDIR=$HUGEPFN_ROOT/kernel/patches
-# The fragments shared by every architecture, then the architecture's own
-# (i386's are x86_64's, made 32-bit by its variant), then the variant's.
-CONFIGS=("$HUGEPFN_ROOT"/kernel/config/*.config "$HUGEPFN_ROOT/kernel/config/${arch/i386/x86_64}"/*.config)
+SRC=$LINUX_SRC
+PATCHDIR=$SERIES_DIR
+SERIES_NAME=kernel/patches/$LINUX_VERSION/series
+# The fragments shared by every architecture and version, then the Linux
+# version's own (options whose name differs between versions), then the
+# architecture's (i386's are x86_64's, made 32-bit by its variant), then
+# the variant's.
+CONFIGS=("$HUGEPFN_ROOT"/kernel/config/*.config "$HUGEPFN_ROOT/kernel/config/$LINUX_VERSION"/*.config
+	"$HUGEPFN_ROOT/kernel/config/${arch/i386/x86_64}"/*.config)
 [ -f "${CONFIGS[-1]}" ] || die "no kernel/config/$arch/*.config for architecture $arch"
+[ -f "$HUGEPFN_ROOT/kernel/config/$LINUX_VERSION/00-version.config" ] ||
+	die "no kernel/config/$LINUX_VERSION/00-version.config"
 if [ -n "$variant" ]; then
 	[ -f "$HUGEPFN_ROOT/kernel/config/variants/$variant.config" ] ||
 		die "no kernel/config/variants/$variant.config (try: $(cd "$HUGEPFN_ROOT/kernel/config/variants" && ls | sed 's/\.config$//' | tr '\n' ' '))"
 	CONFIGS+=("$HUGEPFN_ROOT/kernel/config/variants/$variant.config")
 fi
-# The build tree: 'obj' for x86_64 (its name before other architectures).
+# The build tree: 'obj' for x86_64 (its name before other architectures),
+# 'obj-ARCH[-VARIANT]' for the others; 7.3's are 'obj-7.3[-ARCH[-VARIANT]]'.
 obj_dir() {
 	if [ "$arch" = x86_64 ] && [ -z "$variant" ]; then
-		echo "$HUGEPFN_CACHE/obj"
+		echo "$HUGEPFN_CACHE/obj$LINUX_CACHE_TAG"
 	else
-		echo "$HUGEPFN_CACHE/obj-$arch${variant:+-$variant}"
+		echo "$HUGEPFN_CACHE/obj$LINUX_CACHE_TAG-$arch${variant:+-$variant}"
 	fi
 }
 
@@ -157,7 +179,7 @@ series_patches() {
 	[ -f "$PATCHDIR/series" ] || return 0
 	while read -r p; do
 		case "$p" in ''|'#'*) continue ;; esac
-		[ -f "$PATCHDIR/$p" ] || die "kernel/patches/series names '$p', which does not exist"
+		[ -f "$PATCHDIR/$p" ] || die "$SERIES_NAME names '$p', which does not exist"
 		printf '%s\n' "$PATCHDIR/$p"
 	done < "$PATCHDIR/series"
 }
@@ -182,7 +204,7 @@ unpack_source() {
 		# Debian's tarball ignores every top-level entry ('/*' for its
 		# packaging repository), which would hide new files from git.
 		git add -A -f . >/dev/null
-		git commit -q -m "Debian linux-source-6.12 $src_version"
+		git commit -q -m "Debian $KERNEL_SOURCE_PKG $src_version"
 		sed -i '/^# Debian packaging/,$d' .gitignore
 		git commit -q -a -m "Drop the Debian packaging ignore rules"
 	)
@@ -190,13 +212,16 @@ unpack_source() {
 	printf '.hugepfn-*\n' >> "$SRC/.git/info/exclude"
 }
 
-# A patch without its "From <sha>" line and "[PATCH n/m]" numbering.
+# A patch without its "From <sha>" line, "[PATCH n/m]" numbering and the
+# blob ids of its "index" lines (their length is the writer's core.abbrev:
+# the 7.3 series' are 9 digits, the tree's format-patch writes 7).
 normalize_patch() {
 	python3 -c '
 import email, re, sys
 m = email.message_from_string(sys.stdin.read())
 subject = re.sub(r"^\[PATCH[^]]*\] ", "", " ".join(m["Subject"].split()))
-print(m["From"], m["Date"], subject, m.get_payload(), sep="\n")'
+body = re.sub(r"(?m)^index [0-9a-f]+\.\.[0-9a-f]+", "index", m.get_payload())
+print(m["From"], m["Date"], subject, body, sep="\n")'
 }
 
 # apply_series N: check out branch 'hugepfn' = base + the first N patches
@@ -227,15 +252,15 @@ apply_series() {
 		tip=${commits[$i]}
 	done
 	if [ "$n" -gt "$keep" ]; then
-		say "applying patches $((keep + 1))..$n of kernel/patches/series ($keep already applied)"
+		say "applying patches $((keep + 1))..$n of $SERIES_NAME ($keep already applied)"
 	elif [ "$n" -gt 0 ]; then
-		say "the tree holds all $n patches of kernel/patches/series already"
+		say "the tree holds all $n patches of $SERIES_NAME already"
 	fi
 	rm -f "$SRC/.hugepfn-applied"
 	git -C "$SRC" checkout -q -f -B hugepfn "$tip"
 	if [ "$n" -gt "$keep" ]; then
 		git -C "$SRC" am -q --keep-cr "${patches[@]:$keep}" ||
-			die "a patch of kernel/patches/series does not apply to linux-source $src_version (see 'git -C $SRC am --show-current-patch')"
+			die "a patch of $SERIES_NAME does not apply to $KERNEL_SOURCE_PKG $src_version (see 'git -C $SRC am --show-current-patch')"
 	fi
 	echo "$stamp" > "$SRC/.hugepfn-applied"
 }
@@ -282,7 +307,7 @@ build_kernel() {
 	mkdir -p "$obj" "$out"
 	configure "$obj"
 	start=$(date +%s)
-	say "building the $arch kernel in $obj (about 7-10 min on 2 cores with a cold ccache; log: $log)"
+	say "building the $LINUX_VERSION $arch kernel in $obj (about 7-10 min on 2 cores with a cold ccache; log: $log)"
 	if ! kmake O="$obj" -j"$JOBS" CC="ccache ${CROSS}gcc" KBUILD_BUILD_TIMESTAMP=hugepfn \
 		KBUILD_BUILD_USER=hugepfn KBUILD_BUILD_HOST=hugepfn "$(basename "$IMAGE")" modules \
 		> "$log" 2>&1; then
@@ -319,7 +344,12 @@ build_inputs_hash() {
 # a git worktree of branch 'base', so that the shared tree stays on
 # 'hugepfn' (checking 'base' out there would rewrite the headers the series
 # changes and force a full rebuild of the patched tree).
-BASE_SRC=$HUGEPFN_CACHE/linux-base
+# 6.12's are linux-base and obj-base, 7.3's linux-src-7.3-base and obj-7.3-base.
+if [ -z "$LINUX_CACHE_TAG" ]; then
+	BASE_SRC=$HUGEPFN_CACHE/linux-base
+else
+	BASE_SRC=$LINUX_SRC-base
+fi
 base_inputs_hash() {
 	{ echo "$src_version $arch base $(compiler_id)"; hash_inputs "${CONFIGS[@]}" "$0"; } | sha256sum | cut -c1-16
 }
@@ -409,9 +439,9 @@ check_prefixes() {
 		pkey=$( { echo "$src_version $arch$variant ${targets[*]} $(compiler_id)"; hash_inputs "${all[@]:0:$i}" "${CONFIGS[@]}" "$0"; } |
 			sha256sum | cut -c1-16)
 		if [ "$i" -eq 0 ]; then
-			name="$arch${variant:+ $variant}: series prefix 0 (the Debian source alone)"
+			name="$LINUX_VERSION $arch${variant:+ $variant}: series prefix 0 (the Debian source alone)"
 		else
-			name="$arch${variant:+ $variant}: series prefix $i (up to ${all[$((i - 1))]##*/})"
+			name="$LINUX_VERSION $arch${variant:+ $variant}: series prefix $i (up to ${all[$((i - 1))]##*/})"
 		fi
 		if [ -f "$HUGEPFN_CACHE/prefix-ok/$pkey" ]; then
 			echo "ok - $name $what (verified earlier with identical inputs)"
@@ -424,7 +454,7 @@ check_prefixes() {
 			mkdir -p "$obj"
 			configure "$obj"
 			start=$(date +%s)
-			say "$arch${variant:+ $variant} prefix $i/${#all[@]}: building ${targets[*]}"
+			say "$LINUX_VERSION $arch${variant:+ $variant} prefix $i/${#all[@]}: building ${targets[*]}"
 			if ! kmake O="$obj" -j"$JOBS" CC="ccache ${CROSS}gcc" KBUILD_BUILD_TIMESTAMP=hugepfn \
 				"${targets[@]}" > "$obj/build.log" 2>&1; then
 				tail -n 40 "$obj/build.log" >&2
@@ -447,11 +477,11 @@ uapi)
 	# The series changes no uAPI header: the pristine source's are the ones.
 	dir=$UAPI_DIR
 	if [ ! -f "$dir/include/linux/vfio.h" ]; then
-		say "installing the uAPI headers of linux-source-6.12 $src_version"
-		rm -rf "$dir" "$HUGEPFN_CACHE/uapi-obj"
-		make -s -C "$SRC" O="$HUGEPFN_CACHE/uapi-obj" INSTALL_HDR_PATH="$dir" headers_install >&2 ||
+		say "installing the uAPI headers of $KERNEL_SOURCE_PKG $src_version"
+		rm -rf "$dir" "$HUGEPFN_CACHE/uapi-obj$LINUX_CACHE_TAG"
+		make -s -C "$SRC" O="$HUGEPFN_CACHE/uapi-obj$LINUX_CACHE_TAG" INSTALL_HDR_PATH="$dir" headers_install >&2 ||
 			die "make headers_install failed"
-		rm -rf "$HUGEPFN_CACHE/uapi-obj"
+		rm -rf "$HUGEPFN_CACHE/uapi-obj$LINUX_CACHE_TAG"
 	fi
 	echo "$dir"
 	exit 0
@@ -470,7 +500,7 @@ esac
 if [ "$mode" = base ]; then
 	[ "$arch" = x86_64 ] || die "--base builds the x86_64 kernel only (the upstream mm selftests run on x86_64)"
 	key=$(base_inputs_hash)
-	OBJ=$HUGEPFN_CACHE/obj-base
+	OBJ=$HUGEPFN_CACHE/obj$LINUX_CACHE_TAG-base
 	base_worktree
 	SRC=$BASE_SRC
 else

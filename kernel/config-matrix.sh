@@ -11,22 +11,24 @@ set -euo pipefail
 
 usage() {
 	cat <<'USAGE'
-Usage: kernel/config-matrix.sh [--only ARCH:VARIANT] [-h|--help]
+Usage: kernel/config-matrix.sh [--linux VERSION] [--only ARCH:VARIANT] [-h|--help]
 
-Compile-checks every prefix of kernel/patches/series (mm/, the arch's mm/
-and the series' other C files) in each of:
+Compile-checks every prefix of kernel/patches/VERSION/series (mm/, the
+arch's mm/ and the series' other C files) in each of:
 
   x86_64:thp-off  arm64:thp-off  riscv64:thp-off  arm64:preempt-rt  i386:i386
 
 and prints one line per configuration with its result and time. Exit
 status 0 only when every prefix of every configuration compiles.
 
+  --linux VERSION      6.12 (the default) or 7.3: the series and source
   --only ARCH:VARIANT  check one configuration of the list
   -h, --help           this text
 USAGE
 }
 
 MATRIX=(x86_64:thp-off arm64:thp-off riscv64:thp-off arm64:preempt-rt i386:i386)
+linux=6.12
 while [ $# -gt 0 ]; do
 	case "$1" in
 		-h|--help) usage; exit 0 ;;
@@ -34,6 +36,10 @@ while [ $# -gt 0 ]; do
 			[ $# -ge 2 ] || die "--only needs ARCH:VARIANT (try --help)"
 			[[ " ${MATRIX[*]} " == *" $2 "* ]] || die "'$2' is not one of: ${MATRIX[*]}"
 			MATRIX=("$2")
+			shift ;;
+		--linux)
+			[ $# -ge 2 ] || die "--linux needs a version: ${HUGEPFN_LINUX_VERSIONS[*]}"
+			linux=$2
 			shift ;;
 		*) usage >&2; die "unknown option '$1'" ;;
 	esac
@@ -45,7 +51,7 @@ failed=0
 for cfg in "${MATRIX[@]}"; do
 	start=$(date +%s)
 	say "== $cfg: every prefix of the series"
-	if "$HUGEPFN_ROOT/kernel/build.sh" --arch "${cfg%%:*}" --variant "${cfg#*:}" --prefixes; then
+	if "$HUGEPFN_ROOT/kernel/build.sh" --linux "$linux" --arch "${cfg%%:*}" --variant "${cfg#*:}" --prefixes; then
 		verdict=ok
 	else
 		verdict=FAILED

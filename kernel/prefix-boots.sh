@@ -14,26 +14,28 @@ set -euo pipefail
 
 usage() {
 	cat <<'USAGE'
-Usage: kernel/prefix-boots.sh [--prefixes LIST] [--tests LIST] [-h|--help]
+Usage: kernel/prefix-boots.sh [--linux VERSION] [--prefixes LIST] [--tests LIST] [-h|--help]
 
-Builds and boots prefixes of kernel/patches/series (x86_64, the test
+Builds and boots prefixes of kernel/patches/VERSION/series (x86_64, the test
 config) and runs guest tests on each; prints a table of prefix, last
 patch, features, result and time. Exit status 0 only when every prefix
 booted and passed.
 
+  --linux VERSION  6.12 (the default) or 7.3
   --prefixes LIST  comma-separated prefix numbers (N = the first N patches;
                    default: every prefix from 1 to the whole series)
   --tests LIST     guest tests to run (default t_sysfs_bar,t_fork_race,t_remap:
                    the ones whose expectations follow the features)
   -h, --help       this text
 
-Logs: build/vm-logs/prefix-N/ for each boot, and the build log of each
-prefix in ~/.cache/hugepfn/obj-prefix/build-N.log.
+Logs: build/vm-logs/prefix-N/ (prefix-7.3-N) for each boot, and the build log of each
+prefix in ~/.cache/hugepfn/obj-prefix/build-N.log (obj-7.3-prefix on 7.3).
 USAGE
 }
 
 PREFIXES=
 TESTS=t_sysfs_bar,t_fork_race,t_remap
+linux=6.12
 while [ $# -gt 0 ]; do
 	case "$1" in
 		-h|--help) usage; exit 0 ;;
@@ -43,14 +45,18 @@ while [ $# -gt 0 ]; do
 		--tests)
 			[ $# -ge 2 ] || die "--tests needs a list of guest tests (try --help)"
 			TESTS=$2; shift ;;
+		--linux)
+			[ $# -ge 2 ] || die "--linux needs a version: ${HUGEPFN_LINUX_VERSIONS[*]}"
+			linux=$2; shift ;;
 		*) usage >&2; die "unknown option '$1'" ;;
 	esac
 	shift
 done
 
+linux_select "$linux"
 # The whole series, applied and built once: its config is every prefix's.
-full=$("$HUGEPFN_ROOT/kernel/build.sh" --print-dir)
-SRC=$("$HUGEPFN_ROOT/kernel/build.sh" --tree | tail -n 1)
+full=$("$HUGEPFN_ROOT/kernel/build.sh" --linux "$linux" --print-dir)
+SRC=$("$HUGEPFN_ROOT/kernel/build.sh" --linux "$linux" --tree | tail -n 1)
 mapfile -t commits < <(git -C "$SRC" rev-list --reverse base..hugepfn)
 n=${#commits[@]}
 [ -n "$PREFIXES" ] || PREFIXES=$(seq -s, 1 "$n")
@@ -60,8 +66,13 @@ for p in "${wanted[@]}"; do
 	[ "$p" -ge 1 ] && [ "$p" -le "$n" ] || die "--prefixes: $p is not between 1 and $n"
 done
 
-WT=$HUGEPFN_CACHE/linux-prefix
-OBJ=$HUGEPFN_CACHE/obj-prefix
+# 6.12's: linux-prefix and obj-prefix; 7.3's: linux-src-7.3-prefix, obj-7.3-prefix.
+if [ -z "$LINUX_CACHE_TAG" ]; then
+	WT=$HUGEPFN_CACHE/linux-prefix
+else
+	WT=$LINUX_SRC-prefix
+fi
+OBJ=$HUGEPFN_CACHE/obj$LINUX_CACHE_TAG-prefix
 if [ ! -e "$WT/.git" ]; then
 	say "a worktree of $SRC for the prefixes: $WT (one time)"
 	git -C "$SRC" worktree prune
@@ -105,8 +116,8 @@ boot_prefix() {
 	features=$(features_of "$p")
 	say "prefix $p/$n: booting with features '${features:-none}'"
 	HUGEPFN_PATCHED_KDIR=$kdir HUGEPFN_PATCHED_FEATURES=$features \
-		"$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel patched --tests "$TESTS" \
-		--name "prefix-$p"
+		"$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel patched --linux "$linux" --tests "$TESTS" \
+		--name "prefix$LINUX_CACHE_TAG-$p"
 }
 
 exec {lock_fd}>"$HUGEPFN_CACHE/prefix-boots.lock"

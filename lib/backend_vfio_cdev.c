@@ -50,7 +50,7 @@ static int cdev_name(const struct hugepfn_ctx *ctx, const char *bdf, char *name,
 /*
  * Whether @bdf has no real IOMMU: no group at all, or VFIO's no-IOMMU
  * group (/dev/vfio/noiommu-N). 6.12 lists such devices under vfio-dev/ in
- * sysfs but makes no cdev node for them.
+ * sysfs but makes no cdev node for them; 7.3 does not list them there.
  */
 static int is_noiommu(const struct hugepfn_ctx *ctx, const char *bdf)
 {
@@ -96,9 +96,13 @@ static int cdev_open(struct hugepfn_dev *dev, const char *bdf)
 
 	snprintf(dev->bdf, sizeof(dev->bdf), "%s", bdf);
 	if (cdev_name(dev->ctx, bdf, name, sizeof(name)))
-		return hpfn_err(dev, -ENODEV,
-				"%s has no VFIO device cdev (no vfio-dev/ in sysfs): is it bound to vfio-pci, and does the kernel have CONFIG_VFIO_DEVICE_CDEV? The group interface (backend vfio) may work",
-				bdf);
+		return is_noiommu(dev->ctx, bdf) ?
+			hpfn_err(dev, -ENODEV,
+				 "%s has no VFIO device cdev (no-IOMMU devices have no cdev: use backend vfio)",
+				 bdf) :
+			hpfn_err(dev, -ENODEV,
+				 "%s has no VFIO device cdev (no vfio-dev/ in sysfs): is it bound to vfio-pci, and does the kernel have CONFIG_VFIO_DEVICE_CDEV? The group interface (backend vfio) may work",
+				 bdf);
 	hpfn_dev_path(dev->ctx, node, sizeof(node), "vfio/devices/%s", name);
 	dev->fd = open(node, O_RDWR | O_CLOEXEC);
 	if (dev->fd < 0) {

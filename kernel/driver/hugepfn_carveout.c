@@ -33,6 +33,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/efi.h>
+#include <linux/version.h>
 #ifdef CONFIG_X86
 #include <asm/e820/api.h>
 #endif
@@ -70,6 +71,23 @@ static bool carveout_name_taken(const char *name)
 }
 
 #ifdef CONFIG_X86
+/*
+ * Since 6.19 the firmware's memory map (e820__mapped_raw_any()) is exported
+ * to KVM only. There the kernel's map stands in for it, in which memmap=
+ * has made the carveout's RAM E820_TYPE_RESERVED: a range the firmware
+ * reserved (a ROM) looks the same unless EFI's memory map tells them apart,
+ * and RAM beyond mem= looks like a hole.
+ */
+#if KERNEL_VERSION(6, 19, 0) > LINUX_VERSION_CODE
+#define carveout_e820_any	e820__mapped_raw_any
+#define CARVEOUT_E820_RAM	E820_TYPE_RAM
+#define CARVEOUT_E820_FIRMWARE	true
+#else
+#define carveout_e820_any	e820__mapped_any
+#define CARVEOUT_E820_RAM	E820_TYPE_RESERVED
+#define CARVEOUT_E820_FIRMWARE	false
+#endif
+
 /* Whether EFI's memory map has conventional memory all over [addr, end). */
 static bool carveout_efi_conventional(u64 addr, u64 end)
 {
@@ -100,17 +118,21 @@ static const char *carveout_unsuitable(u64 addr, u64 end)
 	if (addr < SZ_1M)
 		return "the first MiB holds the BIOS data and real-mode areas";
 	for (i = 0; i < ARRAY_SIZE(not_ram); i++)
-		if (e820__mapped_raw_any(addr, end, not_ram[i]))
+		if (not_ram[i] != CARVEOUT_E820_RAM &&
+		    carveout_e820_any(addr, end, not_ram[i]))
 			return "the firmware memory map has non-RAM there (/sys/firmware/memmap)";
 	/* "any" queries only: page by page finds a hole in the firmware's RAM */
 	for (p = addr; p < end; p += PAGE_SIZE) {
-		if (!e820__mapped_raw_any(p, p + PAGE_SIZE, E820_TYPE_RAM))
+		if (!carveout_e820_any(p, p + PAGE_SIZE, CARVEOUT_E820_RAM))
 			return "the firmware memory map has a hole there (/sys/firmware/memmap)";
 		if (IS_ALIGNED(p, SZ_2M))
 			cond_resched();
 	}
 	if (efi_enabled(EFI_MEMMAP) && !carveout_efi_conventional(addr, end))
 		return "the EFI memory map has more than conventional memory there";
+	if (!CARVEOUT_E820_FIRMWARE && !efi_enabled(EFI_MEMMAP))
+		pr_notice("[%#llx-%#llx]: this kernel gives modules no firmware memory map: that it is RAM, not firmware-reserved, is taken on trust\n",
+			  addr, end - 1);
 	/* reserved (memmap=) or unknown to the kernel (beyond mem=), nothing else */
 	if (region_intersects(addr, end - addr, IORESOURCE_MEM, IORES_DESC_RESERVED) ==
 	    REGION_MIXED)

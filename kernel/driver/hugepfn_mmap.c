@@ -23,11 +23,34 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/nospec.h>
-#include <linux/pfn_t.h>
 #include <linux/sched/coredump.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
+#include <linux/version.h>
+
+/* pfn_t is gone in 6.17: the huge inserts take the PFN itself there. */
+#if KERNEL_VERSION(6, 17, 0) > LINUX_VERSION_CODE
+#include <linux/pfn_t.h>
+#define hugepfn_insert_pfn(pfn)	__pfn_to_pfn_t(pfn, PFN_DEV)
+#else
+#define hugepfn_insert_pfn(pfn)	(pfn)
+#endif
+
+/* 6.18 made mm->flags a bitmap, read with mm_flags_test(). */
+#if KERNEL_VERSION(6, 18, 0) > LINUX_VERSION_CODE
+#define hugepfn_mm_topdown(mm)	test_bit(MMF_TOPDOWN, &(mm)->flags)
+#else
+#define hugepfn_mm_topdown(mm)	mm_flags_test(MMF_TOPDOWN, mm)
+#endif
+
+/* Since 6.19 mm_get_unmapped_area() works on current's mm, untold. */
+#if KERNEL_VERSION(6, 19, 0) > LINUX_VERSION_CODE
+#define hugepfn_unmapped_area(file, addr, len, pgoff, flags) \
+	mm_get_unmapped_area(current->mm, file, addr, len, pgoff, flags)
+#else
+#define hugepfn_unmapped_area	mm_get_unmapped_area
+#endif
 
 #include "hugepfn_private.h"
 
@@ -123,18 +146,18 @@ unsigned long hugepfn_get_unmapped_area(struct file *file, unsigned long addr,
 	len_pad = len + align;
 	if (len_pad < len)
 		goto plain;
-	ret = mm_get_unmapped_area(mm, file, addr, len_pad, pgoff, flags);
+	ret = hugepfn_unmapped_area(file, addr, len_pad, pgoff, flags);
 	if (IS_ERR_VALUE(ret))
 		goto plain;	/* maybe only the padding did not fit */
 	if (ret == addr)
 		return addr;	/* the hint was free: honour it */
 	off_sub = (phys - ret) & (align - 1);
 	/* top-down: keep the mapping next to the one above, as THP does */
-	if (test_bit(MMF_TOPDOWN, &mm->flags) && !off_sub)
+	if (hugepfn_mm_topdown(mm) && !off_sub)
 		return ret + align;
 	return ret + off_sub;
 plain:
-	return mm_get_unmapped_area(mm, file, addr, len, pgoff, flags);
+	return hugepfn_unmapped_area(file, addr, len, pgoff, flags);
 }
 
 /* Whether @vma maps this node (through any of its files). */
@@ -164,11 +187,11 @@ static vm_fault_t hugepfn_insert(struct vm_fault *vmf, unsigned long pfn,
 		return vmf_insert_pfn(vmf->vma, vmf->address, pfn);
 #ifdef CONFIG_ARCH_SUPPORTS_PMD_PFNMAP
 	case PMD_ORDER:
-		return vmf_insert_pfn_pmd(vmf, __pfn_to_pfn_t(pfn, PFN_DEV), false);
+		return vmf_insert_pfn_pmd(vmf, hugepfn_insert_pfn(pfn), false);
 #endif
 #ifdef CONFIG_ARCH_SUPPORTS_PUD_PFNMAP
 	case PUD_ORDER:
-		return vmf_insert_pfn_pud(vmf, __pfn_to_pfn_t(pfn, PFN_DEV), false);
+		return vmf_insert_pfn_pud(vmf, hugepfn_insert_pfn(pfn), false);
 #endif
 	}
 	return VM_FAULT_FALLBACK;
@@ -241,9 +264,26 @@ static const struct vm_operations_struct hugepfn_carveout_vm_ops = {
 	.close = hugepfn_vma_close,
 };
 
+/*
+ * A VMA split inside a fault-time PUD leaf: 6.12's vma_adjust_trans_huge()
+ * drops the leaf, 7.3's splits PMDs only and takes the leaf for a PMD
+ * table (an oops in pmd_lock()). Drop it here first, as 6.12 does (the
+ * mmap lock is held for writing); faults fill each side again.
+ */
+static int hugepfn_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	u32 cache;
+
+	if (!IS_ALIGNED(addr, PUD_SIZE) &&
+	    hugepfn_leaf(vma->vm_mm, addr, &cache) == HUGEPFN_LEVEL_1G)
+		zap_special_vma_range(vma, ALIGN_DOWN(addr, PUD_SIZE), PUD_SIZE);
+	return 0;
+}
+
 static const struct vm_operations_struct hugepfn_fault_vm_ops = {
 	.open = hugepfn_vma_open,
 	.close = hugepfn_vma_close,
+	.may_split = hugepfn_may_split,
 	.fault = hugepfn_fault,
 #ifdef CONFIG_ARCH_SUPPORTS_HUGE_PFNMAP
 	.huge_fault = hugepfn_huge_fault,

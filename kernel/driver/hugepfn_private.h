@@ -10,8 +10,21 @@
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
+#include <linux/version.h>
 #include <linux/workqueue.h>
 #include <uapi/linux/hugepfn.h>
+
+/*
+ * The UIO personality maps through uio_info.mmap, which the UIO core of
+ * 7.1 replaced with mmap_prepare: there hugepfn.ko has none yet, nor its
+ * uio parameter.
+ */
+#define HUGEPFN_UIO_MMAP	(KERNEL_VERSION(7, 1, 0) > LINUX_VERSION_CODE)
+
+/* 7.2 renamed zap_vma_ptes() zap_special_vma_range(). */
+#if KERNEL_VERSION(7, 2, 0) > LINUX_VERSION_CODE
+#define zap_special_vma_range	zap_vma_ptes
+#endif
 
 #define HUGEPFN_MAX_REGIONS	6
 
@@ -115,7 +128,7 @@ int hugepfn_carveouts_claim(const char *spec);
 void hugepfn_carveouts_publish(void);
 void hugepfn_carveouts_exit(void);
 
-#if IS_ENABLED(CONFIG_UIO)
+#if IS_ENABLED(CONFIG_UIO) && HUGEPFN_UIO_MMAP
 int hugepfn_uio_register(struct hugepfn_dev *hdev, struct device *parent);
 void hugepfn_uio_unregister(struct hugepfn_dev *hdev);
 #else

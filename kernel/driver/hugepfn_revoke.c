@@ -142,7 +142,8 @@ static void hugepfn_zap_mm(struct hugepfn_dev *hdev, struct mm_struct *mm,
 	mmap_write_lock(mm);
 	for (vma = find_vma(mm, 0); vma; vma = find_vma(mm, vma->vm_end))
 		if (hugepfn_is_our_vma(hdev, vma))
-			zap_vma_ptes(vma, vma->vm_start, vma->vm_end - vma->vm_start);
+			zap_special_vma_range(vma, vma->vm_start,
+					      vma->vm_end - vma->vm_start);
 	spin_lock(&hdev->mms_lock);
 	m = hugepfn_mm_find(hdev, mm);
 	if (m)

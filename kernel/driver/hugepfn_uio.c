@@ -23,6 +23,8 @@
 
 #include "hugepfn_private.h"
 
+#if HUGEPFN_UIO_MMAP
+
 /*
  * UIO map @vma->vm_pgoff of @info: map the region behind it as the node,
  * through a file of the node's own that the VMA then holds (and with it
@@ -129,3 +131,4 @@ void hugepfn_uio_unregister(struct hugepfn_dev *hdev)
 	kfree(hdev->uio);
 	hdev->uio = NULL;
 }
+#endif

@@ -20,9 +20,9 @@ def check(cond, desc):
     results.append((bool(cond), desc))
 
 
-def judge(body, tests, kernel="patched", arch="x86_64", skips=()):
+def judge(body, tests, kernel="patched", arch="x86_64", skips=(), linux="6.12"):
     lines = body.strip("\n").splitlines() + ["# hpfn-done"]
-    return check_run.judge_tap(lines, tests, kernel, arch, "run", list(skips))
+    return check_run.judge_tap(lines, tests, kernel, arch, "run", list(skips), linux)
 
 
 def failures(out):
@@ -84,6 +84,15 @@ out, p, f, s = judge(SKIP, ["t_a"], kernel="patched", skips=allowed)
 check(f == 1, "the same skip fails on another kernel")
 out, p, f, s = judge(SKIP, ["t_a"], kernel="stock", arch="arm64", skips=allowed)
 check(f == 1, "the same skip fails on another architecture")
+out, p, f, s = judge(SKIP, ["t_a"], kernel="stock", skips=allowed, linux="7.3")
+check(f == 0 and s == 1, "a skip listed for a kernel kind passes on every Linux version")
+with open(tmp.name, "w") as versioned:
+    versioned.write("stock@7.3 | x86_64 | t_a | no widget | 7.3's stock kernel has none\n")
+allowed = check_run.read_skips(tmp.name)
+out, p, f, s = judge(SKIP, ["t_a"], kernel="stock", skips=allowed, linux="7.3")
+check(f == 0 and s == 1, "a skip listed for KIND@VERSION passes on that version")
+out, p, f, s = judge(SKIP, ["t_a"], kernel="stock", skips=allowed)
+check(f == 1, "a skip listed for KIND@VERSION fails on another version")
 with open(tmp.name, "w") as bad:
     bad.write("stock | x86_64 | t_a | no widget\n")
 try:
@@ -94,19 +103,23 @@ except SystemExit as e:
 os.unlink(tmp.name)
 
 # The checked-in list: the series' kselftest may skip on the stock kernel
-# only; on the patched one a missing binary (a broken build) fails.
+# and on the patched 7.3 one (its series has no kselftest yet); on the
+# patched 6.12 one a missing binary (a broken build) fails.
 real = check_run.read_skips(os.path.join(HERE, "..", "vm", "expected-skips.list"))
 KS = """
 # hpfn-begin t_kselftest_remap
-ok - t_kselftest_remap: # SKIP no /hpfn/bin/remap_pfn_pmd: the series' kselftest is built only for the patched kernel
+ok - t_kselftest_remap: # SKIP no /hpfn/bin/remap_pfn_pmd: the series' kselftest is built only for a patched kernel whose series has it
 1..1
 # hpfn-end t_kselftest_remap 0
 """
 out, p, f, s = judge(KS, ["t_kselftest_remap"], kernel="stock", skips=real)
 check(f == 0 and s == 1, "expected-skips.list: the series' kselftest may skip on the stock kernel")
+for arch in ("x86_64", "arm64"):
+    out, p, f, s = judge(KS, ["t_kselftest_remap"], kernel="patched", arch=arch, skips=real, linux="7.3")
+    check(f == 0 and s == 1, f"expected-skips.list: the series' kselftest may skip on patched 7.3/{arch}")
 for kern, arch in (("patched", "x86_64"), ("patched", "arm64"), ("base", "x86_64")):
     out, p, f, s = judge(KS, ["t_kselftest_remap"], kernel=kern, arch=arch, skips=real)
-    check(f == 1, f"expected-skips.list: a missing kselftest binary fails on {kern}/{arch}")
+    check(f == 1, f"expected-skips.list: a missing kselftest binary fails on {kern}/{arch} (6.12)")
 
 out, p, f, s = judge(GOOD.replace("ok - t_a: second", "not ok 2 - t_a: second"), ["t_a"])
 check(f == 1 and "unknown form" in failures(out)[0], "a numbered 'not ok 2 - ...' is a failure")

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Judge one test-VM run: the guest's TAP and the kernel's log.
 
-  check-run.py tap --name NAME --kernel KIND --arch ARCH --tests T1,T2
-                   [--skips FILE] TAP_LOG
+  check-run.py tap --name NAME --kernel KIND [--linux VERSION] --arch ARCH
+                   --tests T1,T2 [--skips FILE] TAP_LOG
       Prints the run's results as numbered TAP ("ok N - [NAME] PROG: ...")
       and a summary line; exits 1 when anything failed. Beyond the guest's
       own "not ok" lines, a program fails when it never ran, printed no
       result, printed no plan or a plan other than the number of results,
       did not end (no "# hpfn-end"), or skipped a check that FILE does not
-      allow for this kernel and architecture.
+      allow for this kernel (KIND, on Linux VERSION: default 6.12) and
+      architecture.
 
   check-run.py kernel-log [--class CLASS] [--between BEGIN END] LOG
       Prints "CLASS<TAB>LINE" for every line of the kernel log that reports
@@ -91,7 +92,9 @@ def between(lines, begin, end):
 
 
 def read_skips(path):
-    """Allowed skips: (kernel, arch, program, compiled regex) tuples."""
+    """Allowed skips: (kernel, arch, program, compiled regex) tuples. A
+    kernel is KIND (patched, stock, base or *) on every Linux version, or
+    KIND@VERSION (e.g. stock@7.3) on that version only."""
     allowed = []
     if not path:
         return allowed
@@ -111,9 +114,11 @@ def read_skips(path):
     return allowed
 
 
-def skip_allowed(allowed, kernel, arch, prog, text):
+def skip_allowed(allowed, kernel, arch, prog, text, linux="6.12"):
     for k, a, p, rx in allowed:
-        if k in ("*", kernel) and a in ("*", arch) and p == prog and rx.search(text):
+        kind, _, version = k.partition("@")
+        if (kind in ("*", kernel) and version in ("", linux) and a in ("*", arch) and p == prog
+                and rx.search(text)):
             return True
     return False
 
@@ -134,7 +139,7 @@ class Program:
         self.failures = 0
 
 
-def judge_tap(lines, tests, kernel, arch, name, allowed):
+def judge_tap(lines, tests, kernel, arch, name, allowed, linux="6.12"):
     """(tap_lines, passed, failed, skipped) of one run."""
     out, failures = [], []
     passed = failed = skipped = 0
@@ -186,14 +191,14 @@ def judge_tap(lines, tests, kernel, arch, name, allowed):
             failed += 1
             emit(False, f"{prog}: {text}" if prog else text)
         elif SKIP_RE.search(text):
-            if skip_allowed(allowed, kernel, arch, prog, text):
+            if skip_allowed(allowed, kernel, arch, prog, text, linux):
                 skipped += 1
                 emit(True, f"{prog}: {text}")
             else:
                 failed += 1
                 reason = SKIP_RE.sub("skip:", text)
                 emit(False, f"{prog}: unexpected skip (not in tests/vm/expected-skips.list "
-                            f"for {kernel}/{arch}): {reason}")
+                            f"for {kernel}@{linux}/{arch}): {reason}")
         else:
             passed += 1
             emit(True, f"{prog}: {text}")
@@ -230,7 +235,7 @@ def cmd_tap(args):
     if len(set(tests)) != len(tests):
         raise SystemExit(f"--tests names a program twice: {args.tests}")
     out, passed, failed, skipped = judge_tap(lines, tests, args.kernel, args.arch, args.name,
-                                             read_skips(args.skips))
+                                             read_skips(args.skips), args.linux)
     for line in out:
         print(line)
     print(f"# [{args.name}] TAP: {passed} passed, {failed} failed, {skipped} skipped")
@@ -255,6 +260,7 @@ def main():
     t = sub.add_parser("tap", help="judge the guest's TAP")
     t.add_argument("--name", required=True)
     t.add_argument("--kernel", required=True)
+    t.add_argument("--linux", default="6.12")
     t.add_argument("--arch", required=True)
     t.add_argument("--tests", required=True)
     t.add_argument("--skips")

@@ -9,14 +9,78 @@
 HUGEPFN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HUGEPFN_CACHE=${HUGEPFN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hugepfn}
 HUGEPFN_BUILD=${HUGEPFN_BUILD:-$HUGEPFN_ROOT/build}
-# The Debian source the series applies to, and the stock kernel of the
-# same version the tests compare with: both pinned, so that a new Debian
-# release (bookworm-security keeps the older ones) cannot break a series
-# that has not been rebased yet. Moving to a new version is a commit.
-KERNEL_SOURCE_DEBVER=${KERNEL_SOURCE_DEBVER:-6.12.118-1~deb12u1}
-STOCK_KVER=${STOCK_KVER:-6.12.118+deb12-cloud-amd64}
-STOCK_DEBVER=${STOCK_DEBVER:-$KERNEL_SOURCE_DEBVER}
 JOBS=${JOBS:-$(nproc)}
+
+# The Linux versions the test bed builds and boots, each with its own
+# series in kernel/patches/VERSION/: 6.12 (the default, the LTS backport)
+# and 7.3 (the upstream base, issue #18). Every script that builds or
+# boots a kernel takes --linux VERSION and calls linux_select with it.
+HUGEPFN_LINUX_VERSIONS=(6.12 7.3)
+
+# linux_select VERSION: set what differs between the versions:
+#   LINUX_VERSION         6.12 or 7.3
+#   SERIES_DIR            the series: kernel/patches/VERSION (series, FEATURES)
+#   KERNEL_SOURCE_PKG     Debian's source package, and KERNEL_SOURCE_DEBVER
+#                         its version: pinned, as the stock kernel is, so
+#                         that a new Debian release (the suites keep the
+#                         older ones) cannot break a series that has not
+#                         been rebased yet. Moving to a new version is a
+#                         commit.
+#   KERNEL_APT            where apt finds that version's packages: 'host'
+#                         (the machine's own sources: Debian 12's
+#                         bookworm-security) or 'trixie' (trixie and
+#                         trixie-backports, which Debian 12 does not list:
+#                         a private apt configuration in the cache,
+#                         kernel_apt_get)
+#   STOCK_KVER, STOCK_DEBVER  Debian's stock cloud kernel of that version
+#   STOCK_LAYOUT          how Debian packages it: 'image' (6.12:
+#                         linux-image-KVER-unsigned, /boot) or 'binary' (7.3:
+#                         linux-binary-unsigned-KVER, config in linux-base-KVER
+#                         and modules in linux-modules-KVER, under
+#                         /usr/lib/modules/KVER)
+#   LINUX_CACHE_TAG       in the names of the version's cache directories:
+#                         empty for 6.12, whose paths are those from before
+#                         7.3 (linux, obj, obj-ARCH, linux-base, obj-base),
+#                         '-7.3' for 7.3 (obj-7.3, obj-7.3-ARCH, ...)
+#   LINUX_SRC             the unpacked source, a git tree (branch 'base',
+#                         branch 'hugepfn' = base + the series): linux for
+#                         6.12, linux-src-7.3 for 7.3 ($HUGEPFN_CACHE/linux-7.3
+#                         is a developer's tree, never used here)
+#   LINUX_ARM64_APPEND    kernel command line the arm64 VM adds: 7.3 has no
+#                         RODATA_FULL_DEFAULT_ENABLED (6.12's test config has
+#                         it off) and maps the linear map with pages unless
+#                         told rodata=noalias: the blocks t_kernel_map reads
+linux_select() {
+	case "$1" in
+		6.12)
+			KERNEL_SOURCE_PKG=linux-source-6.12
+			KERNEL_SOURCE_DEBVER=6.12.118-1~deb12u1
+			KERNEL_APT=host
+			STOCK_KVER=6.12.118+deb12-cloud-amd64
+			STOCK_LAYOUT=image
+			LINUX_CACHE_TAG=
+			LINUX_SRC=$HUGEPFN_CACHE/linux
+			LINUX_ARM64_APPEND=
+			;;
+		7.3)
+			KERNEL_SOURCE_PKG=linux-source-7.3
+			KERNEL_SOURCE_DEBVER=7.3.4-1~bpo13+1
+			KERNEL_APT=trixie
+			STOCK_KVER=7.3.4+deb13-cloud-amd64
+			STOCK_LAYOUT=binary
+			LINUX_CACHE_TAG=-7.3
+			LINUX_SRC=$HUGEPFN_CACHE/linux-src-7.3
+			LINUX_ARM64_APPEND=rodata=noalias
+			;;
+		*)
+			die "unknown Linux version '$1'; use one of: ${HUGEPFN_LINUX_VERSIONS[*]}"
+			;;
+	esac
+	LINUX_VERSION=$1
+	SERIES_DIR=$HUGEPFN_ROOT/kernel/patches/$1
+	STOCK_DEBVER=$KERNEL_SOURCE_DEBVER
+}
+linux_select 6.12
 
 export CCACHE_DIR=${CCACHE_DIR:-$HUGEPFN_CACHE/ccache}
 # The kernel tree is a scratch git repository: no automatic gc, which would
@@ -83,25 +147,81 @@ need_all_packages() {
 	need_packages "${HUGEPFN_PACKAGES[@]}"
 }
 
-# kernel_source_tarball: the path of linux-source-6.12's tarball at exactly
+# kernel_apt_get ARGS...: apt-get with the apt sources that have this Linux
+# version's packages (KERNEL_APT); only ever used to download packages,
+# which are unpacked into the cache and never installed. 'trixie': a private
+# configuration under $HUGEPFN_CACHE/apt-trixie (its own sources.list, lists
+# and caches; the host's sources, pins and package cache are left alone),
+# since Debian 12's sources have no 7.3 (Debian 12's debian-archive-keyring
+# has trixie's keys). kernel_apt_update refreshes the package lists, once
+# per script run: call it outside the subshells that download.
+kernel_apt_opts() {
+	local dir=$HUGEPFN_CACHE/apt-$KERNEL_APT
+	KERNEL_APT_OPTS=(
+		-o "Dir::Etc::SourceList=$dir/sources.list" -o "Dir::Etc::SourceParts=$dir/sources.list.d"
+		-o "Dir::Etc::Preferences=$dir/preferences" -o "Dir::Etc::PreferencesParts=$dir/preferences.d"
+		-o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache"
+		-o "APT::Architectures::=$(dpkg --print-architecture)"
+	)
+	# Downloads into directories only root may write: apt's _apt sandbox
+	# user could not, and would say so.
+	[ "$(id -u)" -ne 0 ] || KERNEL_APT_OPTS+=(-o APT::Sandbox::User=root)
+}
+
+kernel_apt_update() {
+	local dir=$HUGEPFN_CACHE/apt-$KERNEL_APT var=HUGEPFN_APT_UPDATED_$KERNEL_APT
+	if [ "$KERNEL_APT" = host ]; then
+		apt_update_once
+		return
+	fi
+	[ -z "${!var:-}" ] || return 0
+	mkdir -p "$dir/sources.list.d" "$dir/preferences.d" "$dir/lists/partial" "$dir/cache/archives/partial"
+	case "$KERNEL_APT" in
+		trixie)
+			printf 'deb http://deb.debian.org/debian %s main\n' trixie-backports trixie \
+				> "$dir/sources.list" ;;
+		*) die "no apt sources known for '$KERNEL_APT'" ;;
+	esac
+	say "refreshing the package lists of $KERNEL_APT ($dir)"
+	kernel_apt_opts
+	apt-get "${KERNEL_APT_OPTS[@]}" update -qq >&2 ||
+		die "apt-get update of $dir/sources.list failed; check the network"
+	printf -v "$var" 1
+}
+
+kernel_apt_get() {
+	kernel_apt_update
+	if [ "$KERNEL_APT" = host ]; then
+		apt-get "$@"
+	else
+		kernel_apt_opts
+		apt-get "${KERNEL_APT_OPTS[@]}" "$@"
+	fi
+}
+
+# kernel_source_tarball: the path of $KERNEL_SOURCE_PKG's tarball at exactly
 # $KERNEL_SOURCE_DEBVER, downloaded once into the cache and never installed
-# (an installed linux-source-6.12 would follow Debian's newest version).
+# (an installed linux-source-X would follow Debian's newest version).
 kernel_source_tarball() {
-	local dir=$HUGEPFN_CACHE/source/$KERNEL_SOURCE_DEBVER
-	local tarball=$dir/linux-source-6.12.tar.xz deb
+	local dir=$HUGEPFN_CACHE/source/$KERNEL_SOURCE_DEBVER pkg=$KERNEL_SOURCE_PKG
+	local tarball=$dir/$pkg.tar.xz deb where
 	if [ ! -f "$tarball" ]; then
 		rm -rf "$dir.tmp"
 		mkdir -p "$dir.tmp"
-		say "downloading linux-source-6.12 $KERNEL_SOURCE_DEBVER (~150 MB, one time)"
-		apt_update_once
-		(cd "$dir.tmp" && apt-get download -qq "linux-source-6.12=$KERNEL_SOURCE_DEBVER" >/dev/null 2>&1) ||
-			die "could not download linux-source-6.12=$KERNEL_SOURCE_DEBVER; is bookworm-security in the apt sources? ('apt-cache policy linux-source-6.12' lists the versions there; the series is tested against this one)"
-		deb=$(echo "$dir.tmp"/linux-source-6.12_*.deb)
+		say "downloading $pkg $KERNEL_SOURCE_DEBVER (~150 MB, one time)"
+		kernel_apt_update
+		case "$KERNEL_APT" in
+			host) where="is bookworm-security in the apt sources? ('apt-cache policy $pkg' lists the versions there; the series is tested against this one)" ;;
+			*) where="is deb.debian.org reachable? (the private apt sources $HUGEPFN_CACHE/apt-$KERNEL_APT/sources.list)" ;;
+		esac
+		(cd "$dir.tmp" && kernel_apt_get download -qq "$pkg=$KERNEL_SOURCE_DEBVER" >/dev/null 2>&1) ||
+			die "could not download $pkg=$KERNEL_SOURCE_DEBVER; $where"
+		deb=$(echo "$dir.tmp"/"$pkg"_*.deb)
 		dpkg-deb --fsys-tarfile "$deb" |
-			tar -x -C "$dir.tmp" --strip-components=3 ./usr/src/linux-source-6.12.tar.xz ||
+			tar -x -C "$dir.tmp" --strip-components=3 "./usr/src/$pkg.tar.xz" ||
 			die "unpacking $deb failed"
 		mkdir -p "$dir"
-		mv "$dir.tmp/linux-source-6.12.tar.xz" "$tarball"
+		mv "$dir.tmp/$pkg.tar.xz" "$tarball"
 		rm -rf "$dir.tmp"
 	fi
 	echo "$tarball"

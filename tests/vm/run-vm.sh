@@ -13,10 +13,13 @@ usage() {
 	cat <<'USAGE'
 Usage: tests/vm/run-vm.sh --kernel patched|stock|base [OPTION]...
 
-  --kernel KIND    patched (this project's series), stock (Debian 6.12 cloud)
-                   or base (the patched kernel's source and config without
-                   the series, kernel/build.sh --base; x86_64, booted like
-                   patched: the reference for the upstream mm selftests)
+  --kernel KIND    patched (this project's series), stock (Debian's cloud
+                   kernel of that version) or base (the patched kernel's
+                   source and config without the series, kernel/build.sh
+                   --base; x86_64, booted like patched: the reference for
+                   the upstream mm selftests)
+  --linux VERSION  6.12 (default) or 7.3: the Linux version of the kernel,
+                   its series kernel/patches/VERSION/ (and FEATURES there)
   --arch ARCH      x86_64 (default) or arm64 (qemu virt, -cpu max; patched
                    kernel only, static guest tests only)
   --tests LIST     comma-separated guest tests (default: tests/vm/tests.list)
@@ -25,6 +28,7 @@ Usage: tests/vm/run-vm.sh --kernel patched|stock|base [OPTION]...
                    VFIO's no-IOMMU mode, and needs the IOMMU for the VFIO cdev)
   --append ARGS    extra kernel command-line arguments
   --name NAME      name of this run in the output and its log directory
+                   (default KIND, then -7.3 on 7.3 and -arm64 on arm64)
   --timeout SEC    wall-clock limit for the whole boot (default 900)
   -h, --help
 
@@ -32,7 +36,7 @@ Environment: HUGEPFN_PATCHED_KDIR=DIR boots DIR (laid out like kernel/build.sh's
 output: bzImage or Image, release, obj/ for modules, src/) as the patched kernel
 instead of building one, for working on the series in another tree; with it,
 HUGEPFN_PATCHED_FEATURES=LIST (comma-separated, may be empty) replaces the
-features of kernel/patches/FEATURES, for a kernel with part of the series.
+features of kernel/patches/VERSION/FEATURES, for a kernel with part of the series.
 
 Logs of every run are kept in build/vm-logs/NAME/ (console.log = kernel log,
 tap.log = guest test output); the tail of a failing run's kernel log is
@@ -40,10 +44,11 @@ printed. Exit status: 0 all passed, 1 something failed, 2 bad usage.
 USAGE
 }
 
-kind= tests= append= name= timeout_s=900 want_iommu= arch=x86_64
+kind= tests= append= name= timeout_s=900 want_iommu= arch=x86_64 linux=6.12
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--kernel) kind=${2:-}; shift 2 ;;
+		--linux) linux=${2:-}; shift 2 ;;
 		--arch) arch=${2:-}; shift 2 ;;
 		--tests) tests=${2:-}; shift 2 ;;
 		--append) append=${2:-}; shift 2 ;;
@@ -58,6 +63,10 @@ case "$kind" in
 	patched|stock|base) ;;
 	*) usage >&2; echo "error: --kernel must be 'patched', 'stock' or 'base'" >&2; exit 2 ;;
 esac
+case " ${HUGEPFN_LINUX_VERSIONS[*]} " in
+	*" $linux "*) linux_select "$linux" ;;
+	*) usage >&2; echo "error: --linux must be one of: ${HUGEPFN_LINUX_VERSIONS[*]}" >&2; exit 2 ;;
+esac
 case "$timeout_s" in ''|*[!0-9]*) echo "error: --timeout takes seconds" >&2; exit 2 ;; esac
 case "$arch" in
 	x86_64) image_name=bzImage tests_list=tests.list ;;
@@ -69,11 +78,15 @@ if [ "$arch" != x86_64 ] && [ "$kind" != patched ]; then
 	exit 2
 fi
 [ -n "$tests" ] || tests=$(grep -v '^#' "$HUGEPFN_ROOT/tests/vm/$tests_list" | paste -sd, -)
-[ -n "$name" ] || name=$kind
-[ "$arch" = x86_64 ] || [ "$name" != "$kind" ] || name=$kind-$arch
+# This version's runs are named and built apart from the others': the
+# default name and the guest's build directory get -7.3 (6.12's are as
+# before the versions), then -ARCH off x86_64.
+vtag=$LINUX_CACHE_TAG
+[ -n "$name" ] || name=$kind$vtag
+[ "$arch" = x86_64 ] || [ "$name" != "$kind$vtag" ] || name=$kind$vtag-$arch
 
-# series_features: kernel/patches/FEATURES for this architecture ("NAME"
-# lines, or "NAME ARCH..." for features only some architectures have).
+# series_features: kernel/patches/VERSION/FEATURES for this architecture
+# ("NAME" lines, or "NAME ARCH..." for features only some architectures have).
 series_features() {
 	local feature archs
 	while read -r feature archs; do
@@ -81,7 +94,7 @@ series_features() {
 		if [ -z "$archs" ] || [[ " $archs " == *" $arch "* ]]; then
 			echo "$feature"
 		fi
-	done < "$HUGEPFN_ROOT/kernel/patches/FEATURES" | paste -sd, -
+	done < "$SERIES_DIR/FEATURES" | paste -sd, -
 }
 
 dup=$(tr , '\n' <<<"$tests" | sort | uniq -d | paste -sd, -)
@@ -95,7 +108,7 @@ rm -rf "$logdir"
 need_all_packages
 
 # --- the kernel -------------------------------------------------------------
-guest_out=$kind
+guest_out=$kind$vtag
 if [ "$kind" = patched ] && [ -n "${HUGEPFN_PATCHED_KDIR:-}" ]; then
 	kdir=$HUGEPFN_PATCHED_KDIR
 	[ -f "$kdir/$image_name" ] && [ -f "$kdir/release" ] && [ -d "$kdir/obj" ] ||
@@ -104,21 +117,21 @@ if [ "$kind" = patched ] && [ -n "${HUGEPFN_PATCHED_KDIR:-}" ]; then
 	module_kdir=$kdir/obj
 	# A prefix of the series has only some of its features (kernel/prefix-boots.sh).
 	features=${HUGEPFN_PATCHED_FEATURES-$(series_features)}
-	guest_out=patched-custom-$arch
+	guest_out=patched-custom$vtag-$arch
 elif [ "$kind" = patched ]; then
-	kdir=$("$HUGEPFN_ROOT/kernel/build.sh" --arch "$arch")
+	kdir=$("$HUGEPFN_ROOT/kernel/build.sh" --linux "$linux" --arch "$arch")
 	kernel_image=$kdir/$image_name
 	module_kdir=$kdir/obj
 	features=$(series_features)
-	[ "$arch" = x86_64 ] || guest_out=patched-$arch
+	[ "$arch" = x86_64 ] || guest_out=patched$vtag-$arch
 elif [ "$kind" = base ]; then
 	# The same source and config without the series: no series features.
-	kdir=$("$HUGEPFN_ROOT/kernel/build.sh" --base)
+	kdir=$("$HUGEPFN_ROOT/kernel/build.sh" --linux "$linux" --base)
 	kernel_image=$kdir/$image_name
 	module_kdir=$kdir/obj
 	features=
 else
-	kdir=$("$HUGEPFN_ROOT/tests/vm/stock-kernel.sh")
+	kdir=$("$HUGEPFN_ROOT/tests/vm/stock-kernel.sh" --linux "$linux")
 	kernel_image=$kdir/vmlinuz
 	module_kdir=$kdir/build
 	features=
@@ -126,7 +139,7 @@ fi
 release=$(cat "$kdir/release")
 
 # --- userspace and modules ---------------------------------------------------
-"$HUGEPFN_ROOT/tests/vm/build-guest.sh" "$kind" "$module_kdir" "$release" "$guest_out" "$arch" >&2
+"$HUGEPFN_ROOT/tests/vm/build-guest.sh" "$kind" "$module_kdir" "$release" "$guest_out" "$arch" "$linux" >&2
 initramfs=$HUGEPFN_BUILD/vm/$guest_out/initramfs.cpio
 
 # --- boot --------------------------------------------------------------------
@@ -147,7 +160,7 @@ if [ "$arch" = arm64 ]; then
 	# BARs land in virt's 64-bit PCIe window. TAP goes to a virtio console,
 	# since virt has one UART. pauth-impdef: qemu's fast pointer
 	# authentication (the architected one dominates TCG time).
-	cmdline="console=ttyAMA0 mem=1984M hpfn.carveout=64M@0xbc000000 hpfn.tap=/dev/hvc0 $common_args $append"
+	cmdline="console=ttyAMA0 mem=1984M hpfn.carveout=64M@0xbc000000 hpfn.tap=/dev/hvc0 ${LINUX_ARM64_APPEND:+$LINUX_ARM64_APPEND }$common_args $append"
 	qemu=(
 		qemu-system-aarch64 -machine virt,highmem=on -accel tcg -cpu max,pauth-impdef=on
 		-smp 4 -m 2G -display none -no-reboot -nodefaults
@@ -243,7 +256,7 @@ touch "$tap" "$logdir/console.log"
 sed -i 's/\r$//' "$tap" "$logdir/console.log"
 fail=0
 # The guest's TAP, held to each program's plan and to the allowed skips.
-python3 "$HUGEPFN_ROOT/tests/vm/check-run.py" tap --name "$name" --kernel "$kind" --arch "$arch" \
+python3 "$HUGEPFN_ROOT/tests/vm/check-run.py" tap --name "$name" --kernel "$kind" --linux "$linux" --arch "$arch" \
 	--tests "$tests" --skips "$HUGEPFN_ROOT/tests/vm/expected-skips.list" "$tap" > "$logdir/results.tap" ||
 	fail=1
 cat "$logdir/results.tap"

@@ -14,11 +14,27 @@
 #   - a program that outlives its time limit, with a child holding its
 #     output open (its process group is killed and the run goes on), and a
 #     guest that never finishes (the host's time limit).
-# Prints TAP. Usage: tests/vm/selftest.sh [patched]
+# Prints TAP. Usage: tests/vm/selftest.sh [--linux VERSION] [KIND]
+# (KIND patched, the default, or another run-vm.sh --kernel; VERSION 6.12,
+# the default, or 7.3: the kernel the harness is tested on).
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
 
+linux=6.12
+case "${1:-}" in
+	-h|--help)
+		sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//;p}' "$0"
+		exit 0 ;;
+	--linux)
+		[ $# -ge 2 ] || die "--linux needs a version: ${HUGEPFN_LINUX_VERSIONS[*]}"
+		linux=$2
+		shift 2 ;;
+	--linux=*) linux=${1#--linux=}; shift ;;
+esac
 kind=${1:-patched}
+linux_select "$linux"
+# The runs' names (and log directories) get -7.3 on 7.3.
+tag=$LINUX_CACHE_TAG
 n=0 failed=0
 check() {
 	n=$((n + 1))
@@ -34,7 +50,7 @@ run() {
 	local name=$1
 	shift
 	say "harness self-test: $name"
-	out=$("$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel "$kind" --name "$name" "$@" 2>&1)
+	out=$("$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel "$kind" --linux "$linux" --name "$name$tag" "$@" 2>&1)
 	rc=$?
 }
 # has REGEX DESCRIPTION: the last run's output has a line matching REGEX.
@@ -58,7 +74,7 @@ has '^not ok .*t_harness_noplan: printed no TAP plan' "a program that stops befo
 has '^not ok .*t_harness_silent: printed no test results' "a program that prints nothing (exit 0) fails"
 has '^not ok .*t_harness_skip: unexpected skip' "a skip that tests/vm/expected-skips.list does not allow fails"
 has '^not ok .*t_harness_absent: no such guest test' "a program missing from the image fails"
-has '---- \[harness-bad-tap\] last 40 lines of the guest kernel log' "the tail of a failing run's kernel log is printed"
+has "---- \\[harness-bad-tap$tag\\] last 40 lines of the guest kernel log" "the tail of a failing run's kernel log is printed"
 
 # --- kernel reports that leave the kernel running ------------------------------
 classes=(warn:warning lockdep:lockdep ubsan:ubsan kfence:kfence hung:hung-task
@@ -73,7 +89,7 @@ for c in "${classes[@]}"; do
 	what=${c%%:*} cls=${c#*:}
 	found=$(python3 "$HUGEPFN_ROOT/tests/vm/check-run.py" kernel-log --class "$cls" \
 		--between "hpfn-provoke: begin $what" "hpfn-provoke: end $what" \
-		"$logs/harness-kernel-reports/console.log")
+		"$logs/harness-kernel-reports$tag/console.log")
 	# exit status 1 with the report named: a problem of that class is there
 	check $([ $? -eq 1 ] && grep -q "^$cls	" <<<"$found" && echo 0 || echo 1) \
 		"provoked '$what': the kernel log's $cls report is caught"
@@ -85,7 +101,7 @@ for c in bug:bug oops:oops; do
 	run "harness-$what" --tests t_harness_pass --append "hpfn.provoke=$what" --timeout 600
 	failed_run "a kernel $what"
 	has '^not ok .*the guest stopped before finishing' "after a $what, the run says the guest stopped"
-	grep -q "^$cls	" "$logs/harness-$what/kernel-problems.txt" 2>/dev/null
+	grep -q "^$cls	" "$logs/harness-$what$tag/kernel-problems.txt" 2>/dev/null
 	check $? "after a $what, the kernel log's $cls report is caught"
 done
 

@@ -167,6 +167,11 @@ int guest_have_ptdump(void)
 	return access(HPFN_PTDUMP_PATH, R_OK) == 0;
 }
 
+int guest_driver_has_uio(void)
+{
+	return access("/sys/module/hugepfn/parameters/uio", F_OK) == 0;
+}
+
 #if defined(__aarch64__)
 /*
  * arm64 entries, in the vocabulary of the x86 dump that the tests share:

@@ -50,6 +50,14 @@ const char *guest_kernel_kind(void);
 int guest_have_ptdump(void);
 
 /*
+ * Has the loaded hugepfn.ko a UIO personality (its uio parameter)? Not on
+ * kernels whose UIO core maps through mmap_prepare (7.1 on: not ported).
+ * The skip text tests/vm/expected-skips.list allows there:
+ */
+int guest_driver_has_uio(void);
+#define GUEST_NO_UIO "hugepfn.ko has no UIO personality on this kernel (no uio parameter)"
+
+/*
  * Level of every 4 KiB page in [addr, addr + len) from the test module
  * (/dev/hpfn_test), merged into runs like the dump's. Returns the number of
  * runs or a negative errno. Flags hold PRESENT/RW/PWT/PCD/PAT from the raw

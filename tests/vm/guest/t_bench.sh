@@ -17,13 +17,14 @@ bell=$(( $2 - $1 + 1 - 4096 ))
 check "bar-access: WC and UC, huge and 4K, 32 MiB each way, every byte verified; a doorbell rung 10000 times" \
 	"bar-access $big 2 --bytes 32M --rounds 2 --doorbell $big,2,$bell --json > /tmp/bar.json && grep -q '\"verified\":true}\$' /tmp/bar.json && [ \$(grep -o '\"verified\":true' /tmp/bar.json | wc -l) -eq 5 ]"
 sed 's/^/# /' /tmp/bar.json
-# The driver's BAR mappings are huge on both kernels (the stock one: from its
-# fault handler); its write-combining aliases only where remap_pfn_range()
-# installs huge leaves (the series), and so are the stock kernel's 2 MiB
-# leaves the fault-time kind that carries no page table.
-stock=; grep -q 'hpfn.kernel=stock' /proc/cmdline && stock=1
-if grep -q 'hpfn.features=[^ ]*remap-pmd' /proc/cmdline; then wc_huge=2097152; else wc_huge=4096; fi
-if [ -n "$stock" ] || [ "$wc_huge" = 2097152 ]; then uc_huge=2097152; else uc_huge=4096; fi
+# The driver's BAR mappings are huge on every kernel (without the series'
+# leaf install, remap-pmd: from its fault handler); its write-combining
+# aliases only where remap_pfn_range() installs huge leaves (the series),
+# and so are the fault handler's 2 MiB leaves the kind that carries no page
+# table.
+fault=; grep -q 'hpfn.features=[^ ]*remap-pmd' /proc/cmdline || fault=1
+if [ -z "$fault" ]; then wc_huge=2097152; else wc_huge=4096; fi
+uc_huge=2097152
 check "bar-access: the kernel applied WC ($wc_huge) and UC- ($uc_huge) huge leaves and 4K as asked" \
 	"grep -q '\"mode\":\"WC huge\",\"page_size\":$wc_huge,\"cache\":\"WC\"' /tmp/bar.json &&
 	 grep -q '\"mode\":\"WC 4K\",\"page_size\":4096,\"cache\":\"WC\"' /tmp/bar.json &&
@@ -46,7 +47,7 @@ for key in from_ms to_ms mmap_ms touch_ms fork_ms munmap_ms mprotect_4k_us; do
 	check "bench reports positive $key for the 4K and 2M sides, null for 1G" \
 		"grep -o '\"$key\":\[[^]]*\]' /tmp/bench.json | grep -Eq '\[[0-9.]*[1-9][0-9.]*,[0-9.]*[1-9][0-9.]*,null\]'"
 done
-if [ -n "$stock" ]; then
+if [ -n "$fault" ]; then
 	# fault-time 2 MiB leaves carry no PTE table; their PMD table may be
 	# one the process had already
 	for key in page_table_pages page_table_kib_per_gib; do
@@ -65,9 +66,9 @@ check "bench says why 16 MiB has no 1G column" \
 check "bench over 1 GiB completes (1 run)" \
 	"hugepfn --json bench $big 2 --sizes 1G --reps 1 --copy-size 8M > /tmp/bench1g.json"
 sed 's/^/# /' /tmp/bench1g.json
-# 1 GiB leaves: the series' remap, or the stock kernel's fault handler where
-# the CPU has 1 GiB pages
-if grep -q 'hpfn.features=[^ ]*remap-pud' /proc/cmdline || { [ -n "$stock" ] && grep -qw pdpe1gb /proc/cpuinfo; }; then
+# 1 GiB leaves: the series' remap, or the driver's fault handler where the
+# CPU has 1 GiB pages
+if grep -q 'hpfn.features=[^ ]*remap-pud' /proc/cmdline || { [ -n "$fault" ] && grep -qw pdpe1gb /proc/cpuinfo; }; then
 	check "bench 1 GiB: the 1G side got 1 GiB leaves, and a positive latency" \
 		"grep -q '\"name\":\"1G\",\"available\":true,\"why_not\":\"\",\"alignment\":1073741824,\"largest_page\":1073741824' /tmp/bench1g.json &&
 		 grep -o '\"ns_1g\":[0-9.]*' /tmp/bench1g.json | cut -d: -f2 | awk '\$1 <= 0 { bad = 1 } END { exit bad || NR == 0 }'"
@@ -76,7 +77,7 @@ if grep -q 'hpfn.features=[^ ]*remap-pud' /proc/cmdline || { [ -n "$stock" ] && 
 	# the kernel's count: a 1 GiB leaf carries no tables (at most 2 pages,
 	# an upper table the mapping may need), remap's 2 MiB leaves one PTE
 	# table each, fault-time 2 MiB leaves none (one PMD table per GiB)
-	if [ -n "$stock" ]; then
+	if [ -n "$fault" ]; then
 		check "bench 1 GiB: page tables per GiB, by VmPTE: at least 2048 KiB for 4K, at most 8 KiB for 2M and 1G" \
 			"grep -o '\"page_table_kib_per_gib\":\[[0-9]*,[0-9]*,[0-9]*\]' /tmp/bench1g.json | tr -c '0-9\n' ' ' |
 			 awk '{ exit !(\$1 >= 2048 && \$2 <= 8 && \$3 <= 8) }'"

@@ -15,8 +15,9 @@ json_num() {
 # (the test kernel has no AF_UNIX); the EAL still wants its runtime directory
 eal="--no-huge --no-pci --no-shconf --no-telemetry -l 0 --vdev=net_ring0 --vdev=net_ring1 --log-level=lib.eal:error"
 mkdir -p /var/run
-# the driver's BAR mappings are huge on both kernels (stock: its fault handler)
-if grep -q -e 'hpfn.features=[^ ]*remap-pmd' -e 'hpfn.kernel=stock' /proc/cmdline; then huge=2097152; else huge=4096; fi
+# the driver's BAR mappings are huge on every kernel (without the series'
+# remap-pmd: from its fault handler)
+huge=2097152
 offset=$((512 << 20))
 
 check "dpdk-fwd is in the image" "[ -x /hpfn/bin/dpdk-fwd ]"

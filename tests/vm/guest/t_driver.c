@@ -632,7 +632,20 @@ static void test_carveouts_not_ram(void)
 #if defined(__aarch64__)
 	refused_carveout("nothing", 2 * SZ_1M, 0x100000000ULL, "an address no memory is described at");
 #else
-	refused_carveout("rom", 256 * 1024, 0xfffc0000ULL, "the firmware ROM (e820 reserved)");
+	/*
+	 * Kernels that export the firmware's memory map to KVM only (6.19 on:
+	 * 7.3) leave the driver the kernel's, where memmap= made the good
+	 * carveout "reserved" like the ROM; without EFI's map the driver then
+	 * cannot tell the two apart, and says so when it takes one.
+	 */
+	if (guest_run("insmod /hpfn/modules/hugepfn.ko carveouts=rom:256K@0xfffc0000 2>/dev/null") == 0 &&
+	    guest_run("dmesg | grep -q 'hugepfn: \\[0xfffc0000-0xffffffff\\]: this kernel gives modules no firmware memory map'") == 0) {
+		tap_skip("the firmware ROM: the driver cannot tell it from RAM reserved with memmap= on this kernel (no firmware memory map for modules)");
+		guest_run("rmmod hugepfn");
+	} else {
+		guest_run("rmmod hugepfn 2>/dev/null");
+		refused_carveout("rom", 256 * 1024, 0xfffc0000ULL, "the firmware ROM (e820 reserved)");
+	}
 	refused_carveout("hole", 2 * SZ_1M, 0xe0000000ULL, "a hole in the 32-bit PCI window");
 #endif
 }
@@ -732,6 +745,26 @@ static int page_tables_kb(void)
 	return v;
 }
 
+/*
+ * PageTables after a test, given it before (@base): where page tables are
+ * freed after an RCU grace period (7.3) it comes down a moment after the
+ * exits and unmaps that freed them (up to 5 s); and it holds the kernel's
+ * own tables, whose vmalloc space module loads and forks may grow by a few
+ * pages (7.3): 64 kB of slack, where a table leaked per cycle would be
+ * hundreds.
+ */
+static int page_tables_settled_ok(int base, int *after)
+{
+	int i;
+
+	*after = page_tables_kb();
+	for (i = 0; i < 50 && *after > base; i++) {
+		usleep(100 * 1000);
+		*after = page_tables_kb();
+	}
+	return *after <= base + 64;
+}
+
 static void test_reload(void)
 {
 	int i, ok = 1, base, after;
@@ -770,9 +803,9 @@ static void test_reload(void)
 		close(fd);
 		close(cfd);
 	}
-	after = page_tables_kb();
 	tap_check(ok, "100 unload/load cycles with mappings made and dropped in between (%d done)", i);
-	tap_check(after <= base, "PageTables after the cycles: %d kB -> %d kB", base, after);
+	ok = page_tables_settled_ok(base, &after);
+	tap_check(ok, "PageTables after the cycles: %d kB -> %d kB", base, after);
 	ok = unbind(&big) == 0 && unload_driver() == 0;
 	tap_check(ok && guest_run("grep -q hugepfn /proc/iomem") != 0 && access("/dev/hugepfn", F_OK) != 0,
 		  "after the last unload nothing is claimed in /proc/iomem and no node is left");
@@ -851,6 +884,10 @@ static void test_uio(void)
 	tap_check(unbind(&big) == 0 && unload_driver() == 0 &&
 		  guest_run("insmod /hpfn/modules/hugepfn.ko uio=1 %s", modparam) == 0 && bind(&big) == 0,
 		  "reload with uio=1 and bind %s", big.bdf);
+	if (!guest_driver_has_uio()) {
+		tap_skip("UIO personality: " GUEST_NO_UIO);
+		return;
+	}
 	for (n = 0; n < 8 && found < 0; n++) {
 		snprintf(path, sizeof(path), "/sys/class/uio/uio%d/name", n);
 		f = fopen(path, "re");
@@ -914,7 +951,8 @@ int main(void)
 	huge = guest_has_feature("remap-pmd") ? HPFN_PT_PMD : HPFN_PT_PTE;
 	gbpages = guest_run("grep -qw pdpe1gb /proc/cpuinfo") == 0;
 	huge_1g = gbpages && guest_has_feature("remap-pud") ? HPFN_PT_PUD : huge;
-	if (!strcmp(guest_kernel_kind(), "stock")) {
+	/* without the series' leaf install the driver fills at fault time */
+	if (!guest_has_feature("remap-pmd")) {
 		bar_huge = HPFN_PT_PMD;
 		bar_huge_1g = gbpages ? HPFN_PT_PUD : HPFN_PT_PMD;
 	} else {

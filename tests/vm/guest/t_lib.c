@@ -284,6 +284,10 @@ static int leave_uc_reservation(uint64_t off, uint64_t len)
  * its range without telling. Leave a UC- reservation behind on a range no
  * other test uses, then ask for write-combining there: the kernel gives
  * UC- (the oracles say so), and hugepfn_map() must refuse, naming it.
+ * Which kernel keeps that reservation is seen first, by hand: 6.12 keeps
+ * the reservation of a mapping unmapped in two parts; 7.3 (per-VMA
+ * pfnmap_track_ctx) frees it with the last part, and then gives WC where
+ * WC is asked for, which hugepfn_map() must just as well take.
  */
 static void test_wc_downgrade(void)
 {
@@ -291,47 +295,57 @@ static void test_wc_downgrade(void)
 	struct hugepfn_dev *dev;
 	struct hugepfn_map *map;
 	char msg[1024], node[300];
+	int ret, fd, seen = -1;
 	uint8_t *p;
-	int ret, fd;
 
 	tap_check(leave_uc_reservation(off, len),
-		  "WC downgrade: a sysfs UC- mapping of BAR2 [960M, +8M) unmapped in two parts (PAT keeps its reservation)");
+		  "WC downgrade: a sysfs UC- mapping of BAR2 [960M, +8M) unmapped in two parts");
 	ret = hugepfn_open(ctx, big.bdf, HUGEPFN_BACKEND_DRIVER, &dev);
 	if (!tap_check(ret == 0, "WC downgrade: open %s through the driver", big.bdf)) {
 		hugepfn_close(dev);
 		return;
 	}
-	ret = hugepfn_map(dev, 2, off, len, HUGEPFN_MAP_WC, &map);
-	hugepfn_dev_error(dev, msg, sizeof(msg));
-	tap_diag("WC downgrade: hugepfn_map(WC) says: %s", msg);
-	tap_check(ret == -EIO && strstr(msg, "write-combining") && strstr(msg, "UC-"),
-		  "WC downgrade: hugepfn_map(HUGEPFN_MAP_WC) fails with -EIO naming UC- (%d)", ret);
-	if (!ret)
-		hugepfn_unmap(map);
-	/* the same request made by hand: the kernel really gave UC- */
+	/* the request made by hand: what the kernel gives there */
 	snprintf(node, sizeof(node), "/dev/hugepfn/pci-%s", big.bdf);
 	fd = open(node, O_RDWR | O_CLOEXEC);
 	p = fd >= 0 ? hpfn_mmap_congruent(fd, HUGEPFN_REGION_WC_OFFSET(2) + off, len, PROT_READ | PROT_WRITE,
 					  MAP_SHARED, big.phys + off, 2 * SZ_1M) : MAP_FAILED;
 	if (tap_check(p != MAP_FAILED, "WC downgrade: the WC alias mapped by hand")) {
-		int seen = oracle_cache("WC downgrade", (uintptr_t)p, len);
-
-		tap_check(seen == HUGEPFN_CACHE_UC_MINUS,
-			  "WC downgrade: the oracles see %s where WC was asked for (the kernel's silent downgrade)",
+		seen = oracle_cache("WC downgrade", (uintptr_t)p, len);
+		tap_check(seen == HUGEPFN_CACHE_UC_MINUS || seen == HUGEPFN_CACHE_WC,
+			  "WC downgrade: the oracles see %s where WC was asked for (UC-: the kernel kept the reservation and downgraded silently)",
 			  hugepfn_cache_name(seen));
 		munmap(p, len);
 	}
 	if (fd >= 0)
 		close(fd);
+	ret = hugepfn_map(dev, 2, off, len, HUGEPFN_MAP_WC, &map);
+	hugepfn_dev_error(dev, msg, sizeof(msg));
+	tap_diag("WC downgrade: hugepfn_map(WC) says: %s", msg);
+	if (seen == HUGEPFN_CACHE_WC) {
+		tap_skip("WC downgrade: this kernel freed the UC- reservation with the mapping's last part: no downgrade to provoke");
+		tap_check(ret == 0, "WC downgrade: hugepfn_map(HUGEPFN_MAP_WC) there succeeds, as the kernel gives WC (%d)",
+			  ret);
+	} else {
+		tap_check(ret == -EIO && strstr(msg, "write-combining") && strstr(msg, "UC-"),
+			  "WC downgrade: hugepfn_map(HUGEPFN_MAP_WC) fails with -EIO naming UC- (%d)", ret);
+	}
+	if (!ret)
+		hugepfn_unmap(map);
 	/* a range that was never mapped otherwise gets WC */
 	ret = hugepfn_map(dev, 2, off + 16 * SZ_1M, len, HUGEPFN_MAP_WC, &map);
 	if (tap_check(ret == 0, "WC on a fresh range next to it succeeds")) {
 		check_cache("WC fresh", map, HUGEPFN_CACHE_WC);
 		hugepfn_unmap(map);
 	}
-	tap_check(guest_run("/hpfn/bin/hugepfn map %s 2 --offset 960M --length 8M --wc 2>/tmp/wc.err", big.bdf) == 1 &&
-		  guest_run("grep -q 'UC-' /tmp/wc.err") == 0,
-		  "tool: map --wc on the downgraded range exits 1 and names UC-");
+	if (seen == HUGEPFN_CACHE_WC)
+		tap_check(guest_run("/hpfn/bin/hugepfn map %s 2 --offset 960M --length 8M --wc >/dev/null 2>/tmp/wc.err",
+				    big.bdf) == 0,
+			  "tool: map --wc on that range succeeds");
+	else
+		tap_check(guest_run("/hpfn/bin/hugepfn map %s 2 --offset 960M --length 8M --wc 2>/tmp/wc.err",
+				    big.bdf) == 1 && guest_run("grep -q 'UC-' /tmp/wc.err") == 0,
+			  "tool: map --wc on the downgraded range exits 1 and names UC-");
 	guest_run("sed 's/^/# /' /tmp/wc.err");
 	hugepfn_close(dev);
 }
@@ -343,6 +357,10 @@ static void test_uio_backend(void)
 	struct hugepfn_region r;
 	int ret;
 
+	if (!guest_driver_has_uio()) {
+		tap_skip("UIO backend: " GUEST_NO_UIO);
+		return;
+	}
 	ret = hugepfn_open(ctx, big.bdf, HUGEPFN_BACKEND_UIO, &dev);
 	if (!tap_check(ret == 0 && hugepfn_region_count(dev) >= 1 && hugepfn_region_info(dev, 0, &r) == 0 &&
 		       r.phys == big.phys && r.size == big.size,
@@ -615,9 +633,9 @@ int main(void)
 	huge_size = pmd_remap ? 2 * SZ_1M : 4096;
 	huge_1g_size = guest_run("grep -qw pdpe1gb /proc/cpuinfo") == 0 && guest_has_feature("remap-pud") ?
 		       SZ_1G : huge_size;
-	bar_huge = pmd_remap || !strcmp(guest_kernel_kind(), "stock");
+	bar_huge = 1;	/* remap leaves, or (no remap-pmd) the driver's fault handler */
 	bar_huge_1g_size = huge_1g_size;
-	if (!strcmp(guest_kernel_kind(), "stock"))
+	if (!pmd_remap)
 		bar_huge_1g_size = guest_run("grep -qw pdpe1gb /proc/cpuinfo") == 0 ? SZ_1G : 2 * SZ_1M;
 	if (hugepfn_ctx_new(NULL, &ctx))
 		tap_bail("hugepfn_ctx_new");

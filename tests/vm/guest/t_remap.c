@@ -449,6 +449,33 @@ static long long page_tables_kb(void)
 	return guest_meminfo("PageTables");
 }
 
+/*
+ * PageTables after a test, given it before: where the kernel frees page
+ * tables after an RCU grace period (MMU_GATHER_RCU_TABLE_FREE: the 7.3 test
+ * kernel has it, the 6.12 one not) the count comes down a moment after the
+ * munmap() or exit that freed them, so wait up to 5 s for it to get back
+ * to @base; a leak never does.
+ */
+/*
+ * The count is system-wide and holds the kernel's own tables too (the
+ * vmalloc space the forks' stacks come from), which may keep a few new
+ * pages after many forks (7.3: 8 kB after 1000). A table leaked per fork
+ * would be thousands of kB: allow this much.
+ */
+#define PT_SLACK_KB 64
+
+static long long page_tables_settled_kb(long long base)
+{
+	long long now = page_tables_kb();
+	int i;
+
+	for (i = 0; i < 50 && now > base; i++) {
+		usleep(100 * 1000);
+		now = page_tables_kb();
+	}
+	return now;
+}
+
 
 
 /* smaps, ptrace peeks and a core dump walk or read the PMD-mapped VMA. */
@@ -540,7 +567,7 @@ static void test_leaks(int fd, uint64_t off)
 			munmap(p, 4 * SZ_1M);
 		}
 	}
-	after = page_tables_kb();
+	after = page_tables_settled_kb(base);
 	pte_after = guest_vmpte_kb();
 	/*
 	 * VmPTE counts this mm's page tables, deposited ones included, and
@@ -565,8 +592,8 @@ static void test_leaks(int fd, uint64_t off)
 		}
 		ok = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status);
 	}
-	after = page_tables_kb();
-	tap_check(ok && after <= base, "1000 fork cycles: PageTables %lld kB -> %lld kB", base, after);
+	after = page_tables_settled_kb(base);
+	tap_check(ok && after <= base + PT_SLACK_KB, "1000 fork cycles: PageTables %lld kB -> %lld kB", base, after);
 	munmap(p, 4 * SZ_1M);
 }
 
@@ -1026,7 +1053,7 @@ static void test_pud_leaks(int fd)
 			munmap(p, SZ_1G);
 		}
 	}
-	after = page_tables_kb();
+	after = page_tables_settled_kb(base);
 	pte_after = guest_vmpte_kb();
 	tap_check(ok && after <= base && pte_after == pte_base,
 		  "%d 1 GiB map/(split)/unmap cycles: VmPTE %lld kB -> %lld kB, PageTables %lld kB -> %lld kB",
@@ -1048,8 +1075,8 @@ static void test_pud_leaks(int fd)
 		}
 		ok = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status);
 	}
-	after = page_tables_kb();
-	tap_check(ok && after <= base, "%d fork cycles with a 1 GiB mapping: PageTables %lld kB -> %lld kB",
+	after = page_tables_settled_kb(base);
+	tap_check(ok && after <= base + PT_SLACK_KB, "%d fork cycles with a 1 GiB mapping: PageTables %lld kB -> %lld kB",
 		  cycles, base, after);
 	munmap(p, SZ_1G);
 }

@@ -27,6 +27,7 @@
 #include <linux/pgtable.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/version.h>
 #ifdef CONFIG_X86_KERNEL_IBT
 #include <asm/ibt.h>
 #endif
@@ -469,12 +470,18 @@ static struct miscdevice hpfn_test_misc = {
  * on a real ENDBR, and a sealed function (one the kernel never takes the
  * address of) cannot be called indirectly at all.
  */
+#if KERNEL_VERSION(6, 15, 0) > LINUX_VERSION_CODE
+#define hpfn_is_endbr	is_endbr
+#else
+#define hpfn_is_endbr	__is_endbr	/* is_endbr() reads memory since 6.15 */
+#endif
+
 static void *hpfn_test_call_addr(void *addr)
 {
 #ifdef CONFIG_X86_KERNEL_IBT
 	u32 insn;
 
-	if (get_kernel_nofault(insn, addr - ENDBR_INSN_SIZE) || !is_endbr(insn))
+	if (get_kernel_nofault(insn, addr - ENDBR_INSN_SIZE) || !hpfn_is_endbr(insn))
 		return addr;
 	if (insn != gen_endbr_poison())
 		return addr - ENDBR_INSN_SIZE;
