@@ -26,7 +26,7 @@ environment:
 
 Their output is shown live and kept in build/fresh-machine/{demo,tests}.log,
 the summary in build/fresh-machine/summary.{txt,json}. Takes over an hour
-on 2 cores and ~15 GB of disk. Everything runs in a private mount
+on 2 cores and ~20 GB of disk. Everything runs in a private mount
 namespace: the mounts go away with the script, also on failure or Ctrl-C.
 Exit status 0 only when every command run exited 0.
 
@@ -271,10 +271,10 @@ fsopts=$(findmnt -n -o OPTIONS -T "$DIR" 2>/dev/null || true)
 case ",$fsopts," in *,noexec,*)
 	die "$DIR is on a noexec file system, where nothing in the root could run; choose another --dir" ;;
 esac
-need_kb=$((15 * 1024 * 1024))
+need_kb=$((20 * 1024 * 1024))
 avail_kb=$(df -Pk "$DIR" | awk 'NR == 2 { print $4 }')
 if [ "$avail_kb" -lt "$need_kb" ]; then
-	msg="$DIR has $((avail_kb / 1024 / 1024)) GB free; the two commands need about 15 GB (packages, kernel trees and builds, ccache)"
+	msg="$DIR has $((avail_kb / 1024 / 1024)) GB free; the two commands need about 20 GB (packages, the 6.12 and 7.3 kernel trees and builds, ccache)"
 	[ -n "$CUSTOM" ] || die "$msg; choose another --dir"
 	say "warning: $msg"
 fi

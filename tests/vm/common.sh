@@ -50,6 +50,7 @@ HUGEPFN_LINUX_VERSIONS=(6.12 7.3)
 #                         RODATA_FULL_DEFAULT_ENABLED (6.12's test config has
 #                         it off) and maps the linear map with pages unless
 #                         told rodata=noalias: the blocks t_kernel_map reads
+# shellcheck disable=SC2034 # set here, read by the scripts that source this
 linux_select() {
 	case "$1" in
 		6.12)

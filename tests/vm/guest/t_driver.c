@@ -748,10 +748,10 @@ static int page_tables_kb(void)
 /*
  * PageTables after a test, given it before (@base): where page tables are
  * freed after an RCU grace period (7.3) it comes down a moment after the
- * exits and unmaps that freed them (up to 5 s); and it holds the kernel's
- * own tables, whose vmalloc space module loads and forks may grow by a few
- * pages (7.3): 64 kB of slack, where a table leaked per cycle would be
- * hundreds.
+ * exits and unmaps that freed them (up to 5 s); and 7.3 counts the kernel's
+ * own tables in it too, whose vmalloc space module loads and forks grow by
+ * a few pages: 64 kB of slack, where a table leaked per cycle would be
+ * 400 kB.
  */
 static int page_tables_settled_ok(int base, int *after)
 {
