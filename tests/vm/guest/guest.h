@@ -83,6 +83,28 @@ long long guest_meminfo(const char *name);
 long long guest_vmpte_kb(void);
 
 /*
+ * System-wide PageTables in kB, with the per-CPU counter deltas folded in
+ * first (otherwise /proc/meminfo lags by up to a threshold per CPU).
+ */
+long long guest_page_tables_kb(void);
+/*
+ * PageTables after a test that began at @base kB. Where page tables are
+ * freed after an RCU grace period (MMU_GATHER_RCU_TABLE_FREE: the 7.3 test
+ * kernel) the count comes down a moment after the munmap() or exit that
+ * freed them: this waits up to 5 s for it to get back to @base (a leak
+ * never does) and returns the last value.
+ */
+long long guest_page_tables_settled_kb(long long base);
+/*
+ * How many kB PageTables may end above where it began after a test that
+ * forks or loads modules, for a reason that is not a leak: 0 where the
+ * count holds user page tables only (6.12); on kernels that count their own
+ * vmalloc tables too (7.3) the bound of what lazily freed vmalloc space
+ * (fork's stacks, module loads) may add, however many cycles ran.
+ */
+long long guest_page_tables_slack_kb(void);
+
+/*
  * The levels of [addr, addr + len) from the module oracle, cross-checked
  * against the page-table dump where there is one (reported as a check of
  * its own). Returns the number of runs or a negative errno.

@@ -729,49 +729,14 @@ static void test_unbind(void)
 		close(fd);
 }
 
-static int page_tables_kb(void)
-{
-	FILE *f;
-	char line[128];
-	int v = -1;
-
-	guest_write_file("/proc/sys/vm/stat_refresh", "1");
-	f = fopen("/proc/meminfo", "re");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "PageTables: %d", &v) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return v;
-}
-
-/*
- * PageTables after a test, given it before (@base): where page tables are
- * freed after an RCU grace period (7.3) it comes down a moment after the
- * exits and unmaps that freed them (up to 5 s); and 7.3 counts the kernel's
- * own tables in it too, whose vmalloc space module loads and forks grow by
- * a few pages: 64 kB of slack, where a table leaked per cycle would be
- * 400 kB.
- */
-static int page_tables_settled_ok(int base, int *after)
-{
-	int i;
-
-	*after = page_tables_kb();
-	for (i = 0; i < 50 && *after > base; i++) {
-		usleep(100 * 1000);
-		*after = page_tables_kb();
-	}
-	return *after <= base + 64;
-}
-
 static void test_reload(void)
 {
-	int i, ok = 1, base, after;
+	long long base, after;
+	int i, ok = 1;
 	char node[300];
 
 	snprintf(node, sizeof(node), "pci-%s", big.bdf);
-	base = page_tables_kb();
+	base = guest_page_tables_kb();
 	for (i = 0; i < 100 && ok; i++) {
 		int fd, cfd;
 		uint8_t *p, *c;
@@ -804,8 +769,9 @@ static void test_reload(void)
 		close(cfd);
 	}
 	tap_check(ok, "100 unload/load cycles with mappings made and dropped in between (%d done)", i);
-	ok = page_tables_settled_ok(base, &after);
-	tap_check(ok, "PageTables after the cycles: %d kB -> %d kB", base, after);
+	after = guest_page_tables_settled_kb(base);
+	tap_check(after <= base + guest_page_tables_slack_kb(),
+		  "PageTables after the cycles: %lld kB -> %lld kB", base, after);
 	ok = unbind(&big) == 0 && unload_driver() == 0;
 	tap_check(ok && guest_run("grep -q hugepfn /proc/iomem") != 0 && access("/dev/hugepfn", F_OK) != 0,
 		  "after the last unload nothing is claimed in /proc/iomem and no node is left");

@@ -439,46 +439,6 @@ static void test_proc_mem(int fd, uint64_t off)
 }
 
 
-/*
- * System-wide PageTables, with the per-CPU counter deltas folded in first
- * (otherwise /proc/meminfo lags by up to a threshold per CPU).
- */
-static long long page_tables_kb(void)
-{
-	guest_write_file("/proc/sys/vm/stat_refresh", "1");
-	return guest_meminfo("PageTables");
-}
-
-/*
- * PageTables after a test, given it before: where the kernel frees page
- * tables after an RCU grace period (MMU_GATHER_RCU_TABLE_FREE: the 7.3 test
- * kernel has it, the 6.12 one not) the count comes down a moment after the
- * munmap() or exit that freed them, so wait up to 5 s for it to get back
- * to @base; a leak never does.
- */
-/*
- * The count is system-wide, and 7.3 counts the kernel's own tables in it
- * too (6.12 does not): the vmalloc space the forks' stacks come from takes
- * new ones as the forks go, and keeps them (7.3: 8 to 68 kB after 1000
- * forks). A table leaked per fork would be 4 kB each: allow 64 kB and a
- * sixteenth of that per cycle.
- */
-#define PT_SLACK_KB(cycles) (64 + (cycles) / 4)
-
-static long long page_tables_settled_kb(long long base)
-{
-	long long now = page_tables_kb();
-	int i;
-
-	for (i = 0; i < 50 && now > base; i++) {
-		usleep(100 * 1000);
-		now = page_tables_kb();
-	}
-	return now;
-}
-
-
-
 /* smaps, ptrace peeks and a core dump walk or read the PMD-mapped VMA. */
 static void test_walkers(int fd, uint64_t off)
 {
@@ -558,7 +518,7 @@ static void test_leaks(int fd, uint64_t off)
 	p = map_at(fd, off, 4 * SZ_1M, bar.phys + off, 0);	/* warm up */
 	if (p)
 		munmap(p, 4 * SZ_1M);
-	base = page_tables_kb();
+	base = guest_page_tables_kb();
 	pte_base = guest_vmpte_kb();
 	for (i = 0; i < 10000 && ok; i++) {
 		p = map_at(fd, off, 4 * SZ_1M, bar.phys + off, 0);
@@ -568,7 +528,7 @@ static void test_leaks(int fd, uint64_t off)
 			munmap(p, 4 * SZ_1M);
 		}
 	}
-	after = page_tables_settled_kb(base);
+	after = guest_page_tables_settled_kb(base);
 	pte_after = guest_vmpte_kb();
 	/*
 	 * VmPTE counts this mm's page tables, deposited ones included, and
@@ -582,7 +542,7 @@ static void test_leaks(int fd, uint64_t off)
 	p = map_at(fd, off, 4 * SZ_1M, bar.phys + off, 0);
 	if (!tap_check(p != NULL, "fork cycles: mapped"))
 		return;
-	base = page_tables_kb();
+	base = guest_page_tables_kb();
 	for (i = 0; i < 1000 && ok; i++) {
 		pid_t pid = fork();
 		int status;
@@ -593,8 +553,8 @@ static void test_leaks(int fd, uint64_t off)
 		}
 		ok = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status);
 	}
-	after = page_tables_settled_kb(base);
-	tap_check(ok && after <= base + PT_SLACK_KB(1000), "1000 fork cycles: PageTables %lld kB -> %lld kB", base, after);
+	after = guest_page_tables_settled_kb(base);
+	tap_check(ok && after <= base + guest_page_tables_slack_kb(), "1000 fork cycles: PageTables %lld kB -> %lld kB", base, after);
 	munmap(p, 4 * SZ_1M);
 }
 
@@ -1041,7 +1001,7 @@ static void test_pud_leaks(int fd)
 	p = map_1g(fd, PUD_OFF, SZ_1G, 0);	/* warm up */
 	if (p)
 		munmap(p, SZ_1G);
-	base = page_tables_kb();
+	base = guest_page_tables_kb();
 	pte_base = guest_vmpte_kb();
 	for (i = 0; i < cycles && ok; i++) {
 		p = map_1g(fd, PUD_OFF, SZ_1G, 0);
@@ -1054,7 +1014,7 @@ static void test_pud_leaks(int fd)
 			munmap(p, SZ_1G);
 		}
 	}
-	after = page_tables_settled_kb(base);
+	after = guest_page_tables_settled_kb(base);
 	pte_after = guest_vmpte_kb();
 	tap_check(ok && after <= base && pte_after == pte_base,
 		  "%d 1 GiB map/(split)/unmap cycles: VmPTE %lld kB -> %lld kB, PageTables %lld kB -> %lld kB",
@@ -1063,7 +1023,7 @@ static void test_pud_leaks(int fd)
 	p = map_1g(fd, PUD_OFF, SZ_1G, 0);
 	if (!tap_check(p != NULL, "1 GiB fork cycles: mapped"))
 		return;
-	base = page_tables_kb();
+	base = guest_page_tables_kb();
 	for (i = 0; i < cycles && ok; i++) {
 		pid_t pid = fork();
 		int status;
@@ -1076,8 +1036,8 @@ static void test_pud_leaks(int fd)
 		}
 		ok = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status);
 	}
-	after = page_tables_settled_kb(base);
-	tap_check(ok && after <= base + PT_SLACK_KB(cycles), "%d fork cycles with a 1 GiB mapping: PageTables %lld kB -> %lld kB",
+	after = guest_page_tables_settled_kb(base);
+	tap_check(ok && after <= base + guest_page_tables_slack_kb(), "%d fork cycles with a 1 GiB mapping: PageTables %lld kB -> %lld kB",
 		  cycles, base, after);
 	munmap(p, SZ_1G);
 }
