@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -1150,6 +1151,20 @@ static void test_pud_walkers(int fd)
 	munmap(p, SZ_1G);
 }
 
+/* Set fail_page_alloc up as fail_attrs says: 0, or -1 when it is not there. */
+static int fail_page_alloc_setup(void)
+{
+	int ok = access("/sys/kernel/debug/fail_page_alloc", F_OK) == 0;
+
+	for (size_t i = 0; ok && i < sizeof(fail_attrs) / sizeof(fail_attrs[0]); i++) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "/sys/kernel/debug/fail_page_alloc/%s", fail_attrs[i][0]);
+		ok = guest_write_file(path, fail_attrs[i][1]) == 0;
+	}
+	return ok ? 0 : -1;
+}
+
 /* The four ways a 1 GiB leaf gets split by a system call that can fail. */
 static const char *const pud_split_ops[] = {
 	"munmap of 4 KiB", "mprotect of 4 KiB", "mprotect PROT_NONE", "mremap to a 2 MiB-aligned address",
@@ -1215,22 +1230,13 @@ static void test_pud_split_enomem(int fd)
 {
 	uint8_t *resv, *dst, *p;
 	long long pud0;
-	int op, ret = 0, err = 0, hit, ok = 1;
+	int op, ret = 0, err = 0, hit;
 
 	if (!pud_remap) {
 		tap_diag("1 GiB split failure: no PUD leaves on this kernel, nothing to split");
 		return;
 	}
-	if (!tap_check(access("/sys/kernel/debug/fail_page_alloc", F_OK) == 0,
-		       "1 GiB split failure: /sys/kernel/debug/fail_page_alloc exists"))
-		return;
-	for (size_t i = 0; i < sizeof(fail_attrs) / sizeof(fail_attrs[0]); i++) {
-		char path[128];
-
-		snprintf(path, sizeof(path), "/sys/kernel/debug/fail_page_alloc/%s", fail_attrs[i][0]);
-		ok &= guest_write_file(path, fail_attrs[i][1]) == 0;
-	}
-	if (!tap_check(ok, "1 GiB split failure: fail_page_alloc configured"))
+	if (!tap_check(fail_page_alloc_setup() == 0, "1 GiB split failure: fail_page_alloc configured"))
 		return;
 	resv = mmap(NULL, 3 * SZ_1G, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (!tap_check(resv != MAP_FAILED, "1 GiB split failure: reserved 3 GiB for mremap"))
@@ -1256,6 +1262,122 @@ static void test_pud_split_enomem(int fd)
 	munmap(resv, 3 * SZ_1G);
 }
 
+#define PUD_REVOKE_HOLE (4 * SZ_1M + SZ_4K)
+
+/*
+ * Revoke the page at PUD_REVOKE_HOLE of a fresh, filled 1 GiB mapping
+ * (*@p), the ioctl failing the next page allocation of this task when
+ * @inject; the ioctl's result.
+ */
+static int pud_revoke_page(int fd, uint8_t **p, int seed, int inject)
+{
+	struct hpfn_test_zap z = { .offset = PUD_OFF + PUD_REVOKE_HOLE, .len = SZ_4K };
+	const char *times = "/sys/kernel/debug/fail_page_alloc/times";
+	int ret;
+
+	*p = map_1g(fd, PUD_OFF, SZ_1G, 0);
+	if (!*p)
+		return -1;
+	fill_sparse(*p, SZ_1G, PUD_OFF, seed);
+	fill(*p + 4 * SZ_1M, SZ_2M, PUD_OFF + 4 * SZ_1M, seed + 1);
+	if (inject) {
+		guest_write_file(times, "1");
+		guest_write_file("/proc/self/make-it-fail", "1");
+	}
+	ret = ioctl(fd, HPFN_TEST_IOC_ZAP, &z);
+	if (inject) {
+		guest_write_file("/proc/self/make-it-fail", "0");
+		guest_write_file(times, "0");
+	}
+	return ret;
+}
+
+/*
+ * The revocation's split cannot allocate: a zap cannot fail, so the leaf
+ * is dropped whole, with nothing leaked and nothing in the kernel log but
+ * the injected failure.
+ */
+static void test_pud_revoke_enomem(int fd)
+{
+	long long pte0 = guest_vmpte_kb(), pud0 = 0;
+	char marker[64];
+	int attempt, ret = -1, hit = 0;
+	uint8_t *p = NULL;
+
+	if (!tap_check(fail_page_alloc_setup() == 0, "1 GiB revoke, split failure: fail_page_alloc configured"))
+		return;
+	for (attempt = 1; attempt <= 20 && !hit; attempt++) {
+		snprintf(marker, sizeof(marker), "hpfn-pud-revoke-failure-%d", attempt);
+		guest_write_file("/dev/kmsg", marker);
+		pud0 = guest_vmstat("thp_split_pud");
+		ret = pud_revoke_page(fd, &p, 62, 1);
+		hit = p && kmsg_after_has(marker, "split_huge_pud_alloc");
+		if (!hit && p)
+			munmap(p, SZ_1G);	/* another allocation failed (or none): again */
+	}
+	if (!tap_check(hit, "1 GiB revoke, split failure: the injected failure hit the split's allocation"))
+		return;
+	tap_check(ret == 0 && guest_vmstat("thp_split_pud") == pud0 + 1 &&
+		  guest_read_faults((uint64_t *)p) && guest_read_faults((uint64_t *)(p + SZ_1G - SZ_4K)),
+		  "1 GiB revoke, split failure: the revocation succeeds and drops the whole leaf");
+	munmap(p, SZ_1G);
+	tap_check(guest_vmpte_kb() == pte0, "1 GiB revoke, split failure: VmPTE back to %lld kB", pte0);
+}
+
+/*
+ * A driver revoking 4 KiB of a 1 GiB leaf (unmap_mapping_range(), which
+ * cannot fail): the 7.3 series splits the leaf into PMD leaves, allocating
+ * in the zap, so the rest of the GiB stays mapped (FEATURES:
+ * remap-pud-partial-zap); 6.12's series drops the whole leaf, which a
+ * remap VMA cannot fault in again. Below PUD leaves only the page goes.
+ */
+/* Is all of the GiB but the revoked page mapped at the level expected, with its data? */
+static int pud_revoke_rest_ok(uint8_t *p, int seed)
+{
+	uint8_t *hole = p + PUD_REVOKE_HOLE;
+	int ok;
+
+	ok = is_level("revoke head", p, 4 * SZ_1M, huge, UCM, 0) &&
+	     is_level("revoke tail", p + 6 * SZ_1M, SZ_1G - 6 * SZ_1M, huge, UCM, 0) &&
+	     is_level("revoke 2M", p + 4 * SZ_1M, SZ_4K, HPFN_PT_PTE, UCM, 0) &&
+	     is_level("revoke 2M", hole + SZ_4K, 6 * SZ_1M - PUD_REVOKE_HOLE - SZ_4K, HPFN_PT_PTE, UCM, 0);
+	return ok && check_sparse(p, 4 * SZ_1M, PUD_OFF, seed) &&
+	       check_sparse(p + 6 * SZ_1M, SZ_1G - 6 * SZ_1M, PUD_OFF + 6 * SZ_1M, seed) &&
+	       check(p + 4 * SZ_1M, SZ_4K, PUD_OFF + 4 * SZ_1M, seed + 1) &&
+	       check(hole + SZ_4K, 6 * SZ_1M - PUD_REVOKE_HOLE - SZ_4K, PUD_OFF + PUD_REVOKE_HOLE + SZ_4K,
+		     seed + 1);
+}
+
+static void test_pud_revoke(int fd)
+{
+	int keeps = !pud_remap || guest_has_feature("remap-pud-partial-zap");
+	long long pud0 = guest_vmstat("thp_split_pud"), pte0 = guest_vmpte_kb();
+	uint8_t *p;
+	int ret;
+
+	ret = pud_revoke_page(fd, &p, 60, 0);
+	if (!tap_check(p && ret == 0, "1 GiB revoke of 4 KiB: mapped and revoked (%s)", strerror(errno))) {
+		if (p)
+			munmap(p, SZ_1G);
+		return;
+	}
+	tap_check(guest_read_faults((uint64_t *)(p + PUD_REVOKE_HOLE)), "1 GiB revoke of 4 KiB: the page faults");
+	if (keeps) {
+		tap_check(!pud_remap || guest_vmstat("thp_split_pud") == pud0 + 1,
+			  "1 GiB revoke of 4 KiB: %s", pud_remap ? "one PUD split" : "no PUD leaf to split");
+		tap_check(pud_revoke_rest_ok(p, 60),
+			  "1 GiB revoke of 4 KiB: the rest is mapped (%s, PTEs around the page) and holds its data",
+			  hpfn_pt_level_name(huge));
+	} else {
+		tap_check(guest_read_faults((uint64_t *)p) && guest_read_faults((uint64_t *)(p + SZ_1G - SZ_4K)),
+			  "1 GiB revoke of 4 KiB: the whole leaf is gone (this series drops it)");
+	}
+	munmap(p, SZ_1G);
+	tap_check(guest_vmpte_kb() == pte0, "1 GiB revoke of 4 KiB: VmPTE back to %lld kB after munmap", pte0);
+	if (pud_remap && keeps)
+		test_pud_revoke_enomem(fd);
+}
+
 static void test_pud(int fd, int fd_wc)
 {
 	if (bar.size < 2 * SZ_1G) {
@@ -1271,6 +1393,7 @@ static void test_pud(int fd, int fd_wc)
 	test_pud_mremap(fd);
 	test_pud_leaks(fd);
 	test_pud_split_enomem(fd);
+	test_pud_revoke(fd);
 	test_pud_stress(fd);
 }
 
