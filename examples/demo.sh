@@ -21,10 +21,9 @@ and maps the emulated device's 2 GiB BAR and the carveout with the hugepfn
 tool, through the hugepfn driver, vfio-pci and sysfs.
 
   --stock          run the same demo on Debian's unmodified kernel
-  --linux VERSION  6.12 (the default) or 7.3: the patched 7.3 kernel (its
-                   series installs no huge leaves yet: the driver maps BARs
-                   from its fault handler, the carveout and sysfs get base
-                   pages), or with --stock Debian's 7.3
+  --linux VERSION  6.12 (the default) or 7.3: the patched 7.3 kernel (the
+                   upstream series, whose FEATURES are 6.12's: the same
+                   leaves), or with --stock Debian's 7.3
 USAGE
 			exit 0 ;;
 		--stock) kind=stock ;;

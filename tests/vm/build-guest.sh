@@ -114,8 +114,9 @@ done
 # linked with the mm selftests' vm_util.c as their Makefile does. vm_util.c
 # needs the source's <linux/fs.h> (6.12's is newer than Debian 12's): only
 # the uAPI headers' linux/ directory is put first, so that asm/ stays the
-# target's, from the compiler. A series that does not have it yet (7.3's)
-# builds none, and t_kselftest_remap skips (tests/vm/expected-skips.list).
+# target's, from the compiler. A series whose patches do not add it (both
+# series here do) builds none, and t_kselftest_remap skips
+# (tests/vm/expected-skips.list).
 ks=$(dirname "$module_kdir")/src/tools/testing/selftests/mm/remap_pfn_pmd.c
 if [ "$kind" = patched ] && grep -qs '^+++ b/tools/testing/selftests/mm/remap_pfn_pmd\.c$' "$SERIES_DIR"/*.patch; then
 	# Without it t_kselftest_remap would skip, which a series with it may not.
