@@ -1351,10 +1351,14 @@ static int pud_revoke_rest_ok(uint8_t *p, int seed)
 static void test_pud_revoke(int fd)
 {
 	int keeps = !pud_remap || guest_has_feature("remap-pud-partial-zap");
-	long long pud0 = guest_vmstat("thp_split_pud"), pte0 = guest_vmpte_kb();
-	uint8_t *p;
+	long long pud0, pte0;
+	uint8_t *p = map_1g(fd, PUD_OFF, SZ_1G, 0);	/* warm up: the upper tables */
 	int ret;
 
+	if (p)
+		munmap(p, SZ_1G);
+	pud0 = guest_vmstat("thp_split_pud");
+	pte0 = guest_vmpte_kb();
 	ret = pud_revoke_page(fd, &p, 60, 0);
 	if (!tap_check(p && ret == 0, "1 GiB revoke of 4 KiB: mapped and revoked (%s)", strerror(errno))) {
 		if (p)
