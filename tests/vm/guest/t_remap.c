@@ -183,6 +183,39 @@ static void test_eligibility(int fd, int fd_wc, int fd_fault, int fd_carve, uint
 	}
 }
 
+/*
+ * A VMA without vm_ops is anonymous to vma_is_anonymous(), whose split and
+ * write-fault paths would take a special leaf's PFN for a folio: the series
+ * maps it with PTEs, which then split, fork and unmap as PTEs do.
+ */
+static void test_no_vm_ops(void)
+{
+	int fd = guest_remap_open(bar.phys, bar.size, HPFN_TEST_CACHE_UC_MINUS, HPFN_TEST_NO_VM_OPS);
+	uint8_t *p = fd >= 0 ? map_at(fd, 32 * SZ_1M, 4 * SZ_1M, bar.phys + 32 * SZ_1M, 0) : NULL;
+	pid_t pid;
+	int status;
+
+	if (!tap_check(p != NULL, "no vm_ops: 4 MiB mapped at a congruent address")) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	tap_check(is_level("no vm_ops", p, 4 * SZ_1M, HPFN_PT_PTE, UCM, 0), "no vm_ops: all pte");
+	fill(p, 4 * SZ_1M, 32 * SZ_1M, 3);
+	tap_check(mprotect(p + SZ_2M + SZ_4K, SZ_4K, PROT_READ) == 0 &&
+		  guest_write_faults((uint64_t *)(p + SZ_2M + SZ_4K), 1) &&
+		  !guest_write_faults((uint64_t *)(p + SZ_2M), pattern(32 * SZ_1M + SZ_2M, 3)),
+		  "no vm_ops: a 4 KiB mprotect makes that page read-only, its neighbour stays writable");
+	pid = fork();
+	if (pid == 0)
+		_exit(check(p, 4 * SZ_1M, 32 * SZ_1M, 3) ? 0 : 1);
+	tap_check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+		  check(p, 4 * SZ_1M, 32 * SZ_1M, 3),
+		  "no vm_ops: a child reads the data, and so does the parent after it");
+	munmap(p, 4 * SZ_1M);
+	close(fd);
+}
+
 /* [p, p + 2M) is all pte, [p + 2M, p + 4M) all @huge, no run straddles. */
 static int split_shape_ok(uint8_t *p, int n)
 {
@@ -1535,6 +1568,7 @@ int main(void)
 	/* first: it maps the whole first GiB, before partial unmaps leave PAT entries */
 	test_failed_mmap();
 	test_eligibility(fd, fd_wc, fd_fault, fd_carve, carve);
+	test_no_vm_ops();
 	test_mprotect_split(fd, 64 * SZ_1M, "UC-", UCM, HPFN_PTF_PAT | HPFN_PTF_PWT);
 	/* write-combining on a range no earlier test used (see README: PAT) */
 	test_mprotect_split(fd_wc, 512 * SZ_1M, "WC", WC, HPFN_PTF_PAT | HPFN_PTF_PCD);

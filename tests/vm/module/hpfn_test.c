@@ -308,7 +308,8 @@ static int hpfn_test_set_target(struct hpfn_test_file *tf,
 
 	if (ret)
 		return ret;
-	if (t->cache > HPFN_TEST_CACHE_WB || (t->flags & ~(HPFN_TEST_FAULT_HANDLER | HPFN_TEST_FAIL_MMAP)))
+	if (t->cache > HPFN_TEST_CACHE_WB ||
+	    (t->flags & ~(HPFN_TEST_FAULT_HANDLER | HPFN_TEST_FAIL_MMAP | HPFN_TEST_NO_VM_OPS)))
 		return -EINVAL;
 	mutex_lock(&tf->lock);
 	tf->target = *t;
@@ -364,8 +365,12 @@ static int hpfn_test_mmap(struct file *file, struct vm_area_struct *vma)
 		break;
 	}
 	/* The ops must be in place before the remap: they decide its size. */
-	vma->vm_ops = (t.flags & HPFN_TEST_FAULT_HANDLER) ?
-		      &hpfn_test_fault_vm_ops : &hpfn_test_vm_ops;
+	if (t.flags & HPFN_TEST_NO_VM_OPS)
+		vma->vm_ops = NULL;
+	else if (t.flags & HPFN_TEST_FAULT_HANDLER)
+		vma->vm_ops = &hpfn_test_fault_vm_ops;
+	else
+		vma->vm_ops = &hpfn_test_vm_ops;
 	ret = io_remap_pfn_range(vma, vma->vm_start, (t.phys + off) >> PAGE_SHIFT,
 				 len, vma->vm_page_prot);
 	/*

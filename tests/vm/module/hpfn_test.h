@@ -47,12 +47,17 @@ enum hpfn_test_cache {
 
 #define HPFN_TEST_FAULT_HANDLER	(1u << 0)	/* give the VMA a ->fault */
 #define HPFN_TEST_FAIL_MMAP	(1u << 1)	/* remap, then fail mmap() with EIO */
+/*
+ * Leave the VMA without vm_ops, as some dma-buf importers hand an
+ * exporter's mmap one: vma_is_anonymous() then holds for it.
+ */
+#define HPFN_TEST_NO_VM_OPS	(1u << 2)
 
 struct hpfn_test_target {
 	__u64 phys;
 	__u64 size;
 	__u32 cache;	/* enum hpfn_test_cache */
-	__u32 flags;	/* HPFN_TEST_FAULT_HANDLER, HPFN_TEST_FAIL_MMAP */
+	__u32 flags;	/* HPFN_TEST_FAULT_HANDLER, _FAIL_MMAP, _NO_VM_OPS */
 };
 
 #define HPFN_TEST_IOC_SET_TARGET _IOW('H', 0x71, struct hpfn_test_target)
