@@ -87,11 +87,7 @@ features_of() {
 		subj=$(git -C "$SRC" log -1 --format=%s "${commits[$i]}")
 		case "$subj" in
 			"mm: install PMD leaves in remap_pfn_range()"*) f+=(remap-pmd) ;;
-			"mm: install PUD leaves in remap_pfn_range()"*)
-				f+=(remap-pud)
-				# the split in a zap comes before, where the series has it
-				grep -q '^remap-pud-partial-zap' "$SERIES_DIR/FEATURES" &&
-					f+=(remap-pud-partial-zap) ;;
+			"mm: install PUD leaves in remap_pfn_range()"*) f+=(remap-pud) ;;
 		esac
 	done
 	(IFS=,; echo "${f[*]}")

@@ -347,11 +347,11 @@ static void op_mremap(struct stress *s)
 }
 
 /*
- * A zap of part of a 1 GiB leaf drops the whole leaf where the series
- * does not split it there (6.12's: it does not allocate in a zap,
- * kernel/README.md, "PUD leaves"; FEATURES lists remap-pud-partial-zap
- * where it does). So there, where the oracle sees a PUD leaf at page @pg,
- * the model revokes every page of that leaf.
+ * A zap of part of a 1 GiB leaf drops the whole leaf: it cannot allocate
+ * the tables a split into PMD leaves takes (kernel/README.md, "PUD
+ * leaves"), unless the series' FEATURES lists remap-pud-partial-zap. So,
+ * where the oracle sees a PUD leaf at page @pg, the model revokes every
+ * page of that leaf.
  */
 static void revoke_pud_leaf_at(struct stress *s, uint64_t pg)
 {

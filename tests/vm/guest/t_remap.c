@@ -1359,10 +1359,10 @@ static void test_pud_revoke_enomem(int fd)
 
 /*
  * A driver revoking 4 KiB of a 1 GiB leaf (unmap_mapping_range(), which
- * cannot fail): the 7.3 series splits the leaf into PMD leaves, allocating
- * in the zap, so the rest of the GiB stays mapped (FEATURES:
- * remap-pud-partial-zap); 6.12's series drops the whole leaf, which a
- * remap VMA cannot fault in again. Below PUD leaves only the page goes.
+ * cannot fail): the series drop the whole leaf, which a remap VMA cannot
+ * fault in again (kernel/README.md, "PUD leaves"). A series whose FEATURES
+ * lists remap-pud-partial-zap splits it into PMD leaves instead and keeps
+ * the rest mapped. Below PUD leaves only the page goes.
  */
 /* Is all of the GiB but the revoked page mapped at the level expected, with its data? */
 static int pud_revoke_rest_ok(uint8_t *p, int seed)
