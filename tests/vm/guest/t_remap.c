@@ -1304,70 +1304,25 @@ static void test_pud_split_enomem(int fd)
 
 /*
  * Revoke the page at PUD_REVOKE_HOLE of a fresh, filled 1 GiB mapping
- * (*@p), the ioctl failing the next page allocation of this task when
- * @inject; the ioctl's result.
+ * (*@p); the ioctl's result.
  */
-static int pud_revoke_page(int fd, uint8_t **p, int seed, int inject)
+static int pud_revoke_page(int fd, uint8_t **p, int seed)
 {
 	struct hpfn_test_zap z = { .offset = PUD_OFF + PUD_REVOKE_HOLE, .len = SZ_4K };
-	const char *times = "/sys/kernel/debug/fail_page_alloc/times";
-	int ret;
 
 	*p = map_1g(fd, PUD_OFF, SZ_1G, 0);
 	if (!*p)
 		return -1;
 	fill_sparse(*p, SZ_1G, PUD_OFF, seed);
 	fill(*p + 4 * SZ_1M, SZ_2M, PUD_OFF + 4 * SZ_1M, seed + 1);
-	if (inject) {
-		guest_write_file(times, "1");
-		guest_write_file("/proc/self/make-it-fail", "1");
-	}
-	ret = ioctl(fd, HPFN_TEST_IOC_ZAP, &z);
-	if (inject) {
-		guest_write_file("/proc/self/make-it-fail", "0");
-		guest_write_file(times, "0");
-	}
-	return ret;
-}
-
-/*
- * The revocation's split cannot allocate: a zap cannot fail, so the leaf
- * is dropped whole, with nothing leaked and nothing in the kernel log but
- * the injected failure.
- */
-static void test_pud_revoke_enomem(int fd)
-{
-	long long pte0 = guest_vmpte_kb(), pud0 = 0;
-	char marker[64];
-	int attempt, ret = -1, hit = 0;
-	uint8_t *p = NULL;
-
-	if (!tap_check(fail_page_alloc_setup() == 0, "1 GiB revoke, split failure: fail_page_alloc configured"))
-		return;
-	for (attempt = 1; attempt <= 20 && !hit; attempt++) {
-		snprintf(marker, sizeof(marker), "hpfn-pud-revoke-failure-%d", attempt);
-		guest_write_file("/dev/kmsg", marker);
-		pud0 = guest_vmstat("thp_split_pud");
-		ret = pud_revoke_page(fd, &p, 62, 1);
-		hit = p && kmsg_after_has(marker, "split_huge_pud_alloc");
-		if (!hit && p)
-			munmap(p, SZ_1G);	/* another allocation failed (or none): again */
-	}
-	if (!tap_check(hit, "1 GiB revoke, split failure: the injected failure hit the split's allocation"))
-		return;
-	tap_check(ret == 0 && guest_vmstat("thp_split_pud") == pud0 + 1 &&
-		  guest_read_faults((uint64_t *)p) && guest_read_faults((uint64_t *)(p + SZ_1G - SZ_4K)),
-		  "1 GiB revoke, split failure: the revocation succeeds and drops the whole leaf");
-	munmap(p, SZ_1G);
-	tap_check(guest_vmpte_kb() == pte0, "1 GiB revoke, split failure: VmPTE back to %lld kB", pte0);
+	return ioctl(fd, HPFN_TEST_IOC_ZAP, &z);
 }
 
 /*
  * A driver revoking 4 KiB of a 1 GiB leaf (unmap_mapping_range(), which
  * cannot fail): the series drop the whole leaf, which a remap VMA cannot
- * fault in again (kernel/README.md, "PUD leaves"). A series whose FEATURES
- * lists remap-pud-partial-zap splits it into PMD leaves instead and keeps
- * the rest mapped. Below PUD leaves only the page goes.
+ * fault in again (kernel/README.md, "PUD leaves"). Below PUD leaves (no
+ * series, arm64) only the page goes, and the rest keeps its entries.
  */
 /* Is all of the GiB but the revoked page mapped at the level expected, with its data? */
 static int pud_revoke_rest_ok(uint8_t *p, int seed)
@@ -1388,7 +1343,7 @@ static int pud_revoke_rest_ok(uint8_t *p, int seed)
 
 static void test_pud_revoke(int fd)
 {
-	int keeps = !pud_remap || guest_has_feature("remap-pud-partial-zap");
+	int keeps = !pud_remap;
 	long long pud0, pte0;
 	uint8_t *p = map_1g(fd, PUD_OFF, SZ_1G, 0);	/* warm up: the upper tables */
 	int ret;
@@ -1397,7 +1352,7 @@ static void test_pud_revoke(int fd)
 		munmap(p, SZ_1G);
 	pud0 = guest_vmstat("thp_split_pud");
 	pte0 = guest_vmpte_kb();
-	ret = pud_revoke_page(fd, &p, 60, 0);
+	ret = pud_revoke_page(fd, &p, 60);
 	if (!tap_check(p && ret == 0, "1 GiB revoke of 4 KiB: mapped and revoked%s%s", ret ? ": " : "",
 		       ret ? strerror(errno) : "")) {
 		if (p)
@@ -1417,8 +1372,6 @@ static void test_pud_revoke(int fd)
 	}
 	munmap(p, SZ_1G);
 	tap_check(guest_vmpte_kb() == pte0, "1 GiB revoke of 4 KiB: VmPTE back to %lld kB after munmap", pte0);
-	if (pud_remap && keeps)
-		test_pud_revoke_enomem(fd);
 }
 
 static void test_pud(int fd, int fd_wc)
