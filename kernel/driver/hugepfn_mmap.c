@@ -309,27 +309,100 @@ u32 hugepfn_bar_fill_flag(void)
 #endif
 }
 
+/* How a new mapping of the node is made: hugepfn_fill_plan(). */
+enum hugepfn_fill_kind {
+	HUGEPFN_FILL_AT_FAULT,		/* ->huge_fault inserts the leaves */
+	HUGEPFN_FILL_REMAP,		/* carveout: remap_pfn_range() */
+	HUGEPFN_FILL_IOREMAP,		/* BAR: io_remap_pfn_range() */
+};
+
+struct hugepfn_fill {
+	enum hugepfn_fill_kind kind;
+	const struct vm_operations_struct *vm_ops;
+	pgprot_t prot;
+	unsigned long pfn;		/* the first page mapped */
+};
+
+/*
+ * The rules for a new mapping of @len bytes at the mmap() offset @pgoff
+ * (in pages) whose protection is @prot so far, the same for ->mmap and
+ * the UIO personality's mmap_prepare: -EINVAL for a range the node does
+ * not map.
+ */
+static int hugepfn_fill_plan(struct hugepfn_dev *hdev, u64 pgoff,
+			     unsigned long len, pgprot_t prot,
+			     struct hugepfn_fill *fill)
+{
+	struct hugepfn_region *r;
+	bool wc;
+	u64 off;
+
+	r = hugepfn_mmap_target(hdev, pgoff, len, &off, &wc);
+	if (!r)
+		return -EINVAL;
+	fill->pfn = PHYS_PFN(r->phys + off);
+	if (wc)
+		prot = pgprot_writecombine(prot);
+	else if (!(r->flags & HUGEPFN_REGION_CARVEOUT))
+		/* as sysfs maps a BAR: UC- on x86, Device-nGnRE on arm64 */
+		prot = pgprot_device(prot);
+	if (hugepfn_fault_mapped(r, wc)) {
+		fill->kind = HUGEPFN_FILL_AT_FAULT;
+		fill->vm_ops = &hugepfn_fault_vm_ops;
+		prot = pgprot_decrypted(prot);
+	} else if (r->flags & HUGEPFN_REGION_CARVEOUT) {
+		/* RAM: encrypted like all RAM, so no pgprot_decrypted() */
+		fill->kind = HUGEPFN_FILL_REMAP;
+		fill->vm_ops = &hugepfn_carveout_vm_ops;
+	} else {
+		fill->kind = HUGEPFN_FILL_IOREMAP;	/* decrypts itself */
+		fill->vm_ops = &hugepfn_remap_vm_ops;
+	}
+	fill->prot = prot;
+	return 0;
+}
+
+/*
+ * The checks of a new mapping that need no lock: MAP_SHARED (@mayshare;
+ * VM_MAYSHARE, not VM_SHARED: do_mmap() clears VM_SHARED for a MAP_SHARED
+ * mapping of a file opened read-only), no exec, no lockdown.
+ */
+static int hugepfn_mmap_allowed(struct hugepfn_dev *hdev, bool mayshare,
+				bool exec)
+{
+	if (!mayshare)
+		return -EINVAL;		/* MAP_PRIVATE: no CoW of device memory */
+	if (exec)
+		return -EPERM;
+	return hugepfn_locked_down(hdev);
+}
+
+/* Whether the node maps at all now; its lock held. */
+static int hugepfn_usable_locked(struct hugepfn_dev *hdev)
+{
+	if (hdev->gone)
+		return -ENODEV;
+	if (hdev->blocked)
+		return -EAGAIN;		/* reset or error recovery running */
+	return 0;
+}
+
 /* Set up @vma, a new mapping; fill it now unless it fills at fault time. */
 static int hugepfn_mmap_locked(struct hugepfn_dev *hdev,
 			       struct vm_area_struct *vma)
 {
 	unsigned long len = vma->vm_end - vma->vm_start;
-	struct hugepfn_region *r;
-	phys_addr_t phys;
-	bool wc;
-	u64 off;
+	struct hugepfn_fill fill;
 	int ret;
 
-	r = hugepfn_mmap_target(hdev, vma->vm_pgoff, len, &off, &wc);
-	if (!r)
-		return -EINVAL;
-	phys = r->phys + off;
-	if (wc)
-		vma->vm_page_prot = pgprot_writecombine(vma->vm_page_prot);
-	else if (!(r->flags & HUGEPFN_REGION_CARVEOUT))
-		/* as sysfs maps a BAR: UC- on x86, Device-nGnRE on arm64 */
-		vma->vm_page_prot = pgprot_device(vma->vm_page_prot);
+	ret = hugepfn_fill_plan(hdev, vma->vm_pgoff, len, vma->vm_page_prot,
+				&fill);
+	if (ret)
+		return ret;
+	vma->vm_page_prot = fill.prot;
 	vm_flags_set(vma, VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
+	if (fill.kind == HUGEPFN_FILL_AT_FAULT)
+		vm_flags_set(vma, VM_PFNMAP);
 	vm_flags_clear(vma, VM_MAYEXEC);
 	/*
 	 * A read-only mapping stays read-only, so that only a writable one
@@ -338,61 +411,97 @@ static int hugepfn_mmap_locked(struct hugepfn_dev *hdev,
 	if (!(vma->vm_flags & VM_WRITE))
 		vm_flags_clear(vma, VM_MAYWRITE);
 	vma->vm_private_data = (void *)hdev->generation;
+	vma->vm_ops = fill.vm_ops;
 
-	if (hugepfn_fault_mapped(r, wc)) {
-		vm_flags_set(vma, VM_PFNMAP);
-		vma->vm_page_prot = pgprot_decrypted(vma->vm_page_prot);
-		vma->vm_ops = &hugepfn_fault_vm_ops;
-		ret = 0;
-	} else if (r->flags & HUGEPFN_REGION_CARVEOUT) {
-		/* RAM: encrypted like all RAM, so no pgprot_decrypted() */
-		vma->vm_ops = &hugepfn_carveout_vm_ops;
-		ret = remap_pfn_range(vma, vma->vm_start, PHYS_PFN(phys), len,
+	if (fill.kind == HUGEPFN_FILL_REMAP)
+		ret = remap_pfn_range(vma, vma->vm_start, fill.pfn, len,
 				      vma->vm_page_prot);
-	} else {
-		vma->vm_ops = &hugepfn_remap_vm_ops;
-		ret = io_remap_pfn_range(vma, vma->vm_start, PHYS_PFN(phys), len,
+	else if (fill.kind == HUGEPFN_FILL_IOREMAP)
+		ret = io_remap_pfn_range(vma, vma->vm_start, fill.pfn, len,
 					 vma->vm_page_prot);
-	}
+	if (ret)
+		return ret;
 	/*
 	 * Counted before the node's lock is dropped, so that a revocation
 	 * finds this mm and waits for the VMA to be linked (hugepfn_revoke.c).
 	 */
-	if (!ret) {
-		hugepfn_mm_get(hdev, vma->vm_mm);
-		if (vma->vm_flags & VM_WRITE)
-			WRITE_ONCE(hdev->used, true);
-	}
-	return ret;
+	hugepfn_mm_get(hdev, vma->vm_mm);
+	if (vma->vm_flags & VM_WRITE)
+		WRITE_ONCE(hdev->used, true);
+	return 0;
 }
 
-/* ->mmap of the node, and of the UIO personality's maps. */
+/* ->mmap of the node (and, before 7.1, of the UIO personality's maps). */
 int hugepfn_mmap_region(struct hugepfn_dev *hdev, struct vm_area_struct *vma)
 {
 	int ret;
 
-	/*
-	 * VM_MAYSHARE, not VM_SHARED: do_mmap() clears VM_SHARED for a
-	 * MAP_SHARED mapping of a file opened read-only.
-	 */
-	if (!(vma->vm_flags & VM_MAYSHARE))
-		return -EINVAL;		/* MAP_PRIVATE: no CoW of device memory */
-	if (vma->vm_flags & VM_EXEC)
-		return -EPERM;
-	ret = hugepfn_locked_down(hdev);
+	ret = hugepfn_mmap_allowed(hdev, vma->vm_flags & VM_MAYSHARE,
+				   vma->vm_flags & VM_EXEC);
 	if (ret)
 		return ret;
-
 	down_read(&hdev->lock);
-	if (hdev->gone)
-		ret = -ENODEV;
-	else if (hdev->blocked)
-		ret = -EAGAIN;		/* reset or error recovery running */
-	else
-		ret = hugepfn_mmap_locked(hdev, vma);
+	ret = hugepfn_usable_locked(hdev) ?: hugepfn_mmap_locked(hdev, vma);
 	up_read(&hdev->lock);
 	return ret;
 }
+
+#if !HUGEPFN_UIO_MMAP
+/*
+ * hugepfn_mmap_locked() for a mapping described by @desc (mmap_prepare):
+ * the fill is the mmap action that runs once the VMA exists. So the mm is
+ * counted before the fill, and a fill that fails (no ->close follows) is
+ * forgotten at the next count of that mm (hugepfn_mm_get_new()).
+ */
+static int hugepfn_mmap_prepare_locked(struct hugepfn_dev *hdev,
+				       struct vm_area_desc *desc)
+{
+	bool writable = vma_desc_test(desc, VMA_WRITE_BIT);
+	struct hugepfn_fill fill;
+	int ret;
+
+	ret = hugepfn_fill_plan(hdev, desc->pgoff, vma_desc_size(desc),
+				desc->page_prot, &fill);
+	if (ret)
+		return ret;
+	desc->page_prot = fill.prot;
+	vma_desc_set_flags(desc, VMA_IO_BIT, VMA_DONTEXPAND_BIT,
+			   VMA_DONTDUMP_BIT);
+	if (fill.kind == HUGEPFN_FILL_AT_FAULT)
+		vma_desc_set_flags(desc, VMA_PFNMAP_BIT);
+	vma_desc_clear_flags(desc, VMA_MAYEXEC_BIT);
+	if (!writable)
+		vma_desc_clear_flags(desc, VMA_MAYWRITE_BIT);
+	desc->private_data = (void *)hdev->generation;
+	desc->vm_ops = fill.vm_ops;
+
+	if (fill.kind == HUGEPFN_FILL_REMAP)
+		mmap_action_remap_full(desc, fill.pfn);
+	else if (fill.kind == HUGEPFN_FILL_IOREMAP)
+		mmap_action_ioremap_full(desc, fill.pfn);
+	hugepfn_mm_get_new(hdev, desc->mm);
+	if (writable)
+		WRITE_ONCE(hdev->used, true);
+	return 0;
+}
+
+/* mmap_prepare of the UIO personality's maps, once moved to the node. */
+int hugepfn_mmap_prepare_region(struct hugepfn_dev *hdev,
+				struct vm_area_desc *desc)
+{
+	int ret;
+
+	ret = hugepfn_mmap_allowed(hdev, vma_desc_test(desc, VMA_MAYSHARE_BIT),
+				   vma_desc_test(desc, VMA_EXEC_BIT));
+	if (ret)
+		return ret;
+	down_read(&hdev->lock);
+	ret = hugepfn_usable_locked(hdev) ?:
+	      hugepfn_mmap_prepare_locked(hdev, desc);
+	up_read(&hdev->lock);
+	return ret;
+}
+#endif
 
 /* Fill one page-table entry at @addr, if none maps it; mmap lock held. */
 static int hugepfn_populate_one(struct mm_struct *mm, unsigned long *addr,

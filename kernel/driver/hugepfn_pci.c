@@ -28,13 +28,9 @@
 
 static void hugepfn_pci_quiesce_work(struct work_struct *work);
 
-#if HUGEPFN_UIO_MMAP
 static bool uio;
 module_param(uio, bool, 0444);
 MODULE_PARM_DESC(uio, "also register every bound PCI device with UIO (its memory BARs as UIO_MEM_PHYS maps)");
-#else
-static const bool uio;
-#endif
 
 static int hugepfn_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {

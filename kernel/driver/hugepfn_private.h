@@ -16,8 +16,7 @@
 
 /*
  * The UIO personality maps through uio_info.mmap, which the UIO core of
- * 7.1 replaced with mmap_prepare: there hugepfn.ko has none yet, nor its
- * uio parameter.
+ * 7.1 replaced with mmap_prepare (hugepfn_uio.c).
  */
 #define HUGEPFN_UIO_MMAP	(KERNEL_VERSION(7, 1, 0) > LINUX_VERSION_CODE)
 
@@ -79,6 +78,8 @@ struct hugepfn_dev {
 	struct resource *claimed;	/* carveout: the range requested */
 	struct uio_info *uio;		/* UIO personality, if registered */
 	u8 uio_region[HUGEPFN_MAX_REGIONS];	/* UIO map -> region */
+	struct file *uio_file;		/* 7.1+: UIO maps land here, see hugepfn_uio.c */
+	unsigned int uio_opens;		/* 7.1+: open UIO files; UIO's info_lock */
 };
 
 /* hugepfn_core.c: nodes */
@@ -94,12 +95,16 @@ int hugepfn_locked_down(struct hugepfn_dev *hdev);
 /* hugepfn_revoke.c: who maps the node, and taking it away from them */
 void hugepfn_mm_get(struct hugepfn_dev *hdev, struct mm_struct *mm);
 void hugepfn_mm_put(struct hugepfn_dev *hdev, struct mm_struct *mm);
+void hugepfn_mm_get_new(struct hugepfn_dev *hdev, struct mm_struct *mm);
 void hugepfn_mms_free(struct hugepfn_dev *hdev);
 void hugepfn_revoke(struct hugepfn_dev *hdev, bool gone);
 void hugepfn_unblock(struct hugepfn_dev *hdev);
 
 /* hugepfn_mmap.c: mappings and the mmap-side ioctls */
 int hugepfn_mmap_region(struct hugepfn_dev *hdev, struct vm_area_struct *vma);
+struct vm_area_desc;
+int hugepfn_mmap_prepare_region(struct hugepfn_dev *hdev,
+				struct vm_area_desc *desc);
 unsigned long hugepfn_get_unmapped_area(struct file *file, unsigned long addr,
 					unsigned long len, unsigned long pgoff,
 					unsigned long flags);
@@ -128,7 +133,7 @@ int hugepfn_carveouts_claim(const char *spec);
 void hugepfn_carveouts_publish(void);
 void hugepfn_carveouts_exit(void);
 
-#if IS_ENABLED(CONFIG_UIO) && HUGEPFN_UIO_MMAP
+#if IS_ENABLED(CONFIG_UIO)
 int hugepfn_uio_register(struct hugepfn_dev *hdev, struct device *parent);
 void hugepfn_uio_unregister(struct hugepfn_dev *hdev);
 #else

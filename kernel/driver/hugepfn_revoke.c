@@ -80,6 +80,39 @@ out:
 	kfree(new);
 }
 
+/* The node's VMAs in @mm, whose mmap lock is held. */
+static unsigned long hugepfn_count_vmas(struct hugepfn_dev *hdev,
+					struct mm_struct *mm)
+{
+	struct vm_area_struct *vma;
+	unsigned long n = 0;
+
+	for (vma = find_vma(mm, 0); vma; vma = find_vma(mm, vma->vm_end))
+		n += hugepfn_is_our_vma(hdev, vma);
+	return n;
+}
+
+/*
+ * Count the VMA that an mmap_prepare hook sets up in @mm, whose mmap lock
+ * is held for writing: before it is filled (hugepfn_mmap.c), and made
+ * again from the VMAs in @mm, so that one counted for a fill that then
+ * failed, and so got no ->close, is forgotten.
+ */
+void hugepfn_mm_get_new(struct hugepfn_dev *hdev, struct mm_struct *mm)
+{
+	struct hugepfn_mm *m;
+	unsigned long n;
+
+	mmap_assert_write_locked(mm);
+	n = hugepfn_count_vmas(hdev, mm) + 1;
+	hugepfn_mm_get(hdev, mm);
+	spin_lock(&hdev->mms_lock);
+	m = hugepfn_mm_find(hdev, mm);
+	if (m)
+		m->vmas = n;
+	spin_unlock(&hdev->mms_lock);
+}
+
 /* vm_ops->close: one VMA of the node less in @mm. */
 void hugepfn_mm_put(struct hugepfn_dev *hdev, struct mm_struct *mm)
 {
@@ -132,24 +165,41 @@ static struct mm_struct *hugepfn_next_mm(struct hugepfn_dev *hdev, unsigned long
 /*
  * Zap the node's VMAs in @mm, its mmap lock held for writing, and say so
  * before the lock is dropped: a fork after that copies nothing to zap.
+ * The count is made again from the VMAs zapped, which forgets those of
+ * fills that failed after an mmap_prepare hook counted them, and the
+ * entry goes when none is left.
  */
 static void hugepfn_zap_mm(struct hugepfn_dev *hdev, struct mm_struct *mm,
 			   unsigned long gen)
 {
+	struct hugepfn_mm *m, *gone = NULL;
 	struct vm_area_struct *vma;
-	struct hugepfn_mm *m;
+	unsigned long n = 0;
 
 	mmap_write_lock(mm);
-	for (vma = find_vma(mm, 0); vma; vma = find_vma(mm, vma->vm_end))
-		if (hugepfn_is_our_vma(hdev, vma))
-			zap_special_vma_range(vma, vma->vm_start,
-					      vma->vm_end - vma->vm_start);
+	for (vma = find_vma(mm, 0); vma; vma = find_vma(mm, vma->vm_end)) {
+		if (!hugepfn_is_our_vma(hdev, vma))
+			continue;
+		zap_special_vma_range(vma, vma->vm_start,
+				      vma->vm_end - vma->vm_start);
+		n++;
+	}
 	spin_lock(&hdev->mms_lock);
 	m = hugepfn_mm_find(hdev, mm);
-	if (m)
+	if (m) {
 		m->zapped = gen;
+		m->vmas = n;
+		if (!n) {
+			list_del(&m->node);
+			gone = m;
+		}
+	}
 	spin_unlock(&hdev->mms_lock);
 	mmap_write_unlock(mm);
+	if (gone) {
+		mmdrop(gone->mm);	/* the caller holds @mm still */
+		kfree(gone);
+	}
 }
 
 /*

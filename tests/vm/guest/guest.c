@@ -168,11 +168,6 @@ int guest_have_ptdump(void)
 	return access(HPFN_PTDUMP_PATH, R_OK) == 0;
 }
 
-int guest_driver_has_uio(void)
-{
-	return access("/sys/module/hugepfn/parameters/uio", F_OK) == 0;
-}
-
 #if defined(__aarch64__)
 /*
  * arm64 entries, in the vocabulary of the x86 dump that the tests share:
@@ -585,14 +580,37 @@ long long guest_page_tables_settled_kb(long long base)
 
 long long guest_page_tables_slack_kb(void)
 {
-	struct utsname u;
-	int major = 0, minor = 0;
-
 	/* 6.12 counts user page tables only (the versions booted: 6.12, 7.3) */
-	if (uname(&u) == 0 && sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
-	    (major < 6 || (major == 6 && minor <= 12)))
-		return 0;
-	return GUEST_LAZY_VMALLOC_TABLES_KB;
+	return guest_linux_at_least(6, 13) ? GUEST_LAZY_VMALLOC_TABLES_KB : 0;
+}
+
+int guest_fail_page_alloc_setup(void)
+{
+	/* times stays 0 until a test arms it for exactly one failure */
+	static const char *const attrs[][2] = {
+		{ "probability", "100" }, { "interval", "1" }, { "times", "0" },
+		{ "space", "0" }, { "verbose", "2" }, { "task-filter", "Y" },
+		{ "min-order", "0" }, { "ignore-gfp-wait", "N" }, { "ignore-gfp-highmem", "N" },
+	};
+	int ok = access("/sys/kernel/debug/fail_page_alloc", F_OK) == 0;
+
+	for (size_t i = 0; ok && i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "/sys/kernel/debug/fail_page_alloc/%s", attrs[i][0]);
+		ok = guest_write_file(path, attrs[i][1]) == 0;
+	}
+	return ok ? 0 : -1;
+}
+
+int guest_linux_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma, mi;
+
+	if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		tap_bail("uname: cannot read this kernel's version");
+	return ma > major || (ma == major && mi >= minor);
 }
 
 int guest_bind(const char *bdf, const char *driver)

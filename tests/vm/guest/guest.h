@@ -50,12 +50,14 @@ const char *guest_kernel_kind(void);
 int guest_have_ptdump(void);
 
 /*
- * Has the loaded hugepfn.ko a UIO personality (its uio parameter)? Not on
- * kernels whose UIO core maps through mmap_prepare (7.1 on: not ported).
- * The skip text tests/vm/expected-skips.list allows there:
+ * Set fail_page_alloc up to fail the next page allocation of a task that
+ * asks for it (/proc/self/make-it-fail), once its "times" is set to 1,
+ * printing the failure's stack: 0, or -1 when the kernel has none.
  */
-int guest_driver_has_uio(void);
-#define GUEST_NO_UIO "hugepfn.ko has no UIO personality on this kernel (no uio parameter)"
+int guest_fail_page_alloc_setup(void);
+
+/* Is the running kernel Linux @major.@minor or later? */
+int guest_linux_at_least(int major, int minor);
 
 /*
  * Level of every 4 KiB page in [addr, addr + len) from the test module
