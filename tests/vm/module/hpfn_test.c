@@ -25,6 +25,7 @@
 #include <linux/mutex.h>
 #include <linux/pagewalk.h>
 #include <linux/pgtable.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/version.h>
@@ -525,6 +526,24 @@ static int __init hpfn_test_find_walker(void)
 	return 0;
 }
 
+/*
+ * Tell lockdep that reclaim takes i_mmap_rwsem, as dma_resv_lockdep() does
+ * at boot on kernels with dma-buf, which the test kernel lacks: a
+ * page-table allocation with reclaim under i_mmap_rwsem (a zap splitting a
+ * leaf, say) is then a lockdep report in the guest's log, as it would be
+ * on a distribution kernel.
+ */
+static void __init hpfn_test_prime_lockdep(void)
+{
+	struct address_space mapping;
+
+	address_space_init_once(&mapping);
+	fs_reclaim_acquire(GFP_KERNEL);
+	i_mmap_lock_write(&mapping);
+	i_mmap_unlock_write(&mapping);
+	fs_reclaim_release(GFP_KERNEL);
+}
+
 static int __init hpfn_test_init(void)
 {
 	int ret;
@@ -532,6 +551,7 @@ static int __init hpfn_test_init(void)
 	ret = hpfn_test_find_walker();
 	if (ret)
 		return ret;
+	hpfn_test_prime_lockdep();
 	return misc_register(&hpfn_test_misc);
 }
 
