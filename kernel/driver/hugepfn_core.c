@@ -92,9 +92,31 @@ static char *hugepfn_devnode(const struct device *dev, umode_t *mode)
 	return kasprintf(GFP_KERNEL, "hugepfn/%s", dev_name(dev));
 }
 
+/*
+ * "mappers": how many address spaces revocation counts as mapping the
+ * node, and their VMAs ("2 3"). Root only, as the node is.
+ */
+static ssize_t mappers_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	struct hugepfn_dev *hdev = container_of(dev, struct hugepfn_dev, dev);
+	unsigned long mms, vmas;
+
+	hugepfn_mms_count(hdev, &mms, &vmas);
+	return sysfs_emit(buf, "%lu %lu\n", mms, vmas);
+}
+static DEVICE_ATTR_ADMIN_RO(mappers);
+
+static struct attribute *hugepfn_dev_attrs[] = {
+	&dev_attr_mappers.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(hugepfn_dev);
+
 static const struct class hugepfn_class = {
 	.name = "hugepfn",
 	.devnode = hugepfn_devnode,
+	.dev_groups = hugepfn_dev_groups,
 };
 
 static void hugepfn_dev_release(struct device *dev)

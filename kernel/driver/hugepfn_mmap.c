@@ -479,7 +479,7 @@ static int hugepfn_mmap_prepare_locked(struct hugepfn_dev *hdev,
 		mmap_action_remap_full(desc, fill.pfn);
 	else if (fill.kind == HUGEPFN_FILL_IOREMAP)
 		mmap_action_ioremap_full(desc, fill.pfn);
-	hugepfn_mm_get_new(hdev, desc->mm);
+	hugepfn_mm_get_new(hdev, desc->mm, desc->start, desc->end);
 	if (writable)
 		WRITE_ONCE(hdev->used, true);
 	return 0;

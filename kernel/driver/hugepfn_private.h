@@ -95,7 +95,10 @@ int hugepfn_locked_down(struct hugepfn_dev *hdev);
 /* hugepfn_revoke.c: who maps the node, and taking it away from them */
 void hugepfn_mm_get(struct hugepfn_dev *hdev, struct mm_struct *mm);
 void hugepfn_mm_put(struct hugepfn_dev *hdev, struct mm_struct *mm);
-void hugepfn_mm_get_new(struct hugepfn_dev *hdev, struct mm_struct *mm);
+void hugepfn_mm_get_new(struct hugepfn_dev *hdev, struct mm_struct *mm,
+			unsigned long start, unsigned long end);
+void hugepfn_mms_count(struct hugepfn_dev *hdev, unsigned long *mms,
+		       unsigned long *vmas);
 void hugepfn_mms_free(struct hugepfn_dev *hdev);
 void hugepfn_revoke(struct hugepfn_dev *hdev, bool gone);
 void hugepfn_unblock(struct hugepfn_dev *hdev);

@@ -80,31 +80,38 @@ out:
 	kfree(new);
 }
 
-/* The node's VMAs in @mm, whose mmap lock is held. */
+/*
+ * The node's VMAs in @mm, whose mmap lock is held, but those in [@start,
+ * @end): a MAP_FIXED mmap() replaces them, and has closed them already.
+ */
 static unsigned long hugepfn_count_vmas(struct hugepfn_dev *hdev,
-					struct mm_struct *mm)
+					struct mm_struct *mm,
+					unsigned long start, unsigned long end)
 {
 	struct vm_area_struct *vma;
 	unsigned long n = 0;
 
 	for (vma = find_vma(mm, 0); vma; vma = find_vma(mm, vma->vm_end))
-		n += hugepfn_is_our_vma(hdev, vma);
+		n += hugepfn_is_our_vma(hdev, vma) &&
+		     (vma->vm_end <= start || vma->vm_start >= end);
 	return n;
 }
 
 /*
- * Count the VMA that an mmap_prepare hook sets up in @mm, whose mmap lock
- * is held for writing: before it is filled (hugepfn_mmap.c), and made
- * again from the VMAs in @mm, so that one counted for a fill that then
- * failed, and so got no ->close, is forgotten.
+ * Count the VMA that an mmap_prepare hook sets up at [@start, @end) of
+ * @mm, whose mmap lock is held for writing: before it is filled
+ * (hugepfn_mmap.c), and made again from the VMAs in @mm, so that one
+ * counted for a fill that then failed, and so got no ->close, is
+ * forgotten.
  */
-void hugepfn_mm_get_new(struct hugepfn_dev *hdev, struct mm_struct *mm)
+void hugepfn_mm_get_new(struct hugepfn_dev *hdev, struct mm_struct *mm,
+			unsigned long start, unsigned long end)
 {
 	struct hugepfn_mm *m;
 	unsigned long n;
 
 	mmap_assert_write_locked(mm);
-	n = hugepfn_count_vmas(hdev, mm) + 1;
+	n = hugepfn_count_vmas(hdev, mm, start, end) + 1;
 	hugepfn_mm_get(hdev, mm);
 	spin_lock(&hdev->mms_lock);
 	m = hugepfn_mm_find(hdev, mm);
@@ -129,6 +136,22 @@ void hugepfn_mm_put(struct hugepfn_dev *hdev, struct mm_struct *mm)
 		mmdrop(gone->mm);
 		kfree(gone);
 	}
+}
+
+/* sysfs "mappers": the address spaces counted as mapping the node, their VMAs. */
+void hugepfn_mms_count(struct hugepfn_dev *hdev, unsigned long *mms,
+		       unsigned long *vmas)
+{
+	struct hugepfn_mm *m;
+
+	*mms = 0;
+	*vmas = 0;
+	spin_lock(&hdev->mms_lock);
+	list_for_each_entry(m, &hdev->mms, node) {
+		(*mms)++;
+		*vmas += m->vmas;
+	}
+	spin_unlock(&hdev->mms_lock);
 }
 
 /* At the node's release: no VMA is left, but an mmap() that failed late may be. */

@@ -65,7 +65,9 @@ static void hugepfn_uio_put_file(struct hugepfn_dev *hdev) { }
  * and dropped at the last release (or at unregistration, after which UIO
  * calls no release), so that it exists whenever a map can be made. UIO
  * calls open, release and mmap_prepare under its info_lock, which guards
- * @uio_file and @uio_opens.
+ * @uio_file and @uio_opens. The file carries the first opener's
+ * credentials for every later opener's maps, as a file passed over a
+ * socket would; the device is root's only by default.
  */
 static int hugepfn_uio_open(struct uio_info *info, struct inode *inode)
 {

@@ -641,7 +641,7 @@ static int module_refs(void)
 static void test_uio_lifetime(const char *path)
 {
 	int base = module_refs(), fd1, fd2, held = -1;
-	uint8_t *p1 = MAP_FAILED, *p2 = MAP_FAILED, *p3 = MAP_FAILED;
+	uint8_t *p1 = MAP_FAILED, *p2 = MAP_FAILED, *p3 = MAP_FAILED, *p4;
 
 	fd1 = open(path, O_RDWR | O_CLOEXEC);
 	fd2 = open(path, O_RDWR | O_CLOEXEC);
@@ -666,6 +666,13 @@ static void test_uio_lifetime(const char *path)
 	*(volatile uint64_t *)(p2 + SZ_1M) = 0x5eed2;
 	tap_check(*(volatile uint64_t *)(p1 + SZ_1M) == 0x5eed2,
 		  "UIO lifetime: the maps work after their files are closed");
+	/* a new open after the last close: a new node file on 7.1+ */
+	fd1 = open(path, O_RDWR | O_CLOEXEC);
+	p4 = fd1 >= 0 ? mmap(NULL, 4 * SZ_1M, PROT_READ, MAP_SHARED, fd1, 0) : MAP_FAILED;
+	tap_check(p4 != MAP_FAILED && *(volatile uint64_t *)(p4 + SZ_1M) == 0x5eed2,
+		  "UIO lifetime: an open after the last close maps the same memory");
+	if (p4 != MAP_FAILED)
+		munmap(p4, 4 * SZ_1M);
 out:
 	if (p1 != MAP_FAILED)
 		munmap(p1, 4 * SZ_1M);
@@ -681,62 +688,107 @@ out:
 		  base, module_refs());
 }
 
+/* The node's sysfs "mappers": address spaces counted, their VMAs; -1 if unread. */
+static int node_mappers(const struct guest_bar *b, long *mms, long *vmas)
+{
+	char path[300];
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/sys/class/hugepfn/pci-%s/mappers", b->bdf);
+	f = fopen(path, "re");
+	n = f ? fscanf(f, "%ld %ld", mms, vmas) : 0;
+	if (f)
+		fclose(f);
+	return n == 2 ? 0 : -1;
+}
+
+/*
+ * Map the UIO device with the next page allocation failing, until the
+ * log's stack shows the failure hit the map's remap (the fill, after the
+ * mmap_prepare hook counted the address space): whether it did.
+ */
+static int uio_map_failing_fill(int fd)
+{
+	const char *times = "/sys/kernel/debug/fail_page_alloc/times";
+	char marker[64];
+	int attempt, tf;
+	uint8_t *p;
+
+	for (attempt = 1; attempt <= 20; attempt++) {
+		snprintf(marker, sizeof(marker), "hpfn-uio-fill-failure-%d-%d", getpid(), attempt);
+		guest_write_file("/dev/kmsg", marker);
+		guest_write_file(times, "1");
+		tf = guest_write_file("/proc/self/make-it-fail", "1");
+		p = mmap(NULL, 64 * SZ_1M, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		guest_write_file("/proc/self/make-it-fail", "0");
+		guest_write_file(times, "0");
+		if (p != MAP_FAILED) {
+			munmap(p, 64 * SZ_1M);
+			continue;
+		}
+		if (tf == 0 && guest_run("dmesg | sed -n '/%s/,$p' | grep -q remap_pfn_range", marker) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * Since 7.1 the UIO map is filled after the driver's mmap_prepare hook
- * counted the address space, and a fill that fails gets no ->close: fail
- * the fill's first page allocation (the log's stack must name the remap),
- * then check that this process maps again and that the revocation takes
- * the new mapping. The driver corrects the count from the VMAs there.
+ * counted the address space, and a fill that fails gets no ->close. The
+ * driver makes the count again from the VMAs at the next UIO map of that
+ * address space and at every revocation: the node's "mappers" shows it.
  */
 static void test_uio_fill_failure(const char *path)
 {
-	const char *d = "/sys/kernel/debug/fail_page_alloc";
-	char marker[64], attr[128];
-	int fd, attempt, tf, hit = 0;
-	uint8_t *p = MAP_FAILED;
+	char reset[300];
+	long mms = -1, vmas = -1;
+	int fd, status = -1;
+	uint8_t *p;
+	pid_t pid;
 
 	if (!guest_linux_at_least(7, 1)) {
 		tap_diag("UIO fill failure: before 7.1 the UIO map is counted after its fill");
 		return;
 	}
-	if (access(d, F_OK)) {
-		tap_skip("UIO fill failure: %s kernel has no %s", guest_kernel_kind(), d);
+	if (access("/sys/kernel/debug/fail_page_alloc", F_OK)) {
+		tap_skip("UIO fill failure: %s kernel has no /sys/kernel/debug/fail_page_alloc", guest_kernel_kind());
 		return;
 	}
 	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (!tap_check(guest_fail_page_alloc_setup() == 0 && fd >= 0,
-		       "UIO fill failure: fail_page_alloc configured, %s open", path)) {
+	if (!tap_check(guest_fail_page_alloc_setup() == 0 && fd >= 0 && node_mappers(&big, &mms, &vmas) == 0 &&
+		       mms == 0 && vmas == 0,
+		       "UIO fill failure: fail_page_alloc configured, %s open, nothing mapped (mappers %ld %ld)",
+		       path, mms, vmas)) {
 		if (fd >= 0)
 			close(fd);
 		return;
 	}
-	snprintf(attr, sizeof(attr), "%s/times", d);
-	for (attempt = 1; attempt <= 20 && !hit; attempt++) {
-		snprintf(marker, sizeof(marker), "hpfn-uio-fill-failure-%d", attempt);
-		guest_write_file("/dev/kmsg", marker);
-		guest_write_file(attr, "1");
-		tf = guest_write_file("/proc/self/make-it-fail", "1");
-		p = mmap(NULL, 64 * SZ_1M, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		guest_write_file("/proc/self/make-it-fail", "0");
-		guest_write_file(attr, "0");
-		if (p != MAP_FAILED) {
-			munmap(p, 64 * SZ_1M);
-			continue;
-		}
-		hit = tf == 0 && guest_run("dmesg | sed -n '/%s/,$p' | grep -q remap_pfn_range", marker) == 0;
-	}
-	tap_check(hit, "UIO fill failure: an injected allocation failure failed the map's remap (attempt %d)",
-		  attempt - 1);
+	/* a process whose map's fill fails, and which exits without another */
+	pid = fork();
+	if (pid == 0)
+		_exit(uio_map_failing_fill(fd) ? 0 : 1);
+	tap_check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "UIO fill failure: a child's map failed in its remap, and it exited");
+	tap_check(node_mappers(&big, &mms, &vmas) == 0 && mms == 1 && vmas == 1,
+		  "UIO fill failure: the dead child is still counted, as the hook counted it (mappers %ld %ld)",
+		  mms, vmas);
+	snprintf(reset, sizeof(reset), "/sys/bus/pci/devices/%s/reset", big.bdf);
+	tap_check(guest_write_file(reset, "1") == 0 && node_mappers(&big, &mms, &vmas) == 0 && mms == 0 &&
+		  vmas == 0, "UIO fill failure: a revocation (a reset) counts again and forgets it (mappers %ld %ld)",
+		  mms, vmas);
+	/* the same in this process, then a map that works */
+	tap_check(uio_map_failing_fill(fd), "UIO fill failure: a map of this process failed in its remap");
 	p = mmap(NULL, 4 * SZ_1M, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (tap_check(p != MAP_FAILED, "UIO fill failure: the process maps again")) {
 		*(volatile uint64_t *)p = 0xf2;
-		tap_check(*(volatile uint64_t *)p == 0xf2 && anything_mapped(p, 4 * SZ_1M),
-			  "UIO fill failure: the new map works");
-		tap_check(guest_unbind(big.bdf, "hugepfn") == 0 && guest_read_faults((uint64_t *)p) &&
-			  !anything_mapped(p, 4 * SZ_1M), "UIO fill failure: unbind revokes the new map");
-		tap_check(guest_bind(big.bdf, "hugepfn") == 0, "UIO fill failure: bind %s again", big.bdf);
+		tap_check(*(volatile uint64_t *)p == 0xf2 && anything_mapped(p, 4 * SZ_1M) &&
+			  node_mappers(&big, &mms, &vmas) == 0 && mms == 1 && vmas == 1,
+			  "UIO fill failure: the new map works and is counted once (mappers %ld %ld)", mms, vmas);
 		munmap(p, 4 * SZ_1M);
 	}
+	tap_check(node_mappers(&big, &mms, &vmas) == 0 && mms == 0 && vmas == 0,
+		  "UIO fill failure: unmapped, nothing is counted (mappers %ld %ld)", mms, vmas);
 	close(fd);
 }
 
