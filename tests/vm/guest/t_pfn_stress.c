@@ -349,8 +349,9 @@ static void op_mremap(struct stress *s)
 /*
  * A zap of part of a 1 GiB leaf drops the whole leaf: it cannot allocate
  * the tables a split into PMD leaves takes (kernel/README.md, "PUD
- * leaves"). So where the oracle sees a PUD leaf at page @pg, the model
- * revokes every page of that leaf.
+ * leaves"), unless the series' FEATURES lists remap-pud-partial-zap. So,
+ * where the oracle sees a PUD leaf at page @pg, the model revokes every
+ * page of that leaf.
  */
 static void revoke_pud_leaf_at(struct stress *s, uint64_t pg)
 {
@@ -358,6 +359,8 @@ static void revoke_pud_leaf_at(struct stress *s, uint64_t pg)
 	struct hpfn_pt_run run;
 	uint64_t i;
 
+	if (guest_has_feature("remap-pud-partial-zap"))
+		return;
 	if (s->state[pg] == P_UNMAPPED || s->state[pg] == P_REVOKED)
 		return;
 	if (guest_module_levels(s->vaddr[pg], SZ_4K, &run, 1) != 1 || run.level != HPFN_PT_PUD)

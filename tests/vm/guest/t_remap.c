@@ -609,20 +609,13 @@ static int kmsg_after_has(const char *marker, const char *what)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
-/* Fail exactly the next page allocation of a task that asks for it. */
-static const char *const fail_attrs[][2] = {
-	{ "probability", "100" }, { "interval", "1" }, { "times", "0" },
-	{ "space", "0" }, { "verbose", "2" }, { "task-filter", "Y" },
-	{ "min-order", "0" }, { "ignore-gfp-wait", "N" }, { "ignore-gfp-highmem", "N" },
-};
-
 /* The deposit allocation fails: the mapping must still work, with PTEs. */
 static void test_alloc_failure(int fd, uint64_t off)
 {
 	const char *d = "/sys/kernel/debug/fail_page_alloc";
 	char path[128];
 	uint8_t *resv, *anchor, *p = MAP_FAILED;
-	int tf, ok = 1, attempt, hit = 0;
+	int tf, attempt, hit = 0;
 
 	/*
 	 * Keep an anonymous page in the same 1 GiB so the PMD table exists:
@@ -662,11 +655,7 @@ static void test_alloc_failure(int fd, uint64_t off)
 	if (!tap_check(anchor != MAP_FAILED, "allocation failure: anchor page mapped"))
 		return;
 	*anchor = 1;
-	for (size_t i = 0; i < sizeof(fail_attrs) / sizeof(fail_attrs[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", d, fail_attrs[i][0]);
-		ok &= guest_write_file(path, fail_attrs[i][1]) == 0;
-	}
-	if (!tap_check(ok, "allocation failure: fail_page_alloc configured"))
+	if (!tap_check(guest_fail_page_alloc_setup() == 0, "allocation failure: fail_page_alloc configured"))
 		return;
 	/*
 	 * Another allocation of the mmap path (a slab page for the VMA, say)
@@ -1189,20 +1178,6 @@ static void test_pud_walkers(int fd)
 	munmap(p, SZ_1G);
 }
 
-/* Set fail_page_alloc up as fail_attrs says: 0, or -1 when it is not there. */
-static int fail_page_alloc_setup(void)
-{
-	int ok = access("/sys/kernel/debug/fail_page_alloc", F_OK) == 0;
-
-	for (size_t i = 0; ok && i < sizeof(fail_attrs) / sizeof(fail_attrs[0]); i++) {
-		char path[128];
-
-		snprintf(path, sizeof(path), "/sys/kernel/debug/fail_page_alloc/%s", fail_attrs[i][0]);
-		ok = guest_write_file(path, fail_attrs[i][1]) == 0;
-	}
-	return ok ? 0 : -1;
-}
-
 /* The four ways a 1 GiB leaf gets split by a system call that can fail. */
 static const char *const pud_split_ops[] = {
 	"munmap of 4 KiB", "mprotect of 4 KiB", "mprotect PROT_NONE", "mremap to a 2 MiB-aligned address",
@@ -1274,7 +1249,7 @@ static void test_pud_split_enomem(int fd)
 		tap_diag("1 GiB split failure: no PUD leaves on this kernel, nothing to split");
 		return;
 	}
-	if (!tap_check(fail_page_alloc_setup() == 0, "1 GiB split failure: fail_page_alloc configured"))
+	if (!tap_check(guest_fail_page_alloc_setup() == 0, "1 GiB split failure: fail_page_alloc configured"))
 		return;
 	resv = mmap(NULL, 3 * SZ_1G, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (!tap_check(resv != MAP_FAILED, "1 GiB split failure: reserved 3 GiB for mremap"))
@@ -1304,26 +1279,72 @@ static void test_pud_split_enomem(int fd)
 
 /*
  * Revoke the page at PUD_REVOKE_HOLE of a fresh, filled 1 GiB mapping
- * (*@p); the ioctl's result.
+ * (*@p), the ioctl failing the next page allocation of this task when
+ * @inject; the ioctl's result.
  */
-static int pud_revoke_page(int fd, uint8_t **p, int seed)
+static int pud_revoke_page(int fd, uint8_t **p, int seed, int inject)
 {
 	struct hpfn_test_zap z = { .offset = PUD_OFF + PUD_REVOKE_HOLE, .len = SZ_4K };
+	const char *times = "/sys/kernel/debug/fail_page_alloc/times";
+	int ret;
 
 	*p = map_1g(fd, PUD_OFF, SZ_1G, 0);
 	if (!*p)
 		return -1;
 	fill_sparse(*p, SZ_1G, PUD_OFF, seed);
 	fill(*p + 4 * SZ_1M, SZ_2M, PUD_OFF + 4 * SZ_1M, seed + 1);
-	return ioctl(fd, HPFN_TEST_IOC_ZAP, &z);
+	if (inject) {
+		guest_write_file(times, "1");
+		guest_write_file("/proc/self/make-it-fail", "1");
+	}
+	ret = ioctl(fd, HPFN_TEST_IOC_ZAP, &z);
+	if (inject) {
+		guest_write_file("/proc/self/make-it-fail", "0");
+		guest_write_file(times, "0");
+	}
+	return ret;
+}
+
+/*
+ * The split that comes before the revocation's zap fails to allocate: a
+ * zap cannot fail, so the leaf is dropped whole, with nothing leaked and
+ * nothing in the kernel log but the injected failure.
+ */
+static void test_pud_revoke_enomem(int fd)
+{
+	long long pte0 = guest_vmpte_kb(), pud0 = 0;
+	char marker[64];
+	int attempt, ret = -1, hit = 0;
+	uint8_t *p = NULL;
+
+	if (!tap_check(guest_fail_page_alloc_setup() == 0, "1 GiB revoke, split failure: fail_page_alloc configured"))
+		return;
+	for (attempt = 1; attempt <= 20 && !hit; attempt++) {
+		snprintf(marker, sizeof(marker), "hpfn-pud-revoke-failure-%d", attempt);
+		guest_write_file("/dev/kmsg", marker);
+		pud0 = guest_vmstat("thp_split_pud");
+		ret = pud_revoke_page(fd, &p, 62, 1);
+		hit = p && kmsg_after_has(marker, "split_huge_puds_for_zap");
+		if (!hit && p)
+			munmap(p, SZ_1G);	/* another allocation failed (or none): again */
+	}
+	if (!tap_check(hit, "1 GiB revoke, split failure: the injected failure hit the split's allocation"))
+		return;
+	tap_check(ret == 0 && guest_vmstat("thp_split_pud") == pud0 + 1 &&
+		  guest_read_faults((uint64_t *)p) && guest_read_faults((uint64_t *)(p + SZ_1G - SZ_4K)),
+		  "1 GiB revoke, split failure: the revocation succeeds and drops the whole leaf");
+	munmap(p, SZ_1G);
+	tap_check(guest_vmpte_kb() == pte0, "1 GiB revoke, split failure: VmPTE back to %lld kB", pte0);
 }
 
 /*
  * A driver revoking 4 KiB of a 1 GiB leaf (unmap_mapping_range(), which
- * cannot fail): the series drop the whole leaf, which a remap VMA cannot
- * fault in again (kernel/README.md, "PUD leaves"). Below PUD leaves (no
- * series, arm64) only the page goes, and the rest keeps its entries.
+ * cannot fail): a series whose FEATURES lists remap-pud-partial-zap splits
+ * the leaf into PMD leaves before the zap and keeps the rest mapped; one
+ * without drops the whole leaf, which a remap VMA cannot fault in again
+ * (kernel/README.md, "PUD leaves"). Below PUD leaves only the page goes.
  */
+
 /* Is all of the GiB but the revoked page mapped at the level expected, with its data? */
 static int pud_revoke_rest_ok(uint8_t *p, int seed)
 {
@@ -1341,9 +1362,140 @@ static int pud_revoke_rest_ok(uint8_t *p, int seed)
 		     seed + 1);
 }
 
+/*
+ * A revocation across the boundary of two 1 GiB leaves cuts both: each is
+ * split, the PMD leaves on either side of the boundary become PTEs around
+ * the hole, and the rest of both GiBs stays mapped with its data.
+ */
+static void test_pud_revoke_two_leaves(int fd)
+{
+	struct hpfn_test_zap z = { .offset = SZ_1G - SZ_4K, .len = 2 * SZ_4K };
+	long long pud0 = guest_vmstat("thp_split_pud"), pte0 = guest_vmpte_kb();
+	uint8_t *p = map_1g(fd, 0, 2 * SZ_1G, 0);
+
+	if (!tap_check(p != NULL, "1 GiB revoke across two leaves: 2 GiB mapped"))
+		return;
+	fill_sparse(p, 2 * SZ_1G, 0, 65);
+	fill(p + SZ_1G - SZ_2M, 2 * SZ_2M, SZ_1G - SZ_2M, 66);
+	tap_check(is_level("two leaves", p, 2 * SZ_1G, HPFN_PT_PUD, UCM, 0) &&
+		  ioctl(fd, HPFN_TEST_IOC_ZAP, &z) == 0 && guest_vmstat("thp_split_pud") == pud0 + 2,
+		  "1 GiB revoke across two leaves: 8 KiB revoked over the boundary, two PUD splits");
+	tap_check(guest_read_faults((uint64_t *)(p + SZ_1G - SZ_4K)) && guest_read_faults((uint64_t *)(p + SZ_1G)),
+		  "1 GiB revoke across two leaves: both revoked pages fault");
+	tap_check(is_level("two leaves, head", p, SZ_1G - SZ_2M, HPFN_PT_PMD, UCM, 0) &&
+		  is_level("two leaves, tail", p + SZ_1G + SZ_2M, SZ_1G - SZ_2M, HPFN_PT_PMD, UCM, 0) &&
+		  is_level("two leaves, left", p + SZ_1G - SZ_2M, SZ_2M - SZ_4K, HPFN_PT_PTE, UCM, 0) &&
+		  is_level("two leaves, right", p + SZ_1G + SZ_4K, SZ_2M - SZ_4K, HPFN_PT_PTE, UCM, 0) &&
+		  check_sparse(p, SZ_1G - SZ_2M, 0, 65) && check_sparse(p + SZ_1G + SZ_2M, SZ_1G - SZ_2M,
+									  SZ_1G + SZ_2M, 65) &&
+		  check(p + SZ_1G - SZ_2M, SZ_2M - SZ_4K, SZ_1G - SZ_2M, 66) &&
+		  check(p + SZ_1G + SZ_4K, SZ_2M - SZ_4K, SZ_1G + SZ_4K, 66),
+		  "1 GiB revoke across two leaves: the rest is PMD leaves with PTEs around the hole, data intact");
+	munmap(p, 2 * SZ_1G);
+	tap_check(guest_vmpte_kb() == pte0, "1 GiB revoke across two leaves: VmPTE back to %lld kB", pte0);
+}
+
+/*
+ * A revocation of a 2 MiB-aligned 2 MiB block inside a 1 GiB leaf: the
+ * split leaves PMD leaves only, the block's own goes whole, no PTE.
+ */
+static void test_pud_revoke_pmd_hole(int fd)
+{
+	struct hpfn_test_zap z = { .offset = PUD_OFF + 8 * SZ_1M, .len = SZ_2M };
+	long long pud0 = guest_vmstat("thp_split_pud");
+	uint8_t *p = map_1g(fd, PUD_OFF, SZ_1G, 0);
+
+	if (!tap_check(p != NULL, "1 GiB revoke of a 2 MiB block: mapped"))
+		return;
+	fill_sparse(p, SZ_1G, PUD_OFF, 67);
+	tap_check(ioctl(fd, HPFN_TEST_IOC_ZAP, &z) == 0 && guest_vmstat("thp_split_pud") == pud0 + 1 &&
+		  guest_read_faults((uint64_t *)(p + 8 * SZ_1M)) &&
+		  guest_read_faults((uint64_t *)(p + 10 * SZ_1M - SZ_4K)),
+		  "1 GiB revoke of a 2 MiB block: one PUD split, the block faults");
+	tap_check(is_level("2M hole, head", p, 8 * SZ_1M, HPFN_PT_PMD, UCM, 0) &&
+		  is_level("2M hole, tail", p + 10 * SZ_1M, SZ_1G - 10 * SZ_1M, HPFN_PT_PMD, UCM, 0) &&
+		  check_sparse(p, 8 * SZ_1M, PUD_OFF, 67) &&
+		  check_sparse(p + 10 * SZ_1M, SZ_1G - 10 * SZ_1M, PUD_OFF + 10 * SZ_1M, 67),
+		  "1 GiB revoke of a 2 MiB block: the rest is PMD leaves, data intact");
+	munmap(p, SZ_1G);
+}
+
+struct revoke_reader {
+	const uint8_t *p;
+	volatile int stop;
+	volatile int passes;
+	int bad;
+};
+
+/* Read every 2 MiB block of the GiB but the revoked one, pass after pass. */
+static void *revoke_reader(void *arg)
+{
+	struct revoke_reader *r = arg;
+	uint64_t hole = PUD_REVOKE_HOLE & ~(uint64_t)(SZ_2M - 1);
+
+	while (!r->stop) {
+		for (uint64_t o = 0; o < SZ_1G; o += SZ_2M)
+			if (o != hole && !check_sparse(r->p + o, SZ_2M, PUD_OFF + o, 68))
+				r->bad++;
+		__atomic_add_fetch(&r->passes, 1, __ATOMIC_SEQ_CST);
+	}
+	return NULL;
+}
+
+/* One revocation while a thread reads the rest of the leaf; the exit code. */
+static int pud_revoke_while_read(int fd)
+{
+	struct hpfn_test_zap z = { .offset = PUD_OFF + PUD_REVOKE_HOLE, .len = SZ_4K };
+	struct revoke_reader r = { 0 };
+	pthread_t th;
+	int passes;
+
+	r.p = map_1g(fd, PUD_OFF, SZ_1G, 0);
+	if (!r.p)
+		return 3;
+	fill_sparse((uint8_t *)r.p, SZ_1G, PUD_OFF, 68);
+	if (pthread_create(&th, NULL, revoke_reader, &r))
+		return 4;
+	while (__atomic_load_n(&r.passes, __ATOMIC_SEQ_CST) < 1)
+		sched_yield();
+	if (ioctl(fd, HPFN_TEST_IOC_ZAP, &z))
+		return 5;
+	/* a whole pass that started after the revocation */
+	passes = __atomic_load_n(&r.passes, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&r.passes, __ATOMIC_SEQ_CST) < passes + 2)
+		sched_yield();
+	r.stop = 1;
+	pthread_join(th, NULL);
+	return r.bad ? 2 : 0;
+}
+
+/*
+ * The split before the zap while another thread reads the rest of the
+ * leaf: the reader must never fault (SIGBUS would kill the child) nor read
+ * wrong data, during the split or after.
+ */
+static void test_pud_revoke_concurrent(int fd)
+{
+	long long pud0 = guest_vmstat("thp_split_pud");
+	int round, status = 0, ok = 1;
+	pid_t pid;
+
+	for (round = 0; round < 8 && ok; round++) {
+		pid = fork();
+		if (pid == 0)
+			_exit(pud_revoke_while_read(fd));
+		ok = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		     WEXITSTATUS(status) == 0;
+	}
+	tap_check(ok && guest_vmstat("thp_split_pud") == pud0 + 8,
+		  "1 GiB revoke while a thread reads the leaf: 8 rounds, no fault, no wrong data (%s %d)",
+		  !ok && WIFSIGNALED(status) ? "child killed by signal" : "last status",
+		  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+}
+
 static void test_pud_revoke(int fd)
 {
-	int keeps = !pud_remap;
+	int keeps = !pud_remap || guest_has_feature("remap-pud-partial-zap");
 	long long pud0, pte0;
 	uint8_t *p = map_1g(fd, PUD_OFF, SZ_1G, 0);	/* warm up: the upper tables */
 	int ret;
@@ -1352,7 +1504,7 @@ static void test_pud_revoke(int fd)
 		munmap(p, SZ_1G);
 	pud0 = guest_vmstat("thp_split_pud");
 	pte0 = guest_vmpte_kb();
-	ret = pud_revoke_page(fd, &p, 60);
+	ret = pud_revoke_page(fd, &p, 60, 0);
 	if (!tap_check(p && ret == 0, "1 GiB revoke of 4 KiB: mapped and revoked%s%s", ret ? ": " : "",
 		       ret ? strerror(errno) : "")) {
 		if (p)
@@ -1372,6 +1524,12 @@ static void test_pud_revoke(int fd)
 	}
 	munmap(p, SZ_1G);
 	tap_check(guest_vmpte_kb() == pte0, "1 GiB revoke of 4 KiB: VmPTE back to %lld kB after munmap", pte0);
+	if (pud_remap && keeps) {
+		test_pud_revoke_enomem(fd);
+		test_pud_revoke_two_leaves(fd);
+		test_pud_revoke_pmd_hole(fd);
+		test_pud_revoke_concurrent(fd);
+	}
 }
 
 static void test_pud(int fd, int fd_wc)
