@@ -1493,6 +1493,97 @@ static void test_pud_revoke_concurrent(int fd)
 		  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 }
 
+/*
+ * One revocation cutting the same GiB in two processes (a fork copies the
+ * leaf): the split's tables are allocated per process, and both keep the
+ * rest of the GiB.
+ */
+static void test_pud_revoke_two_mms(int fd)
+{
+	struct hpfn_test_zap z = { .offset = PUD_OFF + PUD_REVOKE_HOLE, .len = SZ_4K };
+	long long pud0 = guest_vmstat("thp_split_pud");
+	int go[2], status = -1, ok;
+	uint8_t *p = map_1g(fd, PUD_OFF, SZ_1G, 0);
+	pid_t pid;
+	char c;
+
+	if (!tap_check(p != NULL && pipe(go) == 0, "1 GiB revoke in two processes: mapped"))
+		return;
+	fill_sparse(p, SZ_1G, PUD_OFF, 69);
+	pid = fork();
+	if (pid == 0) {
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(3);
+		_exit(guest_read_faults((uint64_t *)(p + PUD_REVOKE_HOLE)) && pud_revoke_rest_ok(p, 69) ? 0 : 1);
+	}
+	close(go[0]);
+	ok = pid > 0 && is_level("two mms", p, SZ_1G, HPFN_PT_PUD, UCM, 0) &&
+	     ioctl(fd, HPFN_TEST_IOC_ZAP, &z) == 0 && write(go[1], "g", 1) == 1;
+	close(go[1]);
+	ok = pid > 0 && waitpid(pid, &status, 0) == pid && ok;
+	tap_check(ok && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+		  guest_vmstat("thp_split_pud") == pud0 + 2 && guest_read_faults((uint64_t *)(p + PUD_REVOKE_HOLE)) &&
+		  pud_revoke_rest_ok(p, 69),
+		  "1 GiB revoke in two processes: two PUD splits, each keeps the rest with its data (child %d)",
+		  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	munmap(p, SZ_1G);
+}
+
+struct revoke_move {
+	int fd;
+	uint8_t *p, *dst, *moved;
+	pthread_barrier_t start;
+};
+
+static void *revoke_move_thread(void *arg)
+{
+	struct revoke_move *m = arg;
+
+	pthread_barrier_wait(&m->start);
+	m->moved = mremap(m->p, SZ_1G, SZ_1G, MREMAP_MAYMOVE | MREMAP_FIXED, m->dst);
+	return NULL;
+}
+
+/*
+ * mremap() of a 1 GiB leaf while a revocation splits it without the mmap
+ * lock: move_huge_pud() must see the table the split made and move PMDs.
+ * Wherever the mapping ends up, the page faults and the rest holds its
+ * data; the harness fails any warning.
+ */
+static void test_pud_revoke_mremap_race(int fd)
+{
+	struct hpfn_test_zap z = { .offset = PUD_OFF + PUD_REVOKE_HOLE, .len = SZ_4K };
+	struct revoke_move m = { .fd = fd };
+	uint8_t *resv;
+	pthread_t th;
+	int round, ok = 1;
+
+	resv = mmap(NULL, 3 * SZ_1G, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (!tap_check(resv != MAP_FAILED, "1 GiB revoke against mremap: reserved address space"))
+		return;
+	m.dst = (uint8_t *)(((uintptr_t)resv + SZ_1G - 1) & ~(SZ_1G - 1));
+	for (round = 0; round < 16 && ok; round++) {
+		m.p = map_1g(fd, PUD_OFF, SZ_1G, 0);
+		if (!m.p)
+			break;
+		fill_sparse(m.p, SZ_1G, PUD_OFF, 70 + round);
+		pthread_barrier_init(&m.start, NULL, 2);
+		pthread_create(&th, NULL, revoke_move_thread, &m);
+		pthread_barrier_wait(&m.start);
+		ok = ioctl(fd, HPFN_TEST_IOC_ZAP, &z) == 0;
+		pthread_join(th, NULL);
+		pthread_barrier_destroy(&m.start);
+		ok = ok && m.moved == m.dst && guest_read_faults((uint64_t *)(m.dst + PUD_REVOKE_HOLE)) &&
+		     check_sparse(m.dst, 4 * SZ_1M, PUD_OFF, 70 + round) &&
+		     check_sparse(m.dst + 6 * SZ_1M, SZ_1G - 6 * SZ_1M, PUD_OFF + 6 * SZ_1M, 70 + round);
+		munmap(m.moved == m.dst ? m.dst : m.p, SZ_1G);
+	}
+	munmap(resv, 3 * SZ_1G);
+	tap_check(ok && round == 16,
+		  "1 GiB revoke against mremap: %d rounds, the page revoked and the rest moved with its data", round);
+}
+
 static void test_pud_revoke(int fd)
 {
 	int keeps = !pud_remap || guest_has_feature("remap-pud-partial-zap");
@@ -1529,6 +1620,8 @@ static void test_pud_revoke(int fd)
 		test_pud_revoke_two_leaves(fd);
 		test_pud_revoke_pmd_hole(fd);
 		test_pud_revoke_concurrent(fd);
+		test_pud_revoke_two_mms(fd);
+		test_pud_revoke_mremap_race(fd);
 	}
 }
 
