@@ -607,12 +607,15 @@ static int uio_number(void)
 	return -1;
 }
 
-/* The UIO core's module reference count; -1 where it is built in. */
-static int uio_refs(void)
+/* Module @name's reference count; -1 where it is built in. */
+static int refcnt_of(const char *name)
 {
-	FILE *f = fopen("/sys/module/uio/refcnt", "re");
+	char path[128];
+	FILE *f;
 	int n = -1;
 
+	snprintf(path, sizeof(path), "/sys/module/%s/refcnt", name);
+	f = fopen(path, "re");
 	if (f && fscanf(f, "%d", &n) != 1)
 		n = -1;
 	if (f)
@@ -620,17 +623,16 @@ static int uio_refs(void)
 	return n;
 }
 
+/* The UIO core's module reference count; -1 where it is built in. */
+static int uio_refs(void)
+{
+	return refcnt_of("uio");
+}
+
 /* hugepfn.ko's module reference count. */
 static int module_refs(void)
 {
-	FILE *f = fopen("/sys/module/hugepfn/refcnt", "re");
-	int n = -1;
-
-	if (f && fscanf(f, "%d", &n) != 1)
-		n = -1;
-	if (f)
-		fclose(f);
-	return n;
+	return refcnt_of("hugepfn");
 }
 
 /*
