@@ -108,16 +108,20 @@ int guest_find_bar(unsigned int vendor, unsigned int device, int bar,
 	return ret;
 }
 
-static char *cmdline_value(const char *key)
+/*
+ * The value of @key= on the kernel command line, in @buf (the caller's, so
+ * that threads of a test can ask at once), or NULL.
+ */
+#define CMDLINE_MAX 4096
+static char *cmdline_value(const char *key, char buf[CMDLINE_MAX])
 {
-	static char buf[4096];
 	char *tok, *save = NULL;
 	size_t klen = strlen(key);
 	FILE *f = fopen("/proc/cmdline", "re");
 
 	if (!f)
 		return NULL;
-	if (!fgets(buf, sizeof(buf), f)) {
+	if (!fgets(buf, CMDLINE_MAX, f)) {
 		fclose(f);
 		return NULL;
 	}
@@ -130,7 +134,8 @@ static char *cmdline_value(const char *key)
 
 int guest_has_feature(const char *name)
 {
-	char *list = cmdline_value("hpfn.features"), *tok, *save = NULL;
+	char buf[CMDLINE_MAX], *tok, *save = NULL;
+	char *list = cmdline_value("hpfn.features", buf);
 
 	if (!list)
 		return 0;
@@ -142,11 +147,11 @@ int guest_has_feature(const char *name)
 
 unsigned long long guest_param_ull(const char *name, unsigned long long dflt)
 {
-	char key[128], *v, *end;
+	char key[128], buf[CMDLINE_MAX], *v, *end;
 	unsigned long long val;
 
 	snprintf(key, sizeof(key), "hpfn.%s", name);
-	v = cmdline_value(key);
+	v = cmdline_value(key, buf);
 	if (!v || !*v)
 		return dflt;
 	errno = 0;
@@ -157,7 +162,7 @@ unsigned long long guest_param_ull(const char *name, unsigned long long dflt)
 const char *guest_kernel_kind(void)
 {
 	static char kind[32];
-	char *v = cmdline_value("hpfn.kernel");
+	char buf[CMDLINE_MAX], *v = cmdline_value("hpfn.kernel", buf);
 
 	snprintf(kind, sizeof(kind), "%s", v ? v : "unknown");
 	return kind;
@@ -340,12 +345,12 @@ int guest_remap_open(uint64_t phys, uint64_t size, unsigned int cache,
  */
 int guest_carveout(uint64_t *phys, uint64_t *size)
 {
-	char *v = cmdline_value("hpfn.carveout");
+	char buf[CMDLINE_MAX], *v = cmdline_value("hpfn.carveout", buf);
 	char sep = '@';
 	char *end;
 
 	if (!v) {
-		v = cmdline_value("memmap");
+		v = cmdline_value("memmap", buf);
 		sep = '$';
 	}
 	if (!v)

@@ -35,7 +35,10 @@ struct guest_bar {
 int guest_find_bar(unsigned int vendor, unsigned int device, int bar,
 		   uint64_t min_size, uint64_t max_size, struct guest_bar *out);
 
-/* The kernel feature list the harness passed (hpfn.features=a,b on the cmdline). */
+/*
+ * Is @name in the kernel feature list the harness passed (hpfn.features=a,b
+ * on the cmdline)? Like the other cmdline readers here, thread-safe.
+ */
 int guest_has_feature(const char *name);
 /*
  * The number in hpfn.NAME= on the kernel command line (run-vm.sh --append),

@@ -48,6 +48,9 @@
 #define ARENA (4 * SZ_1G)		/* address space per thread */
 #define MOVED_BASE (2 * SZ_1G)		/* where mremap() puts pieces */
 #define CHILD_SAMPLE 64
+#define CHILD_EXIT_BASE 10		/* + 3 * sample index + check_read() - 1 */
+#define HISTORY 24			/* operations kept for a failure's report */
+#define HISTORY_LINE 96
 
 enum page_state { P_UNMAPPED, P_RW, P_RO, P_NONE, P_REVOKED };
 
@@ -68,9 +71,15 @@ struct stress {
 	uint64_t ops, forks, fork_refusals, writes, reads, level_checks;
 	uint64_t failures;
 	char first_failure[256];
+	/* the last mapping changes, and what they were at the first failure */
+	char history[HISTORY][HISTORY_LINE];
+	uint64_t history_next;
+	char failure_history[HISTORY][HISTORY_LINE];
+	uint64_t failure_history_next;
 };
 
 static int test_fd = -1;
+static int pud_partial_zap;	/* the series splits a PUD leaf a zap cuts */
 static __thread sigjmp_buf probe_jmp;
 static __thread volatile int probing;
 
@@ -125,7 +134,30 @@ static void fail(struct stress *s, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(s->first_failure, sizeof(s->first_failure), fmt, ap);
 		va_end(ap);
+		memcpy(s->failure_history, s->history, sizeof(s->history));
+		s->failure_history_next = s->history_next;
 	}
+}
+
+/* Record a change of the mappings, for the report of a first failure. */
+__attribute__((format(printf, 2, 3)))
+static void note_op(struct stress *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->history[s->history_next++ % HISTORY], HISTORY_LINE, fmt, ap);
+	va_end(ap);
+}
+
+/* The changes that led to the first failure, oldest first. */
+static void report_history(const struct stress *s)
+{
+	uint64_t i = s->failure_history_next > HISTORY ? s->failure_history_next - HISTORY : 0;
+
+	for (; i < s->failure_history_next; i++)
+		tap_diag("thread %u: op %" PRIu64 " before the first failure: %s", s->id, i,
+			 s->failure_history[i % HISTORY]);
 }
 
 static volatile uint64_t *page_word(const struct stress *s, uint64_t pg, unsigned int w)
@@ -221,6 +253,7 @@ static void op_map(struct stress *s)
 		fail(s, "mmap pages %" PRIu64 "..%" PRIu64 ": %s", a, b, strerror(errno));
 		return;
 	}
+	note_op(s, "map pages %" PRIu64 "..%" PRIu64 " at %p", a, b, p);
 	s->lo = a;
 	s->hi = b;
 	s->next_vma++;
@@ -292,6 +325,7 @@ static void op_mprotect(struct stress *s)
 		fail(s, "mprotect pages %" PRIu64 "..%" PRIu64 ": %s", a, b, strerror(errno));
 		return;
 	}
+	note_op(s, "mprotect pages %" PRIu64 "..%" PRIu64 " to state %u", a, b, states[k]);
 	s->next_vma++;
 	for (i = a; i < b; i++) {
 		if (s->state[i] != P_REVOKED)
@@ -311,6 +345,7 @@ static void op_munmap(struct stress *s)
 		fail(s, "munmap pages %" PRIu64 "..%" PRIu64 ": %s", a, b, strerror(errno));
 		return;
 	}
+	note_op(s, "munmap pages %" PRIu64 "..%" PRIu64, a, b);
 	reserve(s, s->vaddr[a], (b - a) * SZ_4K);
 	for (i = a; i < b; i++)
 		s->state[i] = P_UNMAPPED;
@@ -337,6 +372,7 @@ static void op_mremap(struct stress *s)
 		fail(s, "mremap pages %" PRIu64 "..%" PRIu64 ": %s", a, b, strerror(errno));
 		return;
 	}
+	note_op(s, "mremap pages %" PRIu64 "..%" PRIu64 " from %#" PRIx64 " to %p", a, b, old, p);
 	s->moved = dst + len;
 	reserve(s, old, len);
 	s->next_vma++;
@@ -359,7 +395,7 @@ static void revoke_pud_leaf_at(struct stress *s, uint64_t pg)
 	struct hpfn_pt_run run;
 	uint64_t i;
 
-	if (guest_has_feature("remap-pud-partial-zap"))
+	if (pud_partial_zap)
 		return;
 	if (s->state[pg] == P_UNMAPPED || s->state[pg] == P_REVOKED)
 		return;
@@ -370,13 +406,27 @@ static void revoke_pud_leaf_at(struct stress *s, uint64_t pg)
 			s->state[i] = P_REVOKED;
 }
 
+/* The page-table level that maps page @pg (HPFN_PT_*), or -1. */
+static int page_level(const struct stress *s, uint64_t pg)
+{
+	struct hpfn_pt_run run;
+
+	if (s->state[pg] == P_UNMAPPED ||
+	    guest_module_levels(s->vaddr[pg], SZ_4K, &run, 1) != 1)
+		return -1;
+	return run.level;
+}
+
 /* Revoke a range of the device's mappings, as a driver does on reset. */
 static void op_revoke(struct stress *s)
 {
 	struct hpfn_test_zap z;
 	uint64_t a, b, i;
+	int level_a, level_b;
 
 	pick_range(s, &a, &b);
+	level_a = page_level(s, a);
+	level_b = page_level(s, b - 1);
 	revoke_pud_leaf_at(s, a);
 	revoke_pud_leaf_at(s, b - 1);
 	z.offset = s->id * REGION + a * SZ_4K;
@@ -385,6 +435,8 @@ static void op_revoke(struct stress *s)
 		fail(s, "revoke pages %" PRIu64 "..%" PRIu64 ": %s", a, b, strerror(errno));
 		return;
 	}
+	note_op(s, "revoke pages %" PRIu64 "..%" PRIu64 " (levels before: %d, %d)", a, b,
+		level_a, level_b);
 	for (i = a; i < b; i++)
 		if (s->state[i] != P_UNMAPPED)
 			s->state[i] = P_REVOKED;
@@ -405,6 +457,24 @@ static int fork_may_be_refused(const struct stress *s)
 		     s->vaddr[i - 1] + SZ_4K != s->vaddr[i]))
 			return 1;
 	return 0;
+}
+
+static const char *const read_errors[] = { "ok", "faulted", "differs from the BAR", "did not fault" };
+
+/* What a child found wrong, and what the parent finds at that page now. */
+static void report_child(struct stress *s, const uint64_t *pages, int n, int status)
+{
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) - CHILD_EXIT_BASE : -1;
+	uint64_t pg;
+
+	if (code < 0 || code / 3 >= n) {
+		fail(s, "a child failed (status %#x)", status);
+		return;
+	}
+	pg = pages[code / 3];
+	fail(s, "a child's read of page %" PRIu64 " (state %d) %s; the parent's %s, level %d",
+	     pg, s->state[pg], read_errors[code % 3 + 1],
+	     read_errors[check_read(s, pg, 0)], page_level(s, pg));
 }
 
 static void op_fork(struct stress *s)
@@ -428,16 +498,18 @@ static void op_fork(struct stress *s)
 		return;
 	}
 	if (pid == 0) {
-		for (i = 0; i < n; i++)
-			if (check_read(s, pages[i], i))
-				_exit(10 + i);
+		for (i = 0; i < n; i++) {
+			int bad = check_read(s, pages[i], i);
+
+			if (bad)	/* which page, and how it was wrong */
+				_exit(CHILD_EXIT_BASE + i * 3 + bad - 1);
+		}
 		_exit(0);
 	}
 	s->forks++;
+	note_op(s, "fork (child %d)", (int)pid);
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
-		fail(s, "a child found page %" PRIu64 " wrong (status %#x)",
-		     WIFEXITED(status) && WEXITSTATUS(status) >= 10 ?
-		     pages[WEXITSTATUS(status) - 10] : (uint64_t)~0ULL, status);
+		report_child(s, pages, n, status);
 }
 
 /* The page-table oracle: mapped pages present, revoked ones not. */
@@ -500,6 +572,43 @@ static void start_threads(struct stress *st, const struct guest_bar *bar, uint8_
 	}
 }
 
+#define FEATURE_READERS 4
+#define FEATURE_READS 500
+
+/* How many of FEATURE_READS answers for the partial-zap feature differ. */
+static void *read_feature(void *arg)
+{
+	uintptr_t differ = 0;
+	int i;
+
+	for (i = 0; i < FEATURE_READS; i++)
+		differ += guest_has_feature("remap-pud-partial-zap") != pud_partial_zap;
+	return (void *)differ;
+}
+
+/*
+ * The model trusts guest_has_feature() from both threads: once it read
+ * the command line into one static buffer, and a thread that asked while
+ * the other did got the wrong answer, a model that revoked a whole GiB.
+ */
+static void check_feature_reads(void)
+{
+	pthread_t t[FEATURE_READERS];
+	uintptr_t differ = 0;
+	void *ret;
+	int i, n = 0;
+
+	for (i = 0; i < FEATURE_READERS; i++)
+		n += !pthread_create(&t[i], NULL, read_feature, NULL);
+	for (i = 0; i < n; i++) {
+		pthread_join(t[i], &ret);
+		differ += (uintptr_t)ret;
+	}
+	tap_check(n == FEATURE_READERS && !differ,
+		  "%d threads asking for a feature at once all get the same answer "
+		  "(%" PRIuPTR " of %d differed)", n, differ, n * FEATURE_READS);
+}
+
 static int open_target(const struct guest_bar *bar)
 {
 	struct hpfn_test_target t = { .phys = bar->phys, .size = THREADS * REGION };
@@ -540,6 +649,8 @@ int main(void)
 	if (alias == MAP_FAILED)
 		tap_bail("map BAR2 through %s: %s", bar.path, strerror(errno));
 	test_fd = open_target(&bar);
+	pud_partial_zap = guest_has_feature("remap-pud-partial-zap");
+	check_feature_reads();
 
 	start_threads(st, &bar, alias, seed);
 	for (i = 0; i < THREADS; i++) {
@@ -554,6 +665,8 @@ int main(void)
 			  "thread %u: the random sequence ran (%" PRIu64 " operations)", i, s->ops);
 		tap_check(!s->failures, "thread %u: every check held (%" PRIu64 " failed%s%s)", i,
 			  s->failures, s->failures ? "; first: " : "", s->first_failure);
+		if (s->failures)
+			report_history(s);
 	}
 	munmap(alias, THREADS * REGION);
 	close(test_fd);
