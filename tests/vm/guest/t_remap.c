@@ -609,13 +609,26 @@ static int kmsg_after_has(const char *marker, const char *what)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
+/* fail_page_alloc's times: 0 once the one failure armed was injected. */
+static long fail_page_alloc_times(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	long v = -1;
+
+	if (f && fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	if (f)
+		fclose(f);
+	return v;
+}
+
 /* The deposit allocation fails: the mapping must still work, with PTEs. */
 static void test_alloc_failure(int fd, uint64_t off)
 {
 	const char *d = "/sys/kernel/debug/fail_page_alloc";
 	char path[128];
 	uint8_t *resv, *anchor, *p = MAP_FAILED;
-	int tf, attempt, hit = 0;
+	int tt = 0, tf = 0, map_errno = 0, injected = 0, attempt, hit = 0;
 
 	/*
 	 * Keep an anonymous page in the same 1 GiB so the PMD table exists:
@@ -669,10 +682,12 @@ static void test_alloc_failure(int fd, uint64_t off)
 		snprintf(marker, sizeof(marker), "hpfn-alloc-failure-attempt-%d", attempt);
 		guest_write_file("/dev/kmsg", marker);
 		snprintf(path, sizeof(path), "%s/times", d);
-		guest_write_file(path, "1");
+		tt = guest_write_file(path, "1");
 		tf = guest_write_file("/proc/self/make-it-fail", "1");
 		p = mmap(anchor + SZ_2M, SZ_2M, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, off);
+		map_errno = p == MAP_FAILED ? errno : 0;
 		guest_write_file("/proc/self/make-it-fail", "0");
+		injected += fail_page_alloc_times(path) == 0;
 		guest_write_file(path, "0");
 		/* remap_try_pmd_leaf() is inlined: its pte_alloc_one() call sits
 		 * in the remap walk, while the PTE path's goes through __pte_alloc */
@@ -680,8 +695,10 @@ static void test_alloc_failure(int fd, uint64_t off)
 		if (!hit && p != MAP_FAILED)
 			munmap(p, SZ_2M);
 	}
-	if (!tap_check(hit, "allocation failure: the injected failure hit the deposit allocation (attempt %d)",
-		       attempt - 1))
+	if (!tap_check(hit, "allocation failure: the injected failure hit the deposit allocation "
+		       "(attempt %d, %d failures injected; the last map: %s; times: %s; make-it-fail: %s)",
+		       attempt - 1, injected, map_errno ? strerror(map_errno) : "mapped", tt ? strerror(-tt) : "set",
+		       tf ? strerror(-tf) : "set"))
 		return (void)munmap(anchor, SZ_4K);
 	if (tap_check(p == anchor + SZ_2M, "allocation failure: the mapping still succeeded (%s)",
 		      p == MAP_FAILED ? strerror(errno) : "mapped")) {
