@@ -134,14 +134,17 @@ need_packages() {
 # (the cross-built guest programs) and openssl (the key the test kernels'
 # module signing, selected by their lockdown LSM, is made with) are named
 # here; abigail-tools (abidw, abidiff: the ABI test) and valgrind (the
-# tool under valgrind) too. tests/fresh-machine.sh
-# proves the list on a fresh Debian 12 root.
+# tool under valgrind) too; scdoc (the man pages), groff-base (the install
+# test renders them) and bash-completion (its .pc names the directory the
+# completion is installed to). tests/fresh-machine.sh proves the list on a
+# fresh Debian 12 root.
 HUGEPFN_PACKAGES=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
 	ccache git pkg-config meson ninja-build python3 sparse rsync dwarves
 	qemu-system-x86 busybox-static libpci-dev libjson-c-dev libdpdk-dev
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-powerpc64le-linux-gnu
 	gcc-riscv64-linux-gnu qemu-system-arm openssl abigail-tools valgrind
+	scdoc groff-base bash-completion
 )
 
 need_all_packages() {
@@ -259,7 +262,8 @@ foreign_busybox() {
 # uAPI headers in $HUGEPFN_KERNEL_UAPI when set (kernel/build.sh --uapi), so
 # that the VFIO cdev backend is built. Reconfigures when those change.
 meson_setup_build() {
-	local opts=(-Ddpdk=enabled -Dkernel_uapi="${HUGEPFN_KERNEL_UAPI:-}")
+	# man=enabled: the install test checks the man pages, never skips them
+	local opts=(-Ddpdk=enabled -Dman=enabled -Dkernel_uapi="${HUGEPFN_KERNEL_UAPI:-}")
 	local stamp=$HUGEPFN_BUILD/.hugepfn-meson-options
 	if [ ! -f "$HUGEPFN_BUILD/build.ninja" ]; then
 		meson setup "$HUGEPFN_BUILD" "$HUGEPFN_ROOT" "${opts[@]}" >/dev/null || return 1
