@@ -34,10 +34,11 @@ headers, the guest tests on the patched and on Debian's stock 7.3 kernel
   --no-vm   the host stages only: unit and ABI tests, ASan+UBSan, LTO,
             valgrind, fuzzing (no kernel build, no VM; a few minutes)
   --full    also what CI's 75 minutes leave out (README, "What runs
-            where"): upstream's mm selftests with and without the 6.12
-            series, the 7.3 series' prefix checks for arm64, ppc64le and
-            riscv64, its ppc64le and arm64 builds and the guest tests on
-            the patched 7.3 arm64 kernel (about an hour more from nothing)
+            where"): upstream's mm selftests with and without each series
+            (6.12 and 7.3), the 7.3 series' prefix checks for arm64,
+            ppc64le and riscv64, its ppc64le and arm64 builds and the
+            guest tests on the patched 7.3 arm64 kernel (well over an
+            hour more from nothing)
 USAGE
 		exit 0 ;;
 	--no-vm) novm=1 full= ;;
@@ -258,33 +259,36 @@ uapi_build() {
 	fi
 }
 
-# mm_selftests: upstream's mm selftests (tests/vm/guest/t_mm_selftests.sh)
-# on the patched kernel and on the base kernel (the same source and config
-# without the series), compared check by check: anything that passes
-# without the series and not with it fails (tests/vm/compare-mm-selftests.py).
-# The per-check "# mm-result" lines stay in the runs' tap.log files.
+# mm_selftests VERSION: upstream's mm selftests of Linux VERSION
+# (tests/vm/guest/t_mm_selftests.sh) on the patched kernel and on the base
+# kernel (the same source and config without the series), compared check
+# by check: anything that passes without the series and not with it fails
+# (tests/vm/compare-mm-selftests.py). The per-check "# mm-result" lines
+# stay in the runs' tap.log files (build/vm-logs/mm-{patched,base}[-7.3]).
 mm_selftests() {
-	local rc=0 run base patched
-	base=$("$HUGEPFN_ROOT/kernel/build.sh" --base --print-dir) || return 1
-	patched=$("$HUGEPFN_ROOT/kernel/build.sh" --print-dir) || return 1
+	local ver=$1 rc=0 run base patched suffix=
+	[ "$ver" = 6.12 ] || suffix=-$ver
+	base=$("$HUGEPFN_ROOT/kernel/build.sh" --linux "$ver" --base --print-dir) || return 1
+	patched=$("$HUGEPFN_ROOT/kernel/build.sh" --linux "$ver" --print-dir) || return 1
 	# The same config but for the symbol the series adds, or the
 	# comparison says nothing about the series.
 	if diff <(grep -v '^CONFIG_ARCH_HAS_PTE_FORMAT_LEAF_PGPROT=' "$base/config") \
 		<(grep -v '^CONFIG_ARCH_HAS_PTE_FORMAT_LEAF_PGPROT=' "$patched/config") >&2; then
-		echo "ok - mm selftests: the base kernel's config is the patched one's without the series' symbol"
+		echo "ok - mm selftests ($ver): the base kernel's config is the patched one's without the series' symbol"
 	else
-		echo "not ok - mm selftests: the base kernel's config differs from the patched one's (above)"
+		echo "not ok - mm selftests ($ver): the base kernel's config differs from the patched one's (above)"
 		rc=1
 	fi
 	# The per-program limits of t_mm_selftests.sh add up to ~1300 s; the
 	# runs take about 4 minutes.
 	for run in patched base; do
-		"$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel "$run" --tests t_mm_selftests --name "mm-$run" \
-			--append hpfn.test_timeout=1500 --timeout 1800 | grep -v '^# mm-\(result\|run\) '
+		"$HUGEPFN_ROOT/tests/vm/run-vm.sh" --linux "$ver" --kernel "$run" --tests t_mm_selftests \
+			--name "mm-$run$suffix" --append hpfn.test_timeout=1500 --timeout 1800 |
+			grep -v '^# mm-\(result\|run\) '
 		[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 	done
-	python3 "$HUGEPFN_ROOT/tests/vm/compare-mm-selftests.py" "$HUGEPFN_BUILD/vm-logs/mm-base/tap.log" \
-		"$HUGEPFN_BUILD/vm-logs/mm-patched/tap.log" || rc=1
+	python3 "$HUGEPFN_ROOT/tests/vm/compare-mm-selftests.py" "$HUGEPFN_BUILD/vm-logs/mm-base$suffix/tap.log" \
+		"$HUGEPFN_BUILD/vm-logs/mm-patched$suffix/tap.log" || rc=1
 	return $rc
 }
 
@@ -326,7 +330,9 @@ if [ -z "$novm" ]; then
 	stage "VM tests, stock 7.3 kernel" "$HUGEPFN_ROOT/tests/vm/run-vm.sh" --linux 7.3 --kernel stock
 fi
 if [ -n "$full" ]; then
-	stage "upstream mm selftests, patched vs. base kernel (6.12, x86_64)" mm_selftests
+	for ver in 6.12 7.3; do
+		stage "upstream mm selftests, patched vs. base kernel ($ver, x86_64)" mm_selftests "$ver"
+	done
 	# The other architectures, each on the version named above.
 	for check in "${CROSS_PREFIX_CHECKS[@]}"; do
 		stage "series ${check#*:}: every prefix compiles (${check%%:*})" \
