@@ -146,58 +146,18 @@ if [ -e "$DIR" ] && [ -n "$(ls -A "$DIR" 2>/dev/null)" ] && [ ! -s "$MARKER" ]; 
 fi
 # From here on $DIR is this run's: the cleanup may unmount and delete it.
 
-# mounts_under: the mount points strictly below the root, deepest first.
-mounts_under() {
-	awk -v r="$DIR/" 'index($5, r) == 1 { print $5 }' /proc/self/mountinfo | sort -r
-}
-
-# shellcheck disable=SC2317  # the cleanup's helpers run from a trap
-# kill_root_procs: end what still runs inside the root (all started here).
-kill_root_procs() {
-	local p pids=() try
-	for try in 1 2 3; do
-		pids=()
-		for p in /proc/[0-9]*; do
-			[ "$(readlink "$p/root" 2>/dev/null)" = "$DIR" ] && pids+=("${p#/proc/}")
-		done
-		[ ${#pids[@]} -eq 0 ] && return 0
-		say "ending ${#pids[@]} process(es) still running in the root: ${pids[*]}"
-		if [ "$try" -lt 3 ]; then kill -TERM "${pids[@]}" 2>/dev/null || true; sleep 3
-		else kill -KILL "${pids[@]}" 2>/dev/null || true; sleep 1; fi
-	done
-}
-
-unmount_all() {
-	local m
-	for m in $(mounts_under); do
-		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null ||
-			printf 'warning: could not unmount %s\n' "$m" >&2
-	done
-}
-
-remove_root() {
-	[ -d "$DIR" ] || return 0
-	unmount_all
-	if [ -n "$(mounts_under)" ]; then
-		printf 'error: still mounted under %s: %s; not deleting it. Unmount them (umount -R) and remove it by hand\n' \
-			"$DIR" "$(mounts_under | tr '\n' ' ')" >&2
-		return 1
-	fi
-	rm -rf --one-file-system -- "$DIR"
-}
-
 # shellcheck disable=SC2317
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
 	set +e
-	kill_root_procs
-	unmount_all
+	root_kill "$DIR"
+	root_unmount "$DIR"
 	if [ -n "$KEEP" ] && [ -d "$DIR" ]; then
 		say "kept the root in $DIR (delete it with: rm -rf --one-file-system $DIR $MARKER)"
 	elif [ -d "$DIR" ] && [ -s "$MARKER" ]; then
 		say "deleting the root $DIR"
-		remove_root && rm -f "$MARKER"
+		root_remove "$DIR" && rm -f "$MARKER"
 	fi
 	exit "$rc"
 }
@@ -215,43 +175,7 @@ json_str() {
 	printf '"%s"' "$s"
 }
 
-# host_apt_uris: "URI SUITE" for each enabled deb source of the host.
-host_apt_uris() {
-	local f
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		awk 'function flush() { if (deb && en) for (i in u) for (j in s) print u[i], s[j]
-				deb = 0; en = 1; delete u; delete s }
-			BEGIN { en = 1 }
-			/^[ \t]*#/ { next }
-			/^[ \t]*$/ { flush(); next }
-			tolower($1) == "types:" { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
-			tolower($1) == "enabled:" { en = (tolower($2) != "no") }
-			tolower($1) == "uris:" { for (i = 2; i <= NF; i++) u[i] = $i }
-			tolower($1) == "suites:" { for (i = 2; i <= NF; i++) s[i] = $i }
-			END { flush() }' "$f"
-	done
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "$f" ] || continue
-		# deb [options] URI SUITE COMPONENT...
-		sed -e 's/#.*//' -e 's/\[[^]]*\]//' "$f" | awk '$1 == "deb" && NF >= 3 { print $2, $3 }'
-	done
-}
-
-# The mirror: the host's source for bookworm (or, on another release, its
-# main Debian archive), else deb.debian.org; the same for the security suite.
-if [ -z "$MIRROR" ]; then
-	MIRROR=$(host_apt_uris | awk '$2 == "bookworm" { print $1; exit }')
-	[ -n "$MIRROR" ] || MIRROR=$(host_apt_uris | awk '$2 !~ /-/ && $1 !~ /security/ && $1 ~ /debian\/?$/ { print $1; exit }')
-	[ -n "$MIRROR" ] || MIRROR=http://deb.debian.org/debian
-	SECURITY=$(host_apt_uris | awk '$2 == "bookworm-security" { print $1; exit }')
-	[ -n "$SECURITY" ] || SECURITY=$(host_apt_uris | awk '$2 ~ /-security$/ { print $1; exit }')
-	[ -n "$SECURITY" ] || SECURITY=http://deb.debian.org/debian-security
-else
-	SECURITY=${MIRROR%/}-security
-	case "$MIRROR" in */debian|*/debian/) ;; *) SECURITY=http://deb.debian.org/debian-security ;; esac
-fi
-MIRROR=${MIRROR%/} SECURITY=${SECURITY%/}
+debian_mirrors
 
 # What is being proven: the checkout's commit, and whether it has changes.
 commit=$(git -c safe.directory="$HUGEPFN_ROOT" -C "$HUGEPFN_ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
@@ -262,7 +186,7 @@ checkout=$commit
 # --- the root ---------------------------------------------------------------
 if [ -e "$DIR" ] && [ -n "$(ls -A "$DIR" 2>/dev/null)" ]; then
 	say "replacing the root an earlier run left in $DIR"
-	remove_root || exit 1
+	root_remove "$DIR" || exit 1
 fi
 echo "made by tests/fresh-machine.sh (pid $$, $(date -u +%FT%TZ)); delete together with $DIR" > "$MARKER"
 mkdir -p "$DIR"
@@ -352,7 +276,7 @@ mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs "$DIR/tmp"
 mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs "$DIR/run"
 mkdir "$DIR/run/lock"
 chmod 1777 "$DIR/run/lock"
-say "mounted in the root: $(mounts_under | sed "s|^$DIR||" | sort | tr '\n' ' ')"
+say "mounted in the root: $(root_mounts "$DIR" | sed "s|^$DIR||" | sort | tr '\n' ' ')"
 
 # --- the commands -------------------------------------------------------------
 ENVIRONMENT=(env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin

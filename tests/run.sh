@@ -18,11 +18,13 @@ case "${1:-}" in
 Usage: tests/run.sh [--no-vm|--full]
 
 Runs the Meson build and host unit tests (with the ABI checks: the
-exported symbols, and abidiff against lib/abi/libhugepfn.abi), the host
-unit tests again built with ASan+UBSan, an LTO build (the exports and the
-tool), the tool's test with the tool under valgrind, a libFuzzer run over
-the text parsers, the VM harness self-tests; on Linux 6.12: the series'
-prefix checks (x86_64), the guest tests on the patched kernel and on
+exported symbols, and abidiff against lib/abi/libhugepfn.abi; and the
+meson install test), the host unit tests again built with ASan+UBSan, an
+LTO build (the exports and the tool), the tool's test with the tool under
+valgrind, a libFuzzer run over the text parsers, the Debian packages built
+and installed in fresh Debian 12 roots (tests/packages.sh: lintian, DKMS
+against the stock 6.12 headers), the VM harness self-tests; on Linux 6.12:
+the series' prefix checks (x86_64), the guest tests on the patched kernel and on
 Debian's stock 6.12 kernel (x86_64), the random stress test (t_pfn_stress)
 on both in a boot of its own, examples/demo.sh on both; on Linux 7.3: the
 series' prefix checks (x86_64), the userspace build against 7.3's uAPI
@@ -305,6 +307,9 @@ stage "LTO build: the library's exports, the tool" lto_build
 stage "the tool under valgrind" valgrind_tool
 stage "fuzzing the parsers and the tool's command line" "$HUGEPFN_ROOT/tests/fuzz/run.sh" 20
 if [ -z "$novm" ]; then
+	# The Debian packages, built and installed in fresh Debian 12 roots
+	# (DKMS against the stock 6.12 cloud headers): about 4 minutes cold.
+	stage "Debian packages: build, lintian, install in a fresh root, DKMS" "$HUGEPFN_ROOT/tests/packages.sh"
 	# Linux 6.12, x86_64: everything.
 	stage "series 6.12: every prefix compiles (x86_64)" "$HUGEPFN_ROOT/kernel/build.sh" --prefixes
 	stage "patched kernel build (6.12)" "$HUGEPFN_ROOT/kernel/build.sh"

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * hugepfn doctor [DEV]: why mappings do or do not come out huge, one line
- * a finding, each with what to do (hugepfn_doctor() does the checking).
+ * a finding, each with what to do (hugepfn_doctor() does the checking),
+ * then what the tool sees of the installation (install.c).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tool.h"
 
@@ -37,6 +39,25 @@ static struct json_object *check_json(const struct hugepfn_check *c)
 	return o;
 }
 
+/* The library's findings, then the installation's, in one array: the count, or -ENOMEM. */
+static int append_install(struct hugepfn_ctx *ctx, const struct tool_args *a, struct hugepfn_check **checks, int n)
+{
+	struct hugepfn_check *inst, *all;
+	int m = tool_install_checks(ctx, a, *checks, n, &inst);
+
+	if (m < 0)
+		return m;
+	all = realloc(*checks, (size_t)(n + m) * sizeof(**checks));
+	if (!all) {
+		free(inst);
+		return -ENOMEM;
+	}
+	memcpy(all + n, inst, (size_t)m * sizeof(*inst));
+	free(inst);
+	*checks = all;
+	return n + m;
+}
+
 int cmd_doctor(struct hugepfn_ctx *ctx, const struct tool_args *a)
 {
 	struct json_object *arr = NULL;
@@ -50,6 +71,11 @@ int cmd_doctor(struct hugepfn_ctx *ctx, const struct tool_args *a)
 	/* a DEV the library cannot make sense of is a finding, not an error */
 	if (n < 0)
 		return tool_fail_ctx(a, ctx, n, "doctor");
+	n = append_install(ctx, a, &checks, n);
+	if (n < 0) {
+		free(checks);
+		return tool_fail_msg(a, n, "doctor: the installation's checks", "", NULL);
+	}
 	if (a->json)
 		arr = json_object_new_array();
 	else

@@ -81,7 +81,7 @@ static void pci_text(const struct hugepfn_pci_info *d)
  * are: ask with a guess, then again with room for all. Returns the count
  * and *out (to free), or a negative errno.
  */
-static int list_all(struct hugepfn_ctx *ctx, int carveouts, void **out)
+int tool_list_all(struct hugepfn_ctx *ctx, int carveouts, void **out)
 {
 	size_t size = carveouts ? sizeof(struct hugepfn_carveout_info) : sizeof(struct hugepfn_pci_info);
 	int n = 32, want;
@@ -137,10 +137,10 @@ int cmd_list(struct hugepfn_ctx *ctx, const struct tool_args *a)
 	struct json_object *o, *pci, *carve;
 	int n, ncv, i;
 
-	n = list_all(ctx, 0, (void **)&devs);
+	n = tool_list_all(ctx, 0, (void **)&devs);
 	if (n < 0)
 		return tool_fail_ctx(a, ctx, n, "list PCI devices");
-	ncv = list_all(ctx, 1, (void **)&cv);
+	ncv = tool_list_all(ctx, 1, (void **)&cv);
 	if (ncv < 0) {
 		free(devs);
 		return tool_fail_ctx(a, ctx, ncv, "list carveouts");
@@ -273,11 +273,12 @@ out:
  * first), so -EINVAL is about the driver's name; @exists says whether the
  * device was found, which tells "no device" from "no driver" for -ENOENT.
  */
-static int bind_failed(struct hugepfn_ctx *ctx, const struct tool_args *a, int ret, int exists)
+int tool_bind_failed(struct hugepfn_ctx *ctx, const struct tool_args *a, int ret, int exists)
 {
-	char what[128], detail[1024] = "", next[160];
+	char what[128], lib[1024] = "", detail[1100], next[160];
 
-	hugepfn_ctx_error(ctx, detail, sizeof(detail));
+	hugepfn_ctx_error(ctx, lib, sizeof(lib));
+	snprintf(detail, sizeof(detail), "%s", lib);
 	if (ret == -EINVAL && a->cmd == CMD_BIND) {
 		fprintf(stderr, "hugepfn bind: driver name '%s' is refused: %s (try 'hugepfn bind --help')\n",
 			a->driver, detail[0] ? detail : hugepfn_strerror(ret));
@@ -288,7 +289,8 @@ static int bind_failed(struct hugepfn_ctx *ctx, const struct tool_args *a, int r
 	if (exists == 0)
 		return tool_fail_msg(a, ret, what, "no such PCI device", NULL);
 	if (a->cmd == CMD_BIND && (ret == -ENODEV || ret == -ENOENT)) {
-		snprintf(detail, sizeof(detail), "driver %s is not loaded", a->driver);
+		/* the library's detail says too whether the device waits for the driver (its override) */
+		snprintf(detail, sizeof(detail), "driver %s is not loaded (%s)", a->driver, lib);
 		snprintf(next, sizeof(next), "%s%s", !strcmp(a->driver, "hugepfn") ? "insmod hugepfn.ko (kernel/driver), or "
 			 : "", "modprobe ");
 		snprintf(next + strlen(next), sizeof(next) - strlen(next), "%s", a->driver);
@@ -297,17 +299,24 @@ static int bind_failed(struct hugepfn_ctx *ctx, const struct tool_args *a, int r
 	return tool_fail_msg(a, ret, what, detail, NULL);
 }
 
+/* bind and unbind; with --persist and the record options persist.c's. */
 int cmd_bind(struct hugepfn_ctx *ctx, const struct tool_args *a)
 {
 	int bind = a->cmd == CMD_BIND, exists, ret;
 	struct json_object *o;
 
+	if (a->list_persistent)
+		return cmd_bind_list(ctx, a);
+	if (a->apply_persistent)
+		return cmd_bind_apply(ctx, a);
+	if (a->persist)
+		return bind ? cmd_bind_persist(ctx, a) : cmd_unbind_persist(ctx, a);
 	ret = tool_check_dev(a, ctx, 1, &exists);
 	if (ret)
 		return ret;
 	ret = bind ? hugepfn_pci_bind(ctx, a->dev, a->driver) : hugepfn_pci_unbind(ctx, a->dev);
 	if (ret)
-		return bind_failed(ctx, a, ret, exists);
+		return tool_bind_failed(ctx, a, ret, exists);
 	if (a->json) {
 		o = json_object_new_object();
 		json_object_object_add(o, "device", json_object_new_string(a->dev));

@@ -13,6 +13,11 @@
 
 #include "options.h"
 
+/* Where the binding records live (tools/meson.build: the install's sysconfdir). */
+#ifndef HUGEPFN_SYSCONFDIR
+#define HUGEPFN_SYSCONFDIR "/etc"
+#endif
+
 #define NUMBERS_HELP \
 	"Numbers are decimal (a leading 0 is no octal) or 0x hex; sizes and offsets may\n" \
 	"end in K, M or G (also written KiB, MiB, GiB; 1K = 1024). Signs, blanks and\n" \
@@ -29,7 +34,8 @@ static const char main_usage[] =
 	"  list                 PCI devices with their driver and memory BARs, and carveouts\n"
 	"  info DEV             a device's regions\n"
 	"  map DEV REGION       map a region huge-aligned, touch it, show the page sizes\n"
-	"  bind BDF [DRIVER]    hand a PCI device to hugepfn (default) or vfio-pci\n"
+	"  bind BDF [DRIVER]    hand a PCI device to hugepfn (default) or vfio-pci;\n"
+	"                       with --persist also at every boot (hugepfn bind --help)\n"
 	"  unbind BDF           give it back to its usual driver\n"
 	"  bench DEV REGION     4K vs 2M vs 1G: load latency, memcpy, mapping cost\n"
 	"  bench --host         the same on anonymous memory (4K, THP, hugetlb 1G)\n"
@@ -52,6 +58,9 @@ static const char main_usage[] =
 	"  --dev-root DIR       device nodes under DIR, not /dev\n"
 	"  --version            the tool's and the library's versions, as 'version'\n"
 	"  -h, --help           this text; 'hugepfn COMMAND --help' for a command\n"
+	"\n"
+	"bind, unbind and doctor also take --root DIR (anywhere on the command line): the\n"
+	"installed system's files (binding records, kernel modules, DKMS) under DIR, not /.\n"
 	"\n"
 	"Exit status: 0 success, 1 device or kernel error, 2 bad usage.\n";
 
@@ -225,6 +234,7 @@ static int bad_number(const struct tool_args *a, const char *what, const char *a
 enum {
 	OPT_OFFSET = 256, OPT_LENGTH, OPT_WC, OPT_4K, OPT_2M, OPT_HUGE_REQUIRED,
 	OPT_WIDTH, OPT_SIZES, OPT_REPS, OPT_COPY_SIZE, OPT_HOST, OPT_HELP,
+	OPT_PERSIST, OPT_LIST_PERSISTENT, OPT_APPLY_PERSISTENT,
 };
 
 struct cmd_spec {
@@ -267,12 +277,42 @@ static int dev_region_args(struct tool_args *a, char **args, int n)
 	return parse_region(a, args[1]);
 }
 
+static int bind_option(struct tool_args *a, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_PERSIST: a->persist = 1; return 0;
+	case OPT_LIST_PERSISTENT: a->list_persistent = 1; return 0;
+	case OPT_APPLY_PERSISTENT: a->apply_persistent = 1; return 0;
+	}
+	return EXIT_USAGE;
+}
+
+/* --list-persistent and --apply-persistent read the records: no --persist, no DRIVER. */
+static int record_mode_args(struct tool_args *a, char **args, int n)
+{
+	const char *mode = a->list_persistent ? "--list-persistent" : "--apply-persistent";
+
+	if (a->list_persistent && a->apply_persistent)
+		return usage_error(a, "--list-persistent and --apply-persistent exclude each other");
+	if (a->persist)
+		return usage_error(a, "--persist records one binding; %s takes none", mode);
+	if (n > (a->list_persistent ? 0 : 1))
+		return usage_error(a, "unexpected argument '%s': %s takes %s", args[n - 1], mode,
+				   a->list_persistent ? "no argument" : "at most a BDF (the driver is the record's)");
+	a->dev = n ? args[0] : NULL;
+	return 0;
+}
+
 /* The rules hugepfn_pci_bind() has for a driver name, checked first so that
  * a bad name is blamed on the name, not on the address. */
 static int bind_args(struct tool_args *a, char **args, int n)
 {
 	const char *d;
 
+	if (a->list_persistent || a->apply_persistent)
+		return record_mode_args(a, args, n);
+	if (!n)
+		return usage_error(a, "missing arguments; usage: hugepfn [--json] bind [--persist] BDF [DRIVER]");
 	a->dev = args[0];
 	if (n < 2)
 		return 0;
@@ -283,6 +323,22 @@ static int bind_args(struct tool_args *a, char **args, int n)
 		if (*d == '/' || (unsigned char)*d <= ' ' || *d == 0x7f)
 			return usage_error(a, "driver name '%s' may not contain '/', blanks or control "
 					   "characters (a driver's name as in /sys/bus/pci/drivers)", a->driver);
+	/* what boots can rely on: the two drivers this project maps through */
+	if (a->persist && strcmp(a->driver, "hugepfn") && strcmp(a->driver, "vfio-pci"))
+		return usage_error(a, "--persist records hugepfn or vfio-pci, not '%s'", a->driver);
+	return 0;
+}
+
+/* --persist, the one option of unbind besides --help */
+static int unbind_option(struct tool_args *a, int c, const char *arg)
+{
+	a->persist = 1;
+	return 0;
+}
+
+static int unbind_args(struct tool_args *a, char **args, int n)
+{
+	a->dev = args[0];
 	return 0;
 }
 
@@ -401,6 +457,20 @@ static const struct option map_opts[] = {
 	{ 0 }
 };
 
+static const struct option bind_opts[] = {
+	{ "persist", no_argument, NULL, OPT_PERSIST },
+	{ "list-persistent", no_argument, NULL, OPT_LIST_PERSISTENT },
+	{ "apply-persistent", no_argument, NULL, OPT_APPLY_PERSISTENT },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ 0 }
+};
+
+static const struct option unbind_opts[] = {
+	{ "persist", no_argument, NULL, OPT_PERSIST },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ 0 }
+};
+
 static const struct option access_opts[] = {
 	{ "width", required_argument, NULL, OPT_WIDTH },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -442,14 +512,34 @@ static const struct cmd_spec commands[] = {
 	  "  --huge-required  fail unless huge leaves were obtained\n",
 	  map_opts, 2, 2, map_option, map_args },
 	{ "bind", CMD_BIND,
-	  "Usage: hugepfn [--json] bind BDF [DRIVER]\n\n"
+	  "Usage: hugepfn [--json] bind [--persist] BDF [DRIVER]\n"
+	  "       hugepfn [--json] bind --list-persistent\n"
+	  "       hugepfn [--json] bind --apply-persistent [BDF]\n\n"
 	  "Unbinds the device from its driver and binds it to DRIVER (default hugepfn;\n"
-	  "vfio-pci for VFIO) through driver_override. Needs root and the driver loaded.\n",
-	  help_only, 1, 2, NULL, bind_args },
+	  "vfio-pci for VFIO) through driver_override. Needs root and the driver loaded.\n"
+	  "  --persist           also record it, so that it is bound so at every boot: the\n"
+	  "                      file pci-DDDD:BB:DD.F, holding DRIVER (hugepfn or vfio-pci),\n"
+	  "                      in " HUGEPFN_SYSCONFDIR "/hugepfn/bind.d (written only once bound)\n"
+	  "  --list-persistent   the recorded bindings, and what each device is bound to now\n"
+	  "  --apply-persistent  bind every recorded device (or BDF) not bound as recorded,\n"
+	  "                      loading the driver (modprobe) where needed; a device that is\n"
+	  "                      not there is 'absent', no failure. Exit 1 if one failed.\n"
+	  "                      hugepfn.bind=0 on the kernel command line: nothing is applied.\n"
+	  "                      At boot the udev rule 61-hugepfn-bind.rules runs it for each\n"
+	  "                      recorded device as it appears, hugepfn-bind.service for all.\n"
+	  "  --root DIR          the records under DIR (DIR" HUGEPFN_SYSCONFDIR "/hugepfn/bind.d)\n"
+	  "\n"
+	  "'hugepfn unbind --persist BDF' unbinds and forgets the record.\n",
+	  bind_opts, 0, 2, bind_option, bind_args },
 	{ "unbind", CMD_UNBIND,
-	  "Usage: hugepfn [--json] unbind BDF\n\n"
-	  "Unbinds the device, clears driver_override and lets its usual driver probe it.\n",
-	  help_only, 1, 1, NULL, bind_args },
+	  "Usage: hugepfn [--json] unbind [--persist] BDF\n\n"
+	  "Unbinds the device, clears driver_override and lets its usual driver probe it.\n"
+	  "  --persist    remove its record (hugepfn bind --persist), so that it is no longer\n"
+	  "               bound at boot, then unbind it only if it is bound to the recorded\n"
+	  "               driver (or to none with that override); without a record, or with\n"
+	  "               another driver, the device is left as it is\n"
+	  "  --root DIR   the records under DIR (DIR" HUGEPFN_SYSCONFDIR "/hugepfn/bind.d)\n",
+	  unbind_opts, 1, 1, unbind_option, unbind_args },
 	{ "peek", CMD_PEEK,
 	  "Usage: hugepfn [--json] [--backend NAME] peek DEV REGION OFFSET [--width 8|16|32|64]\n\n"
 	  "Reads one naturally aligned word at OFFSET of REGION (default width 32 bits) and\n"
@@ -490,7 +580,12 @@ static const struct cmd_spec commands[] = {
 	  "and whether this user may open its device nodes. VFIO devices are not opened and\n"
 	  "no device memory is read or written.\n"
 	  "\n"
+	  "The installation too: the running kernel, whether hugepfn.ko is there for it\n"
+	  "(loaded, under /lib/modules/RELEASE, or built by DKMS), and whether the bindings\n"
+	  "recorded for every boot ('hugepfn bind --help') are made, and by what at boot.\n"
+	  "\n"
 	  "  --json      an array of {\"check\", \"status\", \"found\", \"advice\"}\n"
+	  "  --root DIR  the installed files (records, /lib/modules, /var/lib/dkms) under DIR\n"
 	  "\n"
 	  "Exit status: 0 no check failed, 1 a check failed (or the checks could not run),\n"
 	  "2 bad usage.\n",
@@ -621,7 +716,7 @@ static int parse_root(struct tool_args *a, const char *opt, const char *dir, con
  */
 static int global_option(struct tool_args *a, int argc, char **argv, int *i)
 {
-	static const char *const valued[] = { "--backend", "--sysfs-root", "--dev-root" };
+	static const char *const valued[] = { "--backend", "--sysfs-root", "--dev-root", "--root" };
 	const char *arg = argv[*i], *val = NULL;
 	size_t k, len;
 
@@ -644,7 +739,8 @@ static int global_option(struct tool_args *a, int argc, char **argv, int *i)
 			return usage_error(a, "option '%s' needs a value", arg);
 		if (k == 0)
 			return parse_backend(a, val) ? EXIT_USAGE : 1;
-		return parse_root(a, valued[k], val, k == 1 ? &a->sysfs_root : &a->dev_root) ? EXIT_USAGE : 1;
+		return parse_root(a, valued[k], val, k == 1 ? &a->sysfs_root : k == 2 ? &a->dev_root : &a->root) ?
+		       EXIT_USAGE : 1;
 	}
 	return 0;
 }

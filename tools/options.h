@@ -41,11 +41,15 @@ struct tool_args {
 	enum hugepfn_backend backend;	/* --backend */
 	const char *sysfs_root;		/* --sysfs-root, NULL: the library's default */
 	const char *dev_root;		/* --dev-root */
+	const char *root;		/* --root: installed files (records, modules) under it, NULL: / */
 
 	enum tool_cmd cmd;
 	const char *cmd_name;		/* as typed: "map", "poke", ... */
 	const char *dev;		/* DEV (or BDF for bind/unbind), NULL when none */
 	const char *driver;		/* bind: the driver, default "hugepfn" */
+	int persist;			/* bind/unbind --persist: also record / forget the binding */
+	int list_persistent;		/* bind --list-persistent (a->dev NULL) */
+	int apply_persistent;		/* bind --apply-persistent [BDF] (a->dev NULL: every record) */
 	unsigned int region;
 	uint64_t offset, length;	/* map: --offset, --length; peek/poke: OFFSET */
 	unsigned int map_flags;		/* map: HUGEPFN_MAP_* */

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The hugepfn tool's small helpers: how sizes are printed, and the clock. */
+/* The hugepfn tool's small helpers: how sizes are printed, the clock, formatting, --root. */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "tool.h"
@@ -29,4 +32,34 @@ uint64_t tool_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int tool_format(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int tool_rooted(const struct tool_args *a, char *buf, size_t size, const char *fmt, ...)
+{
+	const char *root = a->root ? a->root : "";
+	size_t len = strlen(root);
+	va_list ap;
+	int n;
+
+	/* "--root /" and "--root DIR/" name the same tree as none and "DIR" */
+	while (len && root[len - 1] == '/')
+		len--;
+	n = snprintf(buf, size, "%.*s", (int)len, root);
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + len, size - len, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= size - len ? -ENAMETOOLONG : 0;
 }

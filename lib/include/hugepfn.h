@@ -201,13 +201,20 @@ HUGEPFN_API int hugepfn_carveout_list(struct hugepfn_ctx *ctx, struct hugepfn_ca
 
 /*
  * Hand a PCI device to @driver ("hugepfn", "vfio-pci", ...) through its
- * driver_override: unbind it from its current driver, set the override,
- * and bind. hugepfn_pci_unbind() undoes it: unbind, clear the override
- * and let the kernel probe the device's usual driver again. Both need
- * root. -EINVAL (malformed address, or a driver name that is empty, longer
- * than 63 bytes or holds '/', '.' or blanks), -ENOENT (no such device, or no
- * such driver loaded), -EBUSY (the driver refused the device),
- * -EACCES/-EPERM, -ENAMETOOLONG, or the errno of a sysfs write.
+ * driver_override: set the override (from then on no other driver can
+ * take the device), unbind it from its current driver, and bind. When a
+ * step after the override fails, the override is put back and the device's
+ * driver may probe it again; the detail says in what state the device is
+ * left. When @driver is not loaded, a device that no driver holds gets the
+ * override all the same (loading the driver's module then binds it), one
+ * that a driver holds is left alone, and both are -ENOENT.
+ * hugepfn_pci_unbind() undoes it: unbind, clear the override and let the
+ * kernel probe the device's usual driver again. Both need root. -EINVAL
+ * (malformed address, or a driver name that is empty, longer than 63 bytes
+ * or holds '/', '.' or blanks), -ENOENT (no such device, or no such driver
+ * loaded), -EBUSY (the driver refused the device, or another driver took
+ * it between the unbind and the bind), -EACCES/-EPERM, -ENAMETOOLONG, or
+ * the errno of a sysfs write.
  */
 HUGEPFN_API int hugepfn_pci_bind(struct hugepfn_ctx *ctx, const char *bdf, const char *driver);
 HUGEPFN_API int hugepfn_pci_unbind(struct hugepfn_ctx *ctx, const char *bdf);

@@ -27,10 +27,15 @@
 
 #define REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
 
-static int needs_dev(enum tool_cmd cmd, int host)
+static int needs_dev(const struct tool_args *a)
 {
+	enum tool_cmd cmd = a->cmd;
+
+	/* bind --list-persistent and --apply-persistent read the records instead */
+	if (cmd == CMD_BIND && (a->list_persistent || a->apply_persistent))
+		return 0;
 	return cmd == CMD_INFO || cmd == CMD_MAP || cmd == CMD_BIND || cmd == CMD_UNBIND ||
-	       cmd == CMD_PEEK || cmd == CMD_POKE || (cmd == CMD_BENCH && !host);
+	       cmd == CMD_PEEK || cmd == CMD_POKE || (cmd == CMD_BENCH && !a->host);
 }
 
 /* What every command may rely on once tool_parse_args() said 0. */
@@ -42,7 +47,13 @@ static void check_args(const struct tool_args *a)
 	REQUIRE(a->backend >= HUGEPFN_BACKEND_AUTO && a->backend <= HUGEPFN_BACKEND_VFIO_CDEV);
 	REQUIRE(!a->sysfs_root || (*a->sysfs_root && strlen(a->sysfs_root) <= 255));
 	REQUIRE(!a->dev_root || (*a->dev_root && strlen(a->dev_root) <= 255));
-	REQUIRE(!needs_dev(a->cmd, a->host) || a->dev);
+	REQUIRE(!a->root || (*a->root && strlen(a->root) <= 255));
+	REQUIRE(!needs_dev(a) || a->dev);
+	/* one way of using the records at a time; --list-persistent with no device */
+	REQUIRE(a->persist + a->list_persistent + a->apply_persistent <= 1);
+	REQUIRE(!a->list_persistent || !a->dev);
+	REQUIRE(!(a->list_persistent || a->apply_persistent) || a->cmd == CMD_BIND);
+	REQUIRE(!a->persist || a->cmd == CMD_BIND || a->cmd == CMD_UNBIND);
 	REQUIRE(a->region <= TOOL_MAX_REGION);
 	REQUIRE(a->width == 8 || a->width == 16 || a->width == 32 || a->width == 64);
 	REQUIRE(a->reps >= 1 && a->reps <= 31);
@@ -58,6 +69,9 @@ static void check_args(const struct tool_args *a)
 		REQUIRE(a->driver && *a->driver && strlen(a->driver) <= 63 && !strchr(a->driver, '/'));
 		for (i = 0; a->driver[i]; i++)
 			REQUIRE((unsigned char)a->driver[i] > ' ');
+		/* a record holds one of the two drivers a boot may bind to */
+		if (a->persist)
+			REQUIRE(!strcmp(a->driver, "hugepfn") || !strcmp(a->driver, "vfio-pci"));
 	}
 }
 

@@ -5,14 +5,16 @@
 Usage: check_install.py --meson MESON --build-dir DIR --version VERSION
          --header HUGEPFN_H --pkg-config PKG_CONFIG --prefix P --bindir B
          --libdir L --includedir I --mandir M --completions-dir C
-         --udev-rules-dir U [--man | --no-man WHY] [--cross] -- CC [CFLAGS...]
+         --udev-rules-dir U --systemd-unit-dir S --records-dir R
+         [--man | --no-man WHY] [--cross] -- CC [CFLAGS...]
 
 Installs the build with `meson install --destdir` into a temporary
 directory and checks what lands there, as a user of the machine would
 meet it:
 - the files: the tool, the shared and static library, hugepfn.h, the
-  .pc file, the bash completion and the udev rule, each in its place,
-  and nothing outside the prefix and those two directories;
+  .pc file, the bash completion, the udev rules and the systemd unit,
+  each in its place, and nothing outside the prefix and those three
+  directories;
 - programs built against the install through `pkg-config --cflags --libs
   libhugepfn` (PKG_CONFIG_SYSROOT_DIR=DESTDIR turns the .pc's paths into
   the DESTDIR's): linked with the shared library it runs from DESTDIR and
@@ -30,7 +32,13 @@ meet it:
   every command's options as its --help lists them, --backend and --width
   values, PCI addresses and carveouts from a fake sysfs tree;
 - the udev rule: comments only (installing it grants nothing), its
-  commented examples well-formed rules for the driver's node names.
+  commented examples well-formed rules for the driver's node names;
+- what binds recorded devices at boot (hugepfn bind --persist): the udev
+  rule 61-hugepfn-bind.rules, one rule for PCI "add" events whose TEST is
+  the install's records directory and whose RUN is the installed tool,
+  and hugepfn-bind.service, a oneshot before sysinit.target running the
+  installed tool (systemd-analyze verify where it takes --root); both
+  commands as the installed tool accepts them.
 
 A cross build (--cross) cannot run what it installs: the test skips.
 """
@@ -53,7 +61,7 @@ result = tap.result
 def parse_args():
     p = argparse.ArgumentParser()
     for opt in ("meson", "build-dir", "version", "header", "pkg-config", "prefix", "bindir", "libdir",
-                "includedir", "mandir", "completions-dir", "udev-rules-dir"):
+                "includedir", "mandir", "completions-dir", "udev-rules-dir", "systemd-unit-dir", "records-dir"):
         p.add_argument("--" + opt, required=True)
     p.add_argument("--man", action="store_true")
     p.add_argument("--no-man", metavar="WHY", help="why the build made no manual pages")
@@ -104,13 +112,17 @@ def check_files(inst):
     completion = inst.path(a.completions_dir, "hugepfn")
     result(os.path.isfile(completion) and a.completions_dir.endswith("bash-completion/completions"),
            f"the bash completion, named for the command: {a.completions_dir}/hugepfn", [f"{completion} missing"])
-    rule = inst.path(a.udev_rules_dir, "60-hugepfn.rules")
-    result(os.path.isfile(rule) and a.udev_rules_dir.endswith("udev/rules.d"),
-           f"the udev rule: {a.udev_rules_dir}/60-hugepfn.rules", [f"{rule} missing"])
-    allowed = [inst.path(d) for d in (a.prefix, a.completions_dir, a.udev_rules_dir)]
+    for name in ("60-hugepfn.rules", "61-hugepfn-bind.rules"):
+        rule = inst.path(a.udev_rules_dir, name)
+        result(os.path.isfile(rule) and a.udev_rules_dir.endswith("udev/rules.d"),
+               f"the udev rule: {a.udev_rules_dir}/{name}", [f"{rule} missing"])
+    unit = inst.path(a.systemd_unit_dir, "hugepfn-bind.service")
+    result(os.path.isfile(unit) and a.systemd_unit_dir.endswith("systemd/system"),
+           f"the systemd unit: {a.systemd_unit_dir}/hugepfn-bind.service", [f"{unit} missing"])
+    allowed = [inst.path(d) for d in (a.prefix, a.completions_dir, a.udev_rules_dir, a.systemd_unit_dir)]
     stray = [f for f in walk(inst.d) if not any(f.startswith(d + os.sep) for d in allowed)]
-    result(not stray, "nothing installed outside the prefix, the completion and the udev rule directories",
-           [f"stray: {f}" for f in stray])
+    result(not stray, "nothing installed outside the prefix, the completion, the udev rule and the systemd unit "
+           "directories", [f"stray: {f}" for f in stray])
 
 
 def ls(d):
@@ -420,6 +432,12 @@ def check_completion_sysfs(path):
         expect(path, f"hugepfn --sysfs-root {top} info ", bdfs + ["carveout:buf"], top)
         expect(path, f"hugepfn --sysfs-root={top} bind ", bdfs, top)
         expect(path, f"hugepfn --sysfs-root={top} bind {bdfs[0]} ", ["hugepfn", "vfio-pci"], top)
+        # the record names the driver; --list-persistent takes no device
+        expect(path, f"hugepfn --sysfs-root={top} bind --apply-persistent {bdfs[0]} ", [], top)
+        expect(path, f"hugepfn --sysfs-root={top} bind --list-persistent ", [], top)
+        expect(path, f"hugepfn --sysfs-root={top} bind --persist ", bdfs, top)
+        expect(path, f"hugepfn --sysfs-root={top} unbind --persist ", bdfs, top)
+        expect(path, f"hugepfn --sysfs-root {top} --root {top}/cl", [f"{top}/class"], top)
         # bash split "0000:00:0" at ':': readline replaces what follows the last one
         expect(path, f"hugepfn --sysfs-root {top} doctor 0000:00:0", ["01.0"], top)
         expect(path, f"hugepfn --sysfs-root {top} map 0000:00:01.0 ", ["0", "2"], top)
@@ -475,6 +493,81 @@ def check_udevadm(inst, examples):
         result(p.returncode == 0, f"udevadm verify: {what}", [p.stdout + p.stderr])
 
 
+# ---- what binds recorded devices at boot ------------------------------------------------
+
+def installed_tool(inst):
+    """The tool's path as the system will run it (bindir, absolute)."""
+    d = inst.a.bindir if os.path.isabs(inst.a.bindir) else os.path.join(inst.a.prefix, inst.a.bindir)
+    return os.path.join(d, "hugepfn")
+
+
+def check_command(inst, what, command, bdf=None):
+    """@command (the installed tool's path first) runs as the installed tool
+    on an empty record tree: it accepts its arguments and finds nothing to do."""
+    words = command.split()
+    result(words and words[0] == installed_tool(inst) and os.access(inst.path(words[0]), os.X_OK),
+           f"{what} runs the installed tool, {installed_tool(inst)}", [f"command: {command}"])
+    with tempfile.TemporaryDirectory() as top:
+        os.makedirs(os.path.join(top, "sys/bus/pci/devices"))
+        args = [w.replace("$kernel", bdf) for w in words[1:]] if bdf else words[1:]
+        p = inst.tool("--root", top, "--sysfs-root", os.path.join(top, "sys"), *args)
+        result(p.returncode == 0 and "No binding is recorded in " + top + inst.a.records_dir in p.stdout,
+               f"{what}: the installed tool takes '{' '.join(args)}' (nothing recorded: nothing to do)",
+               [p.stdout + p.stderr])
+
+
+def check_bind_rule(inst):
+    path = inst.path(inst.a.udev_rules_dir, "61-hugepfn-bind.rules")
+    if not result(os.path.isfile(path), "the bind udev rule is installed"):
+        return
+    active = [ln.strip() for ln in open(path, encoding="utf-8") if ln.strip() and not ln.lstrip().startswith("#")]
+    toks = [RULE_TOKEN.match(t) for t in active[0].split(", ")] if len(active) == 1 else []
+    keys = {m.group(1) + m.group(3): m.group(4) for m in toks if m}
+    want = {"ACTION==": "add", "SUBSYSTEM==": "pci", "TEST==": inst.a.records_dir + "/pci-$kernel"}
+    result(toks and all(toks) and all(keys.get(k) == v for k, v in want.items()) and set(keys) == set(want) | {"RUN+="},
+           "61-hugepfn-bind.rules: one rule, for PCI add events with a record in " + inst.a.records_dir,
+           [f"rules: {active}", f"keys: {keys}"])
+    run_cmd = keys.get("RUN+=", "")
+    result(run_cmd.endswith(" bind --apply-persistent $kernel"), "its RUN applies the device's record",
+           [run_cmd])
+    check_command(inst, "61-hugepfn-bind.rules", run_cmd, "0000:00:01.0")
+
+
+def unit_keys(path):
+    """KEY=VALUE of each [Section] of a unit file, as {"Section.Key": value}."""
+    keys, section = {}, ""
+    for ln in open(path, encoding="utf-8"):
+        ln = ln.strip()
+        if ln.startswith("[") and ln.endswith("]"):
+            section = ln[1:-1]
+        elif ln and not ln.startswith("#") and "=" in ln:
+            k, v = ln.split("=", 1)
+            keys[f"{section}.{k}"] = v
+    return keys
+
+
+def check_unit(inst):
+    path = inst.path(inst.a.systemd_unit_dir, "hugepfn-bind.service")
+    if not result(os.path.isfile(path), "hugepfn-bind.service is installed"):
+        return
+    k = unit_keys(path)
+    want = {"Unit.DefaultDependencies": "no", "Service.Type": "oneshot", "Service.RemainAfterExit": "yes",
+            "Install.WantedBy": "sysinit.target", "Unit.ConditionDirectoryNotEmpty": inst.a.records_dir}
+    bad = [f"{key}={k.get(key)!r}, want {v!r}" for key, v in want.items() if k.get(key) != v]
+    result(not bad, "hugepfn-bind.service: a oneshot before sysinit.target, skipped without records", bad)
+    result("sysinit.target" in k.get("Unit.Before", "").split() and
+           inst.a.records_dir in k.get("Unit.RequiresMountsFor", "").split(),
+           "hugepfn-bind.service: Before=sysinit.target, and the records' mount first", [str(k)])
+    check_command(inst, "hugepfn-bind.service", k.get("Service.ExecStart", ""))
+    analyze = shutil.which("systemd-analyze")
+    if not analyze or run([analyze, "verify", "--help"]).stdout.find("--root") < 0:
+        result(True, "systemd-analyze verify # SKIP no systemd-analyze with verify --root here")
+        return
+    p = run([analyze, "verify", "--man=no", "--root=" + inst.d, path])
+    result(p.returncode == 0 and not p.stderr.strip(), "systemd-analyze verify hugepfn-bind.service",
+           [p.stdout + p.stderr])
+
+
 # ---- main -----------------------------------------------------------------------------
 
 def main():
@@ -493,6 +586,8 @@ def main():
             check_man(inst, h, flags)
             check_completion(inst, h)
             check_udev(inst)
+            check_bind_rule(inst)
+            check_unit(inst)
     tap.done()
 
 

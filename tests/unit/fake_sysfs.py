@@ -11,7 +11,11 @@ devices below; add_device() adds another. The layout follows fake_device()
 in test_lib.c: bus/pci/devices/BDF/{vendor,device,class,enable,numa_node,
 irq,resource,resource0,resource0_wc,driver_override} and a driver symlink
 into bus/pci/drivers/NAME, whose bind and unbind are plain files (a write
-"succeeds" and changes nothing, so bind and unbind can run to the end).
+"succeeds" and changes nothing, so bind and unbind can run to the end; a
+test reads what was written, and set_driver() then plays the kernel's
+part, moving the device's driver link). WriteLog records the order of the
+writes to those attributes (inotify), set_iommu_group() puts a device in
+an IOMMU group.
 
   0000:00:05.0  no driver: opens through the sysfs backend; BAR0 is an
                 8 MiB file (64-bit, prefetchable, at 0x200000000), BAR1 a
@@ -20,7 +24,10 @@ into bus/pci/drivers/NAME, whose bind and unbind are plain files (a write
   0000:00:07.0  bound to nvme (BAR0 at 0x400000000)
   carveout:buf  a hugepfn.ko carveout class device, with no node to open
 """
+import ctypes
+import glob
 import os
+import struct
 import sys
 
 BAR0_SIZE = 8 << 20
@@ -68,6 +75,87 @@ def add_device(sys_root, bdf, bar0, driver=None, bar0_size=BAR0_SIZE):
     if driver:
         os.symlink(add_driver(sys_root, driver), os.path.join(d, "driver"))
     return d
+
+
+def set_driver(sys_root, bdf, driver):
+    """What the kernel does once a bind took: the device's driver link now
+    names @driver (None: no driver)."""
+    link = os.path.join(sys_root, "bus/pci/devices", bdf, "driver")
+    if os.path.islink(link):
+        os.unlink(link)
+    if driver:
+        os.symlink(add_driver(sys_root, driver), link)
+
+
+def reset_writes(sys_root, bdf):
+    """Forget what bind and unbind wrote: an unset driver_override, empty
+    bind and unbind files of every driver."""
+    with open(os.path.join(sys_root, "bus/pci/devices", bdf, "driver_override"), "w") as f:
+        f.write("(null)\n")
+    drivers = os.path.join(sys_root, "bus/pci/drivers")
+    for d in os.listdir(drivers):
+        for attr in ("bind", "unbind"):
+            open(os.path.join(drivers, d, attr), "w").close()
+
+
+def set_iommu_group(sys_root, bdf, group):
+    """@bdf's iommu_group link to kernel/iommu_groups/GROUP, as the kernel
+    makes it (None: no group)."""
+    link = os.path.join(sys_root, "bus/pci/devices", bdf, "iommu_group")
+    if os.path.islink(link):
+        os.unlink(link)
+    if group is not None:
+        d = os.path.join(sys_root, "kernel/iommu_groups", str(group))
+        os.makedirs(os.path.join(d, "devices"), exist_ok=True)
+        # relative, as the kernel's: libpci resolves the link from the device's directory
+        os.symlink(os.path.relpath(d, os.path.dirname(link)), link)
+
+
+class WriteLog:
+    """The writes to the tree's driver_override, bind, unbind and
+    drivers_probe files, in the order they were made: one inotify queue
+    keeps the order of the events of all of them. Attributes made after
+    the log started (a driver loaded later) are not in it.
+
+      log = WriteLog(sys_root); ...run the tool...; log.writes() -> ["REL", ...]
+    """
+    IN_MODIFY, IN_CLOSE_WRITE = 0x2, 0x8
+
+    def __init__(self, sys_root):
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = self.libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        self.names = {}
+        for pattern in ("bus/pci/devices/*/driver_override", "bus/pci/drivers/*/bind", "bus/pci/drivers/*/unbind",
+                        "bus/pci/drivers_probe"):
+            for path in glob.glob(os.path.join(sys_root, pattern)):
+                # IN_MODIFY too: inotify merges an event with the one before it when they are the same,
+                # so two writes in a row to one file would log as one without it
+                wd = self.libc.inotify_add_watch(self.fd, path.encode(), self.IN_MODIFY | self.IN_CLOSE_WRITE)
+                self.names[wd] = os.path.relpath(path, sys_root)
+
+    def writes(self):
+        """The attributes written to since the start (or the last call), in order; closes nothing."""
+        data = b""
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        out, pos = [], 0
+        while pos + 16 <= len(data):
+            wd, mask, _cookie, length = struct.unpack_from("iIII", data, pos)
+            if mask & self.IN_CLOSE_WRITE:
+                out.append(self.names.get(wd, f"wd{wd}"))
+            pos += 16 + length
+        return out
+
+    def close(self):
+        os.close(self.fd)
 
 
 def make_tree(root):

@@ -127,6 +127,95 @@ need_packages() {
 		die "apt-get install ${missing[*]} failed"
 }
 
+# The throwaway Debian roots of tests/fresh-machine.sh and tests/packages.sh.
+# root_mounts DIR: the mount points strictly below DIR, deepest first.
+root_mounts() {
+	awk -v r="$1/" 'index($5, r) == 1 { print $5 }' /proc/self/mountinfo | sort -r
+}
+
+# root_kill ROOT...: end what still runs with one of ROOT as its root
+# directory (all started by the calling script).
+root_kill() {
+	local p r pids=() try want
+	for try in 1 2 3; do
+		pids=()
+		for p in /proc/[0-9]*; do
+			r=$(readlink "$p/root" 2>/dev/null) || continue
+			for want in "$@"; do
+				[ "$r" = "$want" ] && pids+=("${p#/proc/}")
+			done
+		done
+		[ ${#pids[@]} -eq 0 ] && return 0
+		say "ending ${#pids[@]} process(es) still running in $*: ${pids[*]}"
+		if [ "$try" -lt 3 ]; then kill -TERM "${pids[@]}" 2>/dev/null || true; sleep 3
+		else kill -KILL "${pids[@]}" 2>/dev/null || true; sleep 1; fi
+	done
+}
+
+# root_unmount DIR: unmount everything below DIR (lazily where busy).
+root_unmount() {
+	local m
+	for m in $(root_mounts "$1"); do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null ||
+			printf 'warning: could not unmount %s\n' "$m" >&2
+	done
+}
+
+# root_remove DIR: unmount and delete DIR; refuses while something stays
+# mounted below it, which rm would otherwise reach.
+root_remove() {
+	[ -d "$1" ] || return 0
+	root_unmount "$1"
+	if [ -n "$(root_mounts "$1")" ]; then
+		printf 'error: still mounted under %s: %s; not deleting it. Unmount them (umount -R) and remove it by hand\n' \
+			"$1" "$(root_mounts "$1" | tr '\n' ' ')" >&2
+		return 1
+	fi
+	rm -rf --one-file-system -- "$1"
+}
+
+# host_apt_uris: "URI SUITE" for each enabled deb source of the host.
+host_apt_uris() {
+	local f
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		awk 'function flush() { if (deb && en) for (i in u) for (j in s) print u[i], s[j]
+				deb = 0; en = 1; delete u; delete s }
+			BEGIN { en = 1 }
+			/^[ \t]*#/ { next }
+			/^[ \t]*$/ { flush(); next }
+			tolower($1) == "types:" { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
+			tolower($1) == "enabled:" { en = (tolower($2) != "no") }
+			tolower($1) == "uris:" { for (i = 2; i <= NF; i++) u[i] = $i }
+			tolower($1) == "suites:" { for (i = 2; i <= NF; i++) s[i] = $i }
+			END { flush() }' "$f"
+	done
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] || continue
+		# deb [options] URI SUITE COMPONENT...
+		sed -e 's/#.*//' -e 's/\[[^]]*\]//' "$f" | awk '$1 == "deb" && NF >= 3 { print $2, $3 }'
+	done
+}
+
+# debian_mirrors: set MIRROR (when empty) and SECURITY for a Debian 12 root
+# made with debootstrap: the host's source for bookworm (or, on another
+# release, its main Debian archive), else deb.debian.org; the same for the
+# security suite. A MIRROR given (--mirror) gets its -security sibling.
+debian_mirrors() {
+	if [ -z "$MIRROR" ]; then
+		MIRROR=$(host_apt_uris | awk '$2 == "bookworm" { print $1; exit }')
+		[ -n "$MIRROR" ] || MIRROR=$(host_apt_uris | awk '$2 !~ /-/ && $1 !~ /security/ && $1 ~ /debian\/?$/ { print $1; exit }')
+		[ -n "$MIRROR" ] || MIRROR=http://deb.debian.org/debian
+		SECURITY=$(host_apt_uris | awk '$2 == "bookworm-security" { print $1; exit }')
+		[ -n "$SECURITY" ] || SECURITY=$(host_apt_uris | awk '$2 ~ /-security$/ { print $1; exit }')
+		[ -n "$SECURITY" ] || SECURITY=http://deb.debian.org/debian-security
+	else
+		SECURITY=${MIRROR%/}-security
+		case "$MIRROR" in */debian|*/debian/) ;; *) SECURITY=http://deb.debian.org/debian-security ;; esac
+	fi
+	MIRROR=${MIRROR%/} SECURITY=${SECURITY%/}
+}
+
 # Every package the build, the VM and the tests use, in one list.
 # Installed with --no-install-recommends, so nothing arrives by
 # recommendation: rsync (make headers_install), dwarves (pahole: modules

@@ -11,10 +11,11 @@ _hugepfn_commands='list info map bind unbind bench peek poke doctor version'
 _hugepfn_backends='auto hugepfn uio sysfs vfio vfio-cdev'
 
 # Options that take a value, as one word (global ones, then each command's).
-_hugepfn_valued='--backend --sysfs-root --dev-root --offset --length --width --sizes --reps --copy-size'
+_hugepfn_valued='--backend --sysfs-root --dev-root --root --offset --length --width --sizes --reps --copy-size'
 
 # _hugepfn_cmd_opts CMD: the options of CMD, and the global ones, which
-# the tool takes before or after the command.
+# the tool takes before or after the command. --root is taken anywhere
+# too, but only the commands that read installed files list it.
 _hugepfn_cmd_opts()
 {
 	local opts
@@ -22,6 +23,9 @@ _hugepfn_cmd_opts()
 	map) opts='--offset --length --wc --4k --2m --huge-required' ;;
 	peek | poke) opts='--width' ;;
 	bench) opts='--host --sizes --reps --copy-size' ;;
+	bind) opts='--persist --list-persistent --apply-persistent --root' ;;
+	unbind) opts='--persist --root' ;;
+	doctor | '') opts='--root' ;;
 	esac
 	printf '%s\n' $opts --json --backend --sysfs-root --dev-root --version --help
 }
@@ -104,7 +108,7 @@ _hugepfn_values()
 	case $1 in
 	--backend) printf '%s\n' $_hugepfn_backends ;;
 	--width) printf '%s\n' 8 16 32 64 ;;
-	--sysfs-root | --dev-root) compgen -d -- "$2" ;;
+	--sysfs-root | --dev-root | --root) compgen -d -- "$2" ;;
 	esac
 }
 
@@ -136,8 +140,12 @@ _hugepfn_positional()
 	case $cmd:$n in
 	info:0 | map:0 | peek:0 | poke:0 | doctor:0) _hugepfn_devs dev ;;
 	bench:0) [[ " ${words[*]} " == *' --host '* ]] || _hugepfn_devs dev ;;
-	bind:0 | unbind:0) _hugepfn_devs pci ;;
-	bind:1) printf '%s\n' hugepfn vfio-pci ;;
+	bind:0 | unbind:0)
+		[[ " ${words[*]} " == *' --list-persistent '* ]] || _hugepfn_devs pci ;;
+	bind:1)
+		# --apply-persistent takes the driver from the record
+		[[ " ${words[*]} " == *' --list-persistent '* || " ${words[*]} " == *' --apply-persistent '* ]] ||
+			printf '%s\n' hugepfn vfio-pci ;;
 	map:1 | peek:1 | poke:1) _hugepfn_regions "${args[0]}" ;;
 	bench:1) [[ " ${words[*]} " == *' --host '* ]] || _hugepfn_regions "${args[0]}" ;;
 	esac
@@ -173,7 +181,7 @@ _hugepfn()
 	COMPREPLY=()
 	# Paths: readline quotes them and marks directories with a '/'.
 	case $prev_opt:$cur in
-	--*-root:* | :/* | :--*-root=*) compopt -o filenames 2>/dev/null ;;
+	--*-root:* | --root:* | :/* | :--*-root=* | :--root=*) compopt -o filenames 2>/dev/null ;;
 	esac
 	while IFS= read -r c; do
 		[[ -n $c && $c == "$cur"* ]] && COMPREPLY+=("$c")
