@@ -111,22 +111,38 @@ static int bind_and_record(struct hugepfn_ctx *ctx, const struct tool_args *a, c
 	return ret;
 }
 
-int cmd_bind_persist(struct hugepfn_ctx *ctx, const struct tool_args *a)
+typedef int (*locked_change)(struct hugepfn_ctx *ctx, const struct tool_args *a, const char *bdf,
+			     int exists, const char *dir);
+
+/*
+ * The frame of bind --persist and unbind --persist: the device checked,
+ * its canonical address and the records directory found, then @change
+ * under the records lock. @what names the command in errors.
+ */
+static int persist_locked(struct hugepfn_ctx *ctx, const struct tool_args *a, const char *what,
+			  locked_change change)
 {
-	char bdf[16], dir[PATH_MAX];
+	char bdf[16], dir[PATH_MAX], msg[96];
 	struct tool_why why;
 	int exists, lock, ret = tool_check_dev(a, ctx, 1, &exists);
 
 	if (ret)
 		return ret;
 	if (tool_bdf(ctx, a->dev, bdf) || tool_records_dir(a, dir, sizeof(dir)))
-		return tool_fail_msg(a, -ENAMETOOLONG, "bind --persist", "--root is too long", NULL);
+		return tool_fail_msg(a, -ENAMETOOLONG, what, "--root is too long", NULL);
 	lock = tool_lock(a, &why);
-	if (lock < 0)
-		return fail_why(a, lock, "bind --persist: take the lock (nothing was bound)", &why);
-	ret = bind_and_record(ctx, a, bdf, exists, dir);
+	if (lock < 0) {
+		snprintf(msg, sizeof(msg), "%s: take the lock (nothing was changed)", what);
+		return fail_why(a, lock, msg, &why);
+	}
+	ret = change(ctx, a, bdf, exists, dir);
 	close(lock);
 	return ret;
+}
+
+int cmd_bind_persist(struct hugepfn_ctx *ctx, const struct tool_args *a)
+{
+	return persist_locked(ctx, a, "bind --persist", bind_and_record);
 }
 
 /* ---- unbind --persist ------------------------------------------------------------- */
@@ -252,20 +268,7 @@ static int forget(struct hugepfn_ctx *ctx, const struct tool_args *a, const char
 
 int cmd_unbind_persist(struct hugepfn_ctx *ctx, const struct tool_args *a)
 {
-	char bdf[16], dir[PATH_MAX];
-	struct tool_why why;
-	int exists, lock, ret = tool_check_dev(a, ctx, 1, &exists);
-
-	if (ret)
-		return ret;
-	if (tool_bdf(ctx, a->dev, bdf) || tool_records_dir(a, dir, sizeof(dir)))
-		return tool_fail_msg(a, -ENAMETOOLONG, "unbind --persist", "--root is too long", NULL);
-	lock = tool_lock(a, &why);
-	if (lock < 0)
-		return fail_why(a, lock, "unbind --persist: take the lock (nothing was changed)", &why);
-	ret = forget(ctx, a, bdf, exists, dir);
-	close(lock);
-	return ret;
+	return persist_locked(ctx, a, "unbind --persist", forget);
 }
 
 /* ---- --list-persistent --------------------------------------------------------------- */
