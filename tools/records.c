@@ -501,7 +501,8 @@ static int lock_dir(const struct tool_args *a, struct tool_why *why)
 	if (fd < 0) {
 		tool_format(why->detail, sizeof(why->detail), "%s: %s", dir, strerror(-fd));
 		tool_format(why->advice, sizeof(why->advice), "%s", fd == -EACCES || fd == -EPERM || fd == -EROFS ?
-			    "run as root" : "fix what stands in the way and run again");
+			    "run as root" : fd == -ENOENT ? "this system has no /run (systemd mounts a tmpfs there at "
+			    "boot): create it and run again" : "fix what stands in the way and run again");
 		return fd;
 	}
 	if (fstat(fd, &st) || st.st_uid != geteuid() || (st.st_mode & 077)) {

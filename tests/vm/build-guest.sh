@@ -103,6 +103,10 @@ if [ "$arch" = x86_64 ]; then
 	# dpdk-fwd links its DPDK drivers (net_ring, ...) as DT_NEEDED, so ldd
 	# finds them; DPDK's plugin directory is not needed.
 	copy_with_libs "$HUGEPFN_BUILD/examples/dpdk-fwd" "$stage/hpfn/bin/"
+	# the boot binding's udev rule and unit as Meson configured them
+	# (t_persist runs the commands they name)
+	mkdir -p "$stage/hpfn/etc"
+	cp "$HUGEPFN_BUILD/tools/61-hugepfn-bind.rules" "$HUGEPFN_BUILD/tools/hugepfn-bind.service" "$stage/hpfn/etc/"
 fi
 [ -e "$stage/lib64" ] || ln -s lib "$stage/lib64" 2>/dev/null || true
 install -m 644 "$HUGEPFN_ROOT/tests/vm/guest/lib.sh" "$stage/hpfn/lib.sh"
