@@ -132,9 +132,11 @@ if [ "$mode" = uapi ] && [ -f "$UAPI_DIR/include/linux/vfio.h" ]; then
 fi
 
 # One build.sh at a time: they share the source tree and the build tree.
+# HUGEPFN_KERNEL_LOCK_HELD=1: the caller (kernel/package.sh) holds the lock
+# for as long as it builds from the tree this prepares.
 mkdir -p "$HUGEPFN_CACHE"
 exec {lock_fd}>"$HUGEPFN_CACHE/build.lock"
-if ! flock -n "$lock_fd"; then
+if [ "${HUGEPFN_KERNEL_LOCK_HELD:-}" != 1 ] && ! flock -n "$lock_fd"; then
 	say "waiting for another kernel/build.sh to finish"
 	flock "$lock_fd"
 fi

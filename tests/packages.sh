@@ -35,7 +35,11 @@ Builds the Debian packages and proves them in fresh Debian 12 roots:
      shared and --static, prints hugepfn_version() = VERSION), that
      reinstalling the kernel headers (the hook a kernel update runs)
      rebuilds a module taken away, and that apt-get purge removes the
-     module with the packages.
+     module with the packages;
+  5. with --kernel-debs DIR: the patched kernel's packages that
+     kernel/package.sh made (linux-image-R and linux-headers-R) install
+     there too, and DKMS, through the kernel's hooks, builds hugepfn.ko for
+     R as it does on a real machine.
 
 The roots have /proc, /sys and /dev mounted in a private mount namespace
 (gone with the script). Output: TAP ("ok N - ...", then "1..N"); exit
@@ -49,6 +53,10 @@ so a warm run downloads nothing but the package lists.
   --max-age DAYS   make the cached root again when older (default 7; 0: always)
   --kver KVER      the kernel headers to build the module for (default: the
                    stock 6.12 cloud kernel, STOCK_KVER in tests/vm/common.sh)
+  --kernel-debs DIR
+                   also install the linux-image-*.deb and linux-headers-*.deb
+                   in DIR (kernel/package.sh's output) and check DKMS's module
+                   for their kernel
   --mirror URL     Debian mirror (default: the host's, from its apt sources)
   -h, --help       this text
 USAGE
@@ -60,6 +68,7 @@ KEEP=
 MAX_AGE=7
 KVER=$STOCK_KVER
 MIRROR=
+KERNEL_DEBS=
 while [ $# -gt 0 ]; do
 	case "$1" in
 		-h|--help) usage; exit 0 ;;
@@ -70,10 +79,25 @@ while [ $# -gt 0 ]; do
 			MAX_AGE=$2; shift ;;
 		--kver) [ $# -ge 2 ] || die "--kver needs a kernel release (try --help)"; KVER=$2; shift ;;
 		--mirror) [ $# -ge 2 ] || die "--mirror needs a URL (try --help)"; MIRROR=$2; shift ;;
+		--kernel-debs) [ $# -ge 2 ] || die "--kernel-debs needs a directory (try --help)"; KERNEL_DEBS=$2; shift ;;
 		*) echo "error: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
+
+# The patched kernel's packages, one image and its headers.
+PATCHED_DEBS=()
+PATCHED_KVER=
+if [ -n "$KERNEL_DEBS" ]; then
+	for d in "$KERNEL_DEBS"/linux-image-*.deb "$KERNEL_DEBS"/linux-headers-*.deb; do
+		case "$d" in *-dbg_*.deb) ;; *) [ ! -f "$d" ] || PATCHED_DEBS+=("$(realpath "$d")") ;; esac
+	done
+	[ ${#PATCHED_DEBS[@]} -eq 2 ] ||
+		die "--kernel-debs $KERNEL_DEBS: want one linux-image-*.deb and one linux-headers-*.deb (kernel/package.sh makes them)"
+	PATCHED_KVER=$(basename "${PATCHED_DEBS[0]}")
+	PATCHED_KVER=${PATCHED_KVER#linux-image-}
+	PATCHED_KVER=${PATCHED_KVER%%_*}
+fi
 
 [ "$(id -u)" -eq 0 ] ||
 	die "must run as root: it runs debootstrap, mounts /proc, /sys and /dev into the new roots and chroots into them; run: sudo $0 ${ARGS[*]}"
@@ -317,9 +341,10 @@ say "installing the packages (DKMS's build included) took $(( $(date +%s) - t0 )
 tap "$rc" "apt-get installs ${DEBS[*]%%_*}" "$LOGDIR/install.log"
 [ "$rc" -eq 0 ] || bail "the packages did not install"
 
-# check_module WHAT LOG: DKMS's module for KVER, installed and right.
+# check_module WHAT LOG [KVER]: DKMS's module for KVER (default: the
+# stock one), installed and right.
 check_module() {
-	local what=$1 log=$2 status ko name vermagic path rc
+	local what=$1 log=$2 KVER=${3:-$KVER} status ko name vermagic path rc
 	status=$(chroot "$ROOT" dkms status -m hugepfn -v "$VERSION" -k "$KVER" 2>>"$log" || true)
 	echo "dkms status: $status" >> "$log"
 	rc=1
@@ -427,13 +452,32 @@ say "reinstalling the headers (DKMS's build included) took $(( $(date +%s) - t0 
 tap "$rc" "apt-get install --reinstall linux-headers-$KVER (the kernel hooks run)" "$REBUILDLOG"
 check_module "after the headers' hooks" "$REBUILDLOG"
 
+# The patched kernel, as on a real machine: its packages installed (the
+# image's and the headers' hooks run DKMS's autoinstall), the module built
+# for it.
+if [ -n "$PATCHED_KVER" ]; then
+	PATCHEDLOG=$LOGDIR/patched-kernel.log
+	cp "${PATCHED_DEBS[@]}" "$ROOT/root/packages/"
+	t0=$(date +%s)
+	rc=0
+	in_root "$PATCHEDLOG" "INITRD=No $APT install $(printf './packages/%s ' "${PATCHED_DEBS[@]##*/}")" || rc=$?
+	say "installing the patched kernel (DKMS's build included) took $(( $(date +%s) - t0 )) s"
+	tap "$rc" "apt-get installs the patched kernel's ${PATCHED_DEBS[*]##*/}" "$PATCHEDLOG"
+	rc=0
+	chroot "$ROOT" test -f "/boot/vmlinuz-$PATCHED_KVER" -a -d "/lib/modules/$PATCHED_KVER/build/" || rc=$?
+	tap "$rc" "/boot/vmlinuz-$PATCHED_KVER and /lib/modules/$PATCHED_KVER/build are there" "$PATCHEDLOG"
+	check_module "the patched kernel" "$PATCHEDLOG" "$PATCHED_KVER"
+fi
+
 # Purge: the module goes with the package.
 PURGELOG=$LOGDIR/purge.log
 rc=0
 in_root "$PURGELOG" "$APT purge ${DEBS[*]%%_*}" || rc=$?
 tap "$rc" "apt-get purge ${DEBS[*]%%_*}" "$PURGELOG"
 left=
-for f in "lib/modules/$KVER/updates/dkms/hugepfn.ko"{,.xz,.zst,.gz} "usr/src/hugepfn-$VERSION" var/lib/dkms/hugepfn \
+gone=("lib/modules/$KVER/updates/dkms/hugepfn.ko"{,.xz,.zst,.gz})
+[ -z "$PATCHED_KVER" ] || gone+=("lib/modules/$PATCHED_KVER/updates/dkms/hugepfn.ko"{,.xz,.zst,.gz})
+for f in "${gone[@]}" "usr/src/hugepfn-$VERSION" var/lib/dkms/hugepfn \
 	usr/bin/hugepfn "usr/lib/$multiarch/libhugepfn.so.1" usr/include/hugepfn.h; do
 	if [ -e "$ROOT/$f" ]; then left+="/$f "; fi
 done

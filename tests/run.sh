@@ -4,7 +4,8 @@
 # tool under valgrind, the VM harness self-tests, every guest test on the
 # patched and the stock 6.12 kernel (x86_64), the random stress test on
 # both (a boot each), the demo on both, the 6.12 series' prefix checks
-# (x86_64); the 7.3 series' prefix checks (x86_64) and every guest test on
+# (x86_64), Debian packages of the patched 6.12 kernel (the test config)
+# installed with the project's packages in a fresh root and booted; the 7.3 series' prefix checks (x86_64) and every guest test on
 # the patched and the stock 7.3 kernel. --full adds upstream's mm selftests
 # and the other architectures. Installs the Debian packages it needs and
 # builds what it needs (kernels are cached). Ends with one line:
@@ -23,8 +24,11 @@ meson install test), the host unit tests again built with ASan+UBSan, an
 LTO build (the exports and the tool), the tool's test with the tool under
 valgrind, a libFuzzer run over the text parsers, the Debian packages built
 and installed in fresh Debian 12 roots (tests/packages.sh: lintian, DKMS
-against the stock 6.12 headers), the VM harness self-tests; on Linux 6.12:
-the series' prefix checks (x86_64), the guest tests on the patched kernel and on
+against the stock 6.12 headers and against the patched kernel's), the VM
+harness self-tests; on Linux 6.12: the series' prefix checks (x86_64),
+Debian packages of the patched kernel with the test config
+(kernel/package.sh), booted from what they install with some guest tests,
+the guest tests on the patched kernel and on
 Debian's stock 6.12 kernel (x86_64), the random stress test (t_pfn_stress)
 on both in a boot of its own, examples/demo.sh on both; on Linux 7.3: the
 series' prefix checks (x86_64), the userspace build against 7.3's uAPI
@@ -225,6 +229,62 @@ valgrind_tool() {
 # demo KIND: the README's main job, examples/demo.sh (patched, or --stock),
 # as a user runs it: it must exit 0 and print the page sizes the kernel
 # really gives on that kernel (tests/vm/check-demo.py).
+# kernel_packages: kernel/package.sh refuses, before building anything, a
+# configuration without what the series needs, naming the option; then it
+# packages the patched 6.12 kernel with the test config.
+kernel_packages() {
+	local kdir opt cfg msg rc stock refused=$HUGEPFN_BUILD/kernel-packages-refused
+	kdir=$("$HUGEPFN_ROOT/kernel/build.sh") || return 1
+	for opt in TRANSPARENT_HUGEPAGE 64BIT; do
+		cfg=$HUGEPFN_BUILD/no-$opt.config
+		sed "s/^CONFIG_$opt=y\$/# CONFIG_$opt is not set/" "$kdir/config" > "$cfg"
+		rm -rf "$refused"
+		rc=0
+		msg=$("$HUGEPFN_ROOT/kernel/package.sh" --config "$cfg" --out "$refused" 2>&1) || rc=$?
+		if [ "$rc" -eq 1 ] && grep -q "CONFIG_$opt is not set" <<<"$msg" && grep -q 'nothing was built' <<<"$msg" &&
+			! ls "$refused"/*.deb >/dev/null 2>&1; then
+			echo "ok - kernel/package.sh refuses a configuration without CONFIG_$opt, naming it, building nothing"
+		else
+			echo "not ok - kernel/package.sh refuses a configuration without CONFIG_$opt, naming it, building nothing (exit $rc)"
+			sed 's/^/#   /' <<<"$msg"
+		fi
+	done
+	# Debian's own configuration (the stock cloud kernel's) passes the
+	# checks, with Debian's signing certificates and debug information off
+	stock=$("$HUGEPFN_ROOT/tests/vm/stock-kernel.sh") || return 1
+	rc=0
+	msg=$("$HUGEPFN_ROOT/kernel/package.sh" --check --config "$stock/config" 2>&1) || rc=$?
+	if [ "$rc" -eq 0 ] && [ "$(tail -n 1 <<<"$msg")" = "$(sed "s/[-+].*//" "$stock/release")-hugepfn" ]; then
+		echo "ok - kernel/package.sh --check: Debian's $(cat "$stock/release") configuration has what the series needs"
+	else
+		echo "not ok - kernel/package.sh --check: Debian's $(cat "$stock/release") configuration has what the series needs (exit $rc)"
+		sed 's/^/#   /' <<<"$msg"
+	fi
+	"$HUGEPFN_ROOT/kernel/package.sh" --test-config --out "$HUGEPFN_BUILD/kernel-packages" >/dev/null
+}
+
+# packaged_kernel_vm: the kernel of kernel/package.sh's packages, unpacked
+# as dpkg installs them, boots with the guest tests of the installed flow:
+# its image, and for the guest's modules the build tree its headers
+# package installs (what DKMS builds against).
+packaged_kernel_vm() {
+	local debs=$HUGEPFN_BUILD/kernel-packages d kver src
+	local root=$debs/unpacked kdir=$debs/kdir
+	rm -rf "$root" "$kdir"
+	mkdir -p "$root" "$kdir"
+	for d in "$debs"/linux-image-*.deb "$debs"/linux-headers-*.deb; do
+		dpkg-deb -x "$d" "$root" || { echo "not ok - dpkg-deb -x $d"; return 1; }
+	done
+	kver=$(ls "$root/lib/modules")
+	src=$("$HUGEPFN_ROOT/kernel/build.sh" --tree) || return 1
+	ln -s "$root/boot/vmlinuz-$kver" "$kdir/bzImage"
+	ln -s "$root/usr/src/linux-headers-$kver" "$kdir/obj"
+	ln -s "$src" "$kdir/src"
+	echo "$kver" > "$kdir/release"
+	HUGEPFN_PATCHED_KDIR=$kdir "$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel patched --name patched-packaged \
+		--tests t_sysfs_bar,t_doctor,t_persist,t_kselftest_remap
+}
+
 demo() {
 	local out=$HUGEPFN_BUILD/demo-$1.out rc args=()
 	[ "$1" = stock ] && args=(--stock)
@@ -307,12 +367,18 @@ stage "LTO build: the library's exports, the tool" lto_build
 stage "the tool under valgrind" valgrind_tool
 stage "fuzzing the parsers and the tool's command line" "$HUGEPFN_ROOT/tests/fuzz/run.sh" 20
 if [ -z "$novm" ]; then
-	# The Debian packages, built and installed in fresh Debian 12 roots
-	# (DKMS against the stock 6.12 cloud headers): about 4 minutes cold.
-	stage "Debian packages: build, lintian, install in a fresh root, DKMS" "$HUGEPFN_ROOT/tests/packages.sh"
 	# Linux 6.12, x86_64: everything.
 	stage "series 6.12: every prefix compiles (x86_64)" "$HUGEPFN_ROOT/kernel/build.sh" --prefixes
 	stage "patched kernel build (6.12)" "$HUGEPFN_ROOT/kernel/build.sh"
+	# Debian packages of that kernel (the same config: ccache makes it a
+	# few minutes), then the project's packages, built and installed in
+	# fresh Debian 12 roots with DKMS against the stock 6.12 cloud headers
+	# and the patched kernel's (about 5 minutes cold), then the packaged
+	# kernel booted.
+	stage "kernel packages of the patched 6.12 kernel (test config)" kernel_packages
+	stage "Debian packages: build, lintian, install in a fresh root, DKMS (stock and patched kernel)" \
+		"$HUGEPFN_ROOT/tests/packages.sh" --kernel-debs "$HUGEPFN_BUILD/kernel-packages"
+	stage "VM tests, the packaged patched kernel" packaged_kernel_vm
 	stage "harness self-tests" "$HUGEPFN_ROOT/tests/vm/selftest.sh" patched
 	stage "VM tests, patched kernel" "$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel patched
 	stage "VM tests, patched kernel behind an IOMMU" "$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel patched \

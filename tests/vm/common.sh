@@ -233,7 +233,7 @@ HUGEPFN_PACKAGES=(
 	qemu-system-x86 busybox-static libpci-dev libjson-c-dev libdpdk-dev
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-powerpc64le-linux-gnu
 	gcc-riscv64-linux-gnu qemu-system-arm openssl abigail-tools valgrind
-	scdoc groff-base bash-completion
+	scdoc groff-base bash-completion debhelper
 )
 
 need_all_packages() {
