@@ -30,6 +30,23 @@ void put(const char *rel, const char *text)
 	fclose(f);
 }
 
+void get(const char *rel, char *buf, size_t size)
+{
+	char path[700];
+	FILE *f;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", sysroot, rel);
+	f = fopen(path, "r");
+	if (f) {
+		n = fread(buf, 1, size - 1, f);
+		fclose(f);
+	}
+	while (n && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+}
+
 void mkdirs(const char *rel)
 {
 	char cmd[700];

@@ -3,6 +3,8 @@
 #ifndef HPFN_FAKE_TREE_H
 #define HPFN_FAKE_TREE_H
 
+#include <stddef.h>
+
 struct hugepfn_ctx;
 
 /* The tree's root (a mkdtemp directory), its sys/ and its dev/. */
@@ -14,6 +16,8 @@ int fake_tree_remove(void);
 
 /* Write @text to SYSROOT/@rel; make the directories SYSROOT/@rel. */
 void put(const char *rel, const char *text);
+/* SYSROOT/@rel's text in @buf, trailing newlines dropped ("" when missing). */
+void get(const char *rel, char *buf, size_t size);
 void mkdirs(const char *rel);
 /* Remove SYSROOT/@rel and what it holds. */
 void rm_fake(const char *rel);

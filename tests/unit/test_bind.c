@@ -62,19 +62,10 @@ static void driver_of(const char *bdf, char *buf, size_t size)
 
 static void override_of(const char *bdf, char *buf, size_t size)
 {
-	char path[700];
-	FILE *f;
-	size_t n = 0;
+	char rel[200];
 
-	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/driver_override", sysroot, bdf);
-	f = fopen(path, "r");
-	if (f) {
-		n = fread(buf, 1, size - 1, f);
-		fclose(f);
-	}
-	while (n && buf[n - 1] == '\n')
-		n--;
-	buf[n] = '\0';
+	snprintf(rel, sizeof(rel), "bus/pci/devices/%s/driver_override", bdf);
+	get(rel, buf, size);
 	if (!strcmp(buf, "(null)"))
 		buf[0] = '\0';
 }

@@ -24,23 +24,6 @@
 
 static struct hugepfn_ctx *ctx;
 
-static void read_sys(const char *rel, char *buf, size_t size)
-{
-	char path[700];
-	FILE *f;
-	size_t n = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", sysroot, rel);
-	f = fopen(path, "r");
-	if (f) {
-		n = fread(buf, 1, size - 1, f);
-		fclose(f);
-	}
-	while (n && buf[n - 1] == '\n')
-		n--;
-	buf[n] = '\0';
-}
-
 static void test_version_and_reserved(void)
 {
 	struct hugepfn_ctx_opts opts = { 0 };
@@ -110,18 +93,18 @@ static void test_read_only(void)
 	ret = hugepfn_open(ctx, "0000:00:0c.0", HUGEPFN_BACKEND_AUTO, &dev);
 	if (!ret)
 		hugepfn_region_info(dev, 0, &r);
-	read_sys("bus/pci/devices/0000:00:0c.0/enable", text, sizeof(text));
+	get("bus/pci/devices/0000:00:0c.0/enable", text, sizeof(text));
 	CHECK(ret == 0 && !strcmp(text, "0"),
 	      "list, info, doctor, open and region info leave a disabled device disabled ('%s')", text);
 	ret = ret ? ret : hugepfn_map(dev, 0, 0, 0, 0, &map);
-	read_sys("bus/pci/devices/0000:00:0c.0/enable", text, sizeof(text));
+	get("bus/pci/devices/0000:00:0c.0/enable", text, sizeof(text));
 	CHECK(ret == 0 && text[0] == '1', "hugepfn_map() through sysfs turns memory decoding on ('%s')", text);
 	if (!ret)
 		hugepfn_unmap(map);
 	hugepfn_close(dev);
 	put("bus/pci/devices/0000:00:0c.0/enable", "0\n");
 	CHECK(hugepfn_pci_enable(ctx, "00:0c.0") == 0, "hugepfn_pci_enable() on its own");
-	read_sys("bus/pci/devices/0000:00:0c.0/enable", text, sizeof(text));
+	get("bus/pci/devices/0000:00:0c.0/enable", text, sizeof(text));
 	CHECK(text[0] == '1', "... writes the enable file ('%s')", text);
 	ret = hugepfn_pci_enable(ctx, "0000:00:07.0");
 	hugepfn_ctx_error(ctx, msg, sizeof(msg));
