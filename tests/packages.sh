@@ -247,6 +247,16 @@ run_in() {
 		/bin/bash -c "cd /root && $*" </dev/null >> "$log" 2>&1 9>&- 8>&-)
 }
 in_root() { run_in "$ROOT" "$@"; }
+# timed ROOTDIR LOG WHAT DESCRIPTION COMMAND: COMMAND in that root, how long
+# WHAT took said, and one TAP line; the status in rc.
+timed() {
+	local r=$1 log=$2 what=$3 desc=$4 t0
+	t0=$(date +%s)
+	rc=0
+	run_in "$r" "$log" "$5" || rc=$?
+	say "$what took $(( $(date +%s) - t0 )) s"
+	tap "$rc" "$desc" "$log"
+}
 # apt-get in the roots: no recommends (the Build-Depends, and the packages'
 # dependencies, must be enough), downloads as root (the package cache is
 # the host's directory).
@@ -272,19 +282,15 @@ if ! { git -C "$SRC" init -q -b main && git -C "$SRC" add -A . &&
 fi
 
 say "apt-get build-dep: the Build-Depends of debian/control in the build root (log: $LOGDIR/build-deps.log)"
-t0=$(date +%s)
-rc=0
-run_in "$BUILDROOT" "$LOGDIR/build-deps.log" "$APT update && $APT build-dep ./src/hugepfn-$VERSION" || rc=$?
-say "installing the build dependencies took $(( $(date +%s) - t0 )) s"
-tap "$rc" "apt-get build-dep installs debian/control's Build-Depends in a fresh Debian 12 root" "$LOGDIR/build-deps.log"
+timed "$BUILDROOT" "$LOGDIR/build-deps.log" "installing the build dependencies" \
+	"apt-get build-dep installs debian/control's Build-Depends in a fresh Debian 12 root" \
+	"$APT update && $APT build-dep ./src/hugepfn-$VERSION"
 [ "$rc" -eq 0 ] || bail "no build dependencies"
 
 say "dpkg-buildpackage -us -uc -b in the build root (log: $LOGDIR/build.log)"
-t0=$(date +%s)
-rc=0
-run_in "$BUILDROOT" "$LOGDIR/build.log" "cd src/hugepfn-$VERSION && dpkg-buildpackage -us -uc -b" || rc=$?
-say "dpkg-buildpackage took $(( $(date +%s) - t0 )) s"
-tap "$rc" "dpkg-buildpackage -us -uc -b builds the packages there, with nothing but the Build-Depends" "$LOGDIR/build.log"
+timed "$BUILDROOT" "$LOGDIR/build.log" dpkg-buildpackage \
+	"dpkg-buildpackage -us -uc -b builds the packages there, with nothing but the Build-Depends" \
+	"cd src/hugepfn-$VERSION && dpkg-buildpackage -us -uc -b"
 [ "$rc" -eq 0 ] || bail "the packages did not build"
 OUT=$BUILDROOT/root/src
 CHANGES=$OUT/hugepfn_${VERSION}_$(dpkg --print-architecture).changes
@@ -323,22 +329,16 @@ in_root "$LOGDIR/apt.log" "$APT update" || rc=$?
 [ "$rc" -eq 0 ] || { tail -n 15 "$LOGDIR/apt.log" >&2; bail "apt-get update in the install root failed; see $LOGDIR/apt.log"; }
 
 say "installing linux-headers-$KVER, gcc, pkg-config and man-db in the root (log: $LOGDIR/kernel.log)"
-t0=$(date +%s)
-rc=0
 # INITRD=No: the root never boots; the kernel's postinst hook skips
 # update-initramfs (about half a minute on 2 cores).
-in_root "$LOGDIR/kernel.log" "INITRD=No $APT install linux-headers-$KVER gcc libc6-dev pkg-config man-db" || rc=$?
-say "installing the kernel headers took $(( $(date +%s) - t0 )) s"
-tap "$rc" "apt-get installs Debian's linux-headers-$KVER" "$LOGDIR/kernel.log"
+timed "$ROOT" "$LOGDIR/kernel.log" "installing the kernel headers" "apt-get installs Debian's linux-headers-$KVER" \
+	"INITRD=No $APT install linux-headers-$KVER gcc libc6-dev pkg-config man-db"
 [ "$rc" -eq 0 ] || bail "no kernel headers in the root"
 chroot "$ROOT" test -d "/lib/modules/$KVER/build/" || bail "linux-headers-$KVER installed no /lib/modules/$KVER/build"
 
 say "apt-get install ./*.deb in the root (log: $LOGDIR/install.log)"
-t0=$(date +%s)
-rc=0
-in_root "$LOGDIR/install.log" "$APT install $(printf './packages/%s ' "${DEBS[@]}")" || rc=$?
-say "installing the packages (DKMS's build included) took $(( $(date +%s) - t0 )) s"
-tap "$rc" "apt-get installs ${DEBS[*]%%_*}" "$LOGDIR/install.log"
+timed "$ROOT" "$LOGDIR/install.log" "installing the packages (DKMS's build included)" \
+	"apt-get installs ${DEBS[*]%%_*}" "$APT install $(printf './packages/%s ' "${DEBS[@]}")"
 [ "$rc" -eq 0 ] || bail "the packages did not install"
 
 # check_module WHAT LOG [KVER]: DKMS's module for KVER (default: the
@@ -445,11 +445,8 @@ rc=0
 in_root "$REBUILDLOG" "dkms unbuild -m hugepfn -v $VERSION -k $KVER && ! ls /lib/modules/$KVER/updates/dkms/hugepfn.ko* 2>/dev/null &&
 	dkms status -m hugepfn -v $VERSION | grep -x 'hugepfn/$VERSION: added'" || rc=$?
 tap "$rc" "dkms unbuild takes the module away from $KVER (hugepfn/$VERSION stays added)" "$REBUILDLOG"
-t0=$(date +%s)
-rc=0
-in_root "$REBUILDLOG" "$APT install --reinstall linux-headers-$KVER" || rc=$?
-say "reinstalling the headers (DKMS's build included) took $(( $(date +%s) - t0 )) s"
-tap "$rc" "apt-get install --reinstall linux-headers-$KVER (the kernel hooks run)" "$REBUILDLOG"
+timed "$ROOT" "$REBUILDLOG" "reinstalling the headers (DKMS's build included)" \
+	"apt-get install --reinstall linux-headers-$KVER (the kernel hooks run)" "$APT install --reinstall linux-headers-$KVER"
 check_module "after the headers' hooks" "$REBUILDLOG"
 
 # The patched kernel, as on a real machine: its packages installed (the
@@ -458,11 +455,9 @@ check_module "after the headers' hooks" "$REBUILDLOG"
 if [ -n "$PATCHED_KVER" ]; then
 	PATCHEDLOG=$LOGDIR/patched-kernel.log
 	cp "${PATCHED_DEBS[@]}" "$ROOT/root/packages/"
-	t0=$(date +%s)
-	rc=0
-	in_root "$PATCHEDLOG" "INITRD=No $APT install $(printf './packages/%s ' "${PATCHED_DEBS[@]##*/}")" || rc=$?
-	say "installing the patched kernel (DKMS's build included) took $(( $(date +%s) - t0 )) s"
-	tap "$rc" "apt-get installs the patched kernel's ${PATCHED_DEBS[*]##*/}" "$PATCHEDLOG"
+	timed "$ROOT" "$PATCHEDLOG" "installing the patched kernel (DKMS's build included)" \
+		"apt-get installs the patched kernel's ${PATCHED_DEBS[*]##*/}" \
+		"INITRD=No $APT install $(printf './packages/%s ' "${PATCHED_DEBS[@]##*/}")"
 	rc=0
 	chroot "$ROOT" test -f "/boot/vmlinuz-$PATCHED_KVER" -a -d "/lib/modules/$PATCHED_KVER/build/" || rc=$?
 	tap "$rc" "/boot/vmlinuz-$PATCHED_KVER and /lib/modules/$PATCHED_KVER/build are there" "$PATCHEDLOG"
