@@ -7,8 +7,10 @@
 #                 (seeds/parsers)
 #   fuzz_options  the hugepfn tool's command line and sizes, tools/options.c
 #                 (seeds/options)
+#   fuzz_records  the records bind --apply-persistent reads as root at boot,
+#                 tools/records.c (seeds/records)
 #
-# Both link every lib/*.c, so that neither depends on which file of the
+# Each links every lib/*.c, so that none depends on which file of the
 # library a parser or hugepfn_backend_name() lives in.
 set -euo pipefail
 . "$(dirname "$0")/../vm/common.sh"
@@ -52,4 +54,6 @@ rc=0
 fuzz fuzz_parsers "the text parsers" "$root/tests/fuzz/fuzz_parsers.c" || rc=1
 fuzz fuzz_options "the tool's command line and sizes" -I"$root/tools" \
 	"$root/tests/fuzz/fuzz_options.c" "$root/tools/options.c" "$root/tools/util.c" || rc=1
+fuzz fuzz_records "the boot-binding records" -I"$root/tools" -DHUGEPFN_SYSCONFDIR='"/etc"' \
+	"$root/tests/fuzz/fuzz_records.c" "$root/tools/records.c" "$root/tools/util.c" || rc=1
 exit $rc
