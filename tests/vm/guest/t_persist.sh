@@ -21,18 +21,30 @@ rel=$(uname -r)
 # The installed layout the unit and the rule expect: the tool where they
 # name it, hugepfn.ko where modprobe finds it (the test image has it in
 # /hpfn/modules only), /sbin/modprobe (the kernel's default; busybox
-# installs it in /bin), /run (the tool's lock). What is made here is removed at the end.
+# installs it in /bin), /run (the tool's lock). What is made here, and
+# what the tool makes (the records' and the lock's directories), is
+# removed at the end.
 exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
 records=$(sed -n 's/^ConditionDirectoryNotEmpty=//p' "$unit")
 tool=${exec_start%% *}
 made=
+# make_dir DIR: mkdir -p DIR, remembering the topmost directory it made
+make_dir() {
+	local d=$1 top=
+	while [ ! -e "$d" ]; do top=$d; d=$(dirname "$d"); done
+	[ -z "$top" ] || made="$made $top"
+	mkdir -p "$1"
+}
 check "the unit's ExecStart applies every record ($exec_start)" \
 	"[ \"\${exec_start#* }\" = 'bind --apply-persistent' ] && [ -n \"\$records\" ]"
-[ -e "$tool" ] || { mkdir -p "$(dirname "$tool")" && ln -s /hpfn/bin/hugepfn "$tool" && made="$made $tool"; }
-[ -d /run ] || { mkdir /run && made="$made /run"; }
+[ -e "$tool" ] || { make_dir "$(dirname "$tool")" && ln -s /hpfn/bin/hugepfn "$tool" && made="$made $tool"; }
+make_dir /run
+[ -e /run/hugepfn ] || made="$made /run/hugepfn"
+make_dir "$(dirname "$records")"
+[ -e "$records" ] || made="$made $records"
 [ -e /sbin/modprobe ] || { ln -s /bin/busybox /sbin/modprobe && made="$made /sbin/modprobe"; }
-[ -e /lib/modules/$rel ] || made="$made /lib/modules/$rel"
-mkdir -p /lib/modules/$rel/extra && cp /hpfn/modules/hugepfn.ko /lib/modules/$rel/extra/
+make_dir /lib/modules/$rel/extra
+cp /hpfn/modules/hugepfn.ko /lib/modules/$rel/extra/
 check "depmod: hugepfn.ko is installed for Linux $rel" \
 	"depmod && grep -q 'extra/hugepfn.ko' /lib/modules/$rel/modules.dep"
 
@@ -70,12 +82,16 @@ node_reads() {
 		[ "$(hugepfn peek "$big" 2 0x1000)" = "$1" ]
 }
 
-check "bind --persist with hugepfn.ko not loaded fails and records nothing" \
+# A bind to a driver that is not loaded leaves the device waiting for it
+# (its override set: hugepfn_pci_bind()); unbind takes that back.
+check "bind --persist with hugepfn.ko not loaded fails, records nothing, leaves the override for the driver" \
 	"! hugepfn bind --persist $big 2>/tmp/persist.err && grep -q 'driver hugepfn is not loaded' /tmp/persist.err &&
-	 [ ! -e $records/pci-$big ]"
+	 [ ! -e $records/pci-$big ] && [ \"\$(cat $dev/driver_override)\" = hugepfn ]"
 sed 's/^/# /' /tmp/persist.err
-check "modprobe hugepfn, then bind --persist $big" \
-	"modprobe hugepfn && hugepfn bind --persist $big >/dev/null && bound_to hugepfn"
+check "unbind clears the override; modprobe hugepfn then binds nothing" \
+	"hugepfn unbind $big >/dev/null && [ \"\$(cat $dev/driver_override)\" = '(null)' ] && modprobe hugepfn &&
+	 bound_to ''"
+check "bind --persist $big: bound to hugepfn" "hugepfn bind --persist $big >/dev/null && bound_to hugepfn"
 check "the record: $records/pci-$big holds hugepfn, root's, mode 0644" "record_is hugepfn"
 check "--list-persistent: the tool and the unit name one directory, the record bound" \
 	"hugepfn --json bind --list-persistent > /tmp/persist.json &&
@@ -89,22 +105,39 @@ sed 's/^/# /' /tmp/apply.out
 check "node $node appears (mode 0600) and reads BAR2" "node_reads 0x600df00d"
 check "doctor: the record is made" \
 	"hugepfn --json doctor > /tmp/doctor.json; grep -q '\"check\":\"binding\",\"status\":\"ok\",\"found\":\"$big: recorded for hugepfn, and bound to it\"' /tmp/doctor.json"
-check "ExecStart again: exit 0, already bound, nothing changed" \
-	"hugepfn --json bind --apply-persistent > /tmp/apply.json && grep -q '\"result\":\"ok\"' /tmp/apply.json && bound_to hugepfn"
+inode=$(stat -c %i "$node")
+check "ExecStart again: exit 0, already bound, nothing changed (the same node)" \
+	"hugepfn --json bind --apply-persistent > /tmp/apply.json && grep -q '\"result\":\"ok\"' /tmp/apply.json &&
+	 bound_to hugepfn && [ \"\$(stat -c %i $node)\" = $inode ]"
 
 # The udev rule: its TEST matches the recorded device only, and its RUN
 # (with udev's \$kernel, the device's name) binds the device.
 rule_test=$(sed -n 's/.*TEST=="\([^"]*\)".*/\1/p' "$rule")
 rule_run=$(sed -n 's/.*RUN+="\([^"]*\)".*/\1/p' "$rule")
-check "the rule's TEST names the record of $big and of no other device" \
-	"[ -e \"\$(echo \"\$rule_test\" | sed \"s/\\\$kernel/$big/\")\" ] &&
-	 for d in /sys/bus/pci/devices/*; do [ \${d##*/} = $big ] || [ ! -e \"\$(echo \"\$rule_test\" | sed \"s/\\\$kernel/\${d##*/}/\")\" ] || exit 1; done"
-check "reboot the device again" reboot_device
-check "the rule's RUN for the add event of $big binds it, loading hugepfn.ko" \
-	"\$(echo \"\$rule_run\" | sed \"s/\\\$kernel/$big/\") >/dev/null && bound_to hugepfn && node_reads 0x5eed0001"
-
-# A vfio-pci record: no IOMMU in this VM, no-IOMMU mode then
+# rule_matches: the PCI devices the rule's TEST matches, with udev's
+# $kernel the device's name
+rule_matches() {
+	local d
+	for d in /sys/bus/pci/devices/*; do
+		[ ! -e "$(echo "$rule_test" | sed "s/\$kernel/${d##*/}/")" ] || printf ' %s' "${d##*/}"
+	done
+}
+other=$(ls /sys/bus/pci/devices | grep -v "^$big\$" | head -n 1)
+check "the rule's TEST matches $big only, and $other too once it has a record" \
+	"[ \"\$(rule_matches)\" = ' $big' ] && echo hugepfn > $records/pci-$other &&
+	 rule_matches | grep -q ' $other' ; ok=\$?; rm -f $records/pci-$other; [ \$ok = 0 ]"
+# The device held by another driver when its add event comes (vfio-pci
+# here, in no-IOMMU mode: this VM has no IOMMU): the RUN must set the
+# override, unbind it from that driver and bind it (lib/bind.c's order).
 [ -e "$dev/iommu_group" ] || echo 1 > /sys/module/vfio/parameters/enable_unsafe_noiommu_mode
+check "reboot the device again, then bind it to vfio-pci (not recorded)" \
+	"reboot_device && hugepfn bind $big vfio-pci >/dev/null && bound_to vfio-pci"
+check "the rule's RUN for the add event of $big takes it from vfio-pci to hugepfn, loading hugepfn.ko" \
+	"\$(echo \"\$rule_run\" | sed \"s/\\\$kernel/$big/\") > /tmp/run.out && grep -q 'was bound to vfio-pci' /tmp/run.out &&
+	 bound_to hugepfn && node_reads 0x5eed0001"
+sed 's/^/# /' /tmp/run.out
+
+# A vfio-pci record
 check "bind --persist $big vfio-pci: rebound, the record now holds vfio-pci" \
 	"hugepfn bind --persist $big vfio-pci >/dev/null && bound_to vfio-pci && record_is vfio-pci"
 check "reboot the device (vfio-pci)" reboot_device
