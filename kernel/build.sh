@@ -121,7 +121,13 @@ if [ "$arch" = i386 ] && { [ "$mode" != prefixes ] || [ "$variant" != i386 ]; };
 	die "i386 is compile-checked only: kernel/build.sh --arch i386 --variant i386 --prefixes"
 fi
 
-need_all_packages
+# The tree alone (kernel/package.sh on a user's machine) needs only what
+# a kernel build needs, not the test bed's qemu and cross compilers.
+if [ "$mode" = tree ]; then
+	need_packages "${HUGEPFN_KERNEL_PACKAGES[@]}"
+else
+	need_all_packages
+fi
 
 src_version=$KERNEL_SOURCE_DEBVER
 UAPI_DIR=$HUGEPFN_CACHE/uapi/$src_version
@@ -132,11 +138,16 @@ if [ "$mode" = uapi ] && [ -f "$UAPI_DIR/include/linux/vfio.h" ]; then
 fi
 
 # One build.sh at a time: they share the source tree and the build tree.
-# HUGEPFN_KERNEL_LOCK_HELD=1: the caller (kernel/package.sh) holds the lock
-# for as long as it builds from the tree this prepares.
+# HUGEPFN_KERNEL_LOCK_FD: a descriptor of the lock file that the caller
+# (kernel/package.sh) holds the lock on, for as long as it builds from the
+# tree this prepares; inherited, it is ours as well.
 mkdir -p "$HUGEPFN_CACHE"
 exec {lock_fd}>"$HUGEPFN_CACHE/build.lock"
-if [ "${HUGEPFN_KERNEL_LOCK_HELD:-}" != 1 ] && ! flock -n "$lock_fd"; then
+held=${HUGEPFN_KERNEL_LOCK_FD:-}
+if [[ "$held" =~ ^[0-9]+$ ]] && [ "$(readlink "/proc/$$/fd/$held")" = "$(readlink -f "$HUGEPFN_CACHE/build.lock")" ] &&
+	flock -n "$held"; then
+	: # the caller's lock
+elif ! flock -n "$lock_fd"; then
 	say "waiting for another kernel/build.sh to finish"
 	flock "$lock_fd"
 fi

@@ -15,8 +15,8 @@ Builds installable Debian packages of the patched kernel (make bindeb-pkg)
 for this machine's architecture: linux-image-RELEASE and
 linux-headers-RELEASE (what DKMS builds hugepfn.ko against), RELEASE being
 the source's version with LOCALVERSION=-hugepfn (6.12.118-hugepfn). Then,
-on the machine: dpkg -i the two packages, reboot into RELEASE,
-'hugepfn doctor' (README.md, "On a real machine").
+on the machine: install the two packages, reboot into RELEASE,
+'hugepfn doctor' (README.md, "On a real machine, in order").
 
 The configuration, made current with 'make olddefconfig' (new options get
 their defaults):
@@ -26,24 +26,31 @@ their defaults):
                  as kernel/build.sh makes it): minutes instead of the hours a
                  distribution's configuration takes on 2 cores; what the test
                  command packages, installs and boots
-The series needs a 64-bit kernel with transparent huge pages
-(CONFIG_TRANSPARENT_HUGEPAGE) on an architecture with huge PFN maps
-(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP): a configuration without them is refused
-before anything is built, saying which option to turn on.
+It must be a whole configuration (a .config, not a fragment) for this
+machine's architecture. The series needs a 64-bit kernel with transparent
+huge pages (CONFIG_TRANSPARENT_HUGEPAGE) on an architecture with huge PFN
+maps (CONFIG_ARCH_SUPPORTS_PMD_PFNMAP): a configuration without them is
+refused before anything is built, saying which option to turn on.
 
   --check            configure and check the configuration only, build
                      nothing: exit 0 and print the release it would have
+                     (seconds, once the first run has unpacked the source
+                     and applied the series: a few minutes; like a build,
+                     it waits while another kernel build holds the tree)
   --linux VERSION    6.12 (the default) or 7.3, as kernel/build.sh
   --keep-debug-info  keep the configuration's debug information (a -dbg
                      package of several GiB and a build twice as long);
                      by default it is turned off, as the Debian Kernel
                      Handbook advises for kernels built locally
-  --out DIR          where the .deb files go (default build/kernel-packages;
-                     its earlier .deb files are removed first)
+  --out DIR          where the .deb files go (default build/kernel-packages);
+                     what an earlier run wrote there (its list:
+                     DIR/.kernel-packages) is removed first, nothing else
   -h, --help         this text
 
 Progress goes to stderr (a line a minute while building), the build log to
-DIR/build.log; the paths of the packages are printed on stdout.
+DIR/build.log; the paths of the packages are printed on stdout. Their
+version is RELEASE-YYYYMMDDhhmmss (UTC): each build is newer to dpkg than
+the one before. It installs (apt-get) only what a kernel build needs.
 Environment: HUGEPFN_CACHE (default ~/.cache/hugepfn), JOBS (default nproc).
 USAGE
 }
@@ -78,17 +85,25 @@ if [ -z "$config" ] && [ -z "$test_config" ]; then
 	config=/boot/config-$(uname -r)
 	[ -f "$config" ] || die "no $config (the running kernel's configuration): give one with --config FILE, or --test-config"
 fi
-if [ -n "$config" ]; then
-	[ -f "$config" ] && [ -r "$config" ] || die "--config $config: no such readable file"
-	grep -qE '^CONFIG_[A-Z0-9_]+=' "$config" || die "--config $config: not a kernel configuration (no CONFIG_ line)"
-fi
 case "$(uname -m)" in
-	x86_64) karch=x86 ;;
-	aarch64) karch=arm64 ;;
+	x86_64) karch=x86 archsym=X86_64 ;;
+	aarch64) karch=arm64 archsym=ARM64 ;;
 	*) die "kernel/package.sh builds for x86_64 and arm64 machines only, natively (this is $(uname -m))" ;;
 esac
+# A whole configuration of this architecture: olddefconfig would make a
+# fragment, or another architecture's file, a kernel of defaults that
+# boots nothing.
+if [ -n "$config" ]; then
+	[ -f "$config" ] && [ -r "$config" ] || die "--config $config: no such readable file"
+	grep -q '^CONFIG_CC_VERSION_TEXT=' "$config" ||
+		die "--config $config: not a whole kernel configuration (no CONFIG_CC_VERSION_TEXT, which every .config 'make' writes has): give a .config or /boot/config-*, not a fragment"
+	grep -qx "CONFIG_$archsym=y" "$config" ||
+		die "--config $config: not a configuration for this $(uname -m) machine (no CONFIG_$archsym=y); kernel/package.sh builds natively"
+fi
+[ -z "$test_config" ] || [ "$karch" = x86 ] ||
+	die "--test-config is the x86_64 test VM's configuration; on $(uname -m) give --config FILE"
 JOBS=${JOBS:-$(nproc)}
-need_all_packages
+need_packages "${HUGEPFN_KERNEL_PACKAGES[@]}"
 
 # The test configuration: the test kernel's own (built, or found in the
 # cache, by kernel/build.sh, which takes the build lock itself).
@@ -105,7 +120,7 @@ if ! flock -n "$lock_fd"; then
 	say "waiting for another kernel build (kernel/build.sh) to finish"
 	flock "$lock_fd"
 fi
-SRC=$(HUGEPFN_KERNEL_LOCK_HELD=1 "$HUGEPFN_ROOT/kernel/build.sh" --linux "$LINUX_VERSION" --tree)
+SRC=$(HUGEPFN_KERNEL_LOCK_FD=$lock_fd "$HUGEPFN_ROOT/kernel/build.sh" --linux "$LINUX_VERSION" --tree)
 
 # A build tree per configuration, kept for the next run (an incremental
 # rebuild); the packages are written next to it, into WORK.
@@ -132,6 +147,18 @@ configure() {
 	cp "$config" "$OBJ/.config"
 	(cd "$SRC" && "${cfg[@]}" --disable LOCALVERSION_AUTO \
 		--set-str SYSTEM_TRUSTED_KEYS "" --set-str SYSTEM_REVOCATION_KEYS "")
+	# a module signing key the configuration names by a path of another
+	# build's tree: the build makes its own instead
+	key=$(sed -n 's/^CONFIG_MODULE_SIG_KEY="\(.*\)"$/\1/p' "$OBJ/.config")
+	case "$key" in
+		''|certs/signing_key.pem|pkcs11:*) ;;
+		*)
+			if [ "${key#/}" = "$key" ] || [ ! -r "$key" ]; then
+				say "CONFIG_MODULE_SIG_KEY=\"$key\" is not here: the build makes its own key (certs/signing_key.pem)"
+				(cd "$SRC" && "${cfg[@]}" --set-str MODULE_SIG_KEY certs/signing_key.pem)
+			fi
+			;;
+	esac
 	if [ -z "$keep_debug" ]; then
 		(cd "$SRC" && "${cfg[@]}" --disable DEBUG_INFO --disable DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT \
 			--disable DEBUG_INFO_DWARF4 --disable DEBUG_INFO_DWARF5 --disable DEBUG_INFO_BTF \
@@ -158,7 +185,8 @@ check_config() {
 	[ $bad -eq 0 ] || die "the configuration lacks what the series needs (above); nothing was built"
 }
 
-# progress PID: a line a minute while PID runs: the time and what it compiles.
+# progress PID: a line a minute while PID (this script) runs: the time and
+# what the build compiles.
 progress() {
 	local pid=$1 t=0 last
 	while kill -0 "$pid" 2>/dev/null; do
@@ -179,19 +207,29 @@ if [ -n "$check_only" ]; then
 	echo "$release"
 	exit 0
 fi
-rm -f "$WORK"/*.deb "$WORK"/*.buildinfo "$WORK"/*.changes "$out"/linux-*.deb "$out"/build.log
+# What an earlier run wrote to DIR goes; nothing else there is touched.
+MANIFEST=$out/.kernel-packages
+if [ -f "$MANIFEST" ]; then
+	while read -r f; do
+		case "$f" in */*|''|.*) ;; *) rm -f "${out:?}/$f" ;; esac
+	done < "$MANIFEST"
+fi
+rm -f "$WORK"/*.deb "$WORK"/*.buildinfo "$WORK"/*.changes "$MANIFEST" "$LOG"
 say "building linux-image-$release and linux-headers-$release with $JOBS jobs (log: $LOG; a distribution configuration takes hours on 2 cores)"
 start=$(date +%s)
 # the packages' Maintainer: whoever builds them, as Debian's tools take it
 export DEBEMAIL=${DEBEMAIL:-hugepfn@hugepfn.invalid} DEBFULLNAME=${DEBFULLNAME:-hugepfn kernel/package.sh}
-kmake -j"$JOBS" CC="ccache gcc" KDEB_PKGVERSION="$release-1" bindeb-pkg > "$LOG" 2>&1 &
-build=$!
-progress "$build" &
+# The build in the foreground, where Ctrl-C reaches it; the progress lines
+# from the background, stopped however this script ends.
+progress $$ &
 watch=$!
+trap 'kill "$watch" 2>/dev/null || true' EXIT
+# The package version: the release and when it was built, so that a later
+# build (another configuration, a changed series) is newer to dpkg and apt
+# than the one installed.
 rc=0
-wait "$build" || rc=$?
+kmake -j"$JOBS" CC="ccache gcc" KDEB_PKGVERSION="$release-$(date -u +%Y%m%d%H%M%S)" bindeb-pkg > "$LOG" 2>&1 || rc=$?
 kill "$watch" 2>/dev/null || true
-wait "$watch" 2>/dev/null || true
 if [ $rc -ne 0 ]; then
 	tail -n 30 "$LOG" >&2
 	die "make bindeb-pkg failed (exit $rc); the full log is $LOG"
@@ -203,6 +241,7 @@ debs=("$WORK"/linux-image-"$release"_*.deb "$WORK"/linux-headers-"$release"_*.de
 # would replace Debian's own for every program built on the machine
 debs+=("$WORK"/linux-image-"$release"-dbg_*.deb)
 cp "${debs[@]}" "$out/"
+printf '%s\n' "${debs[@]##*/}" build.log > "$MANIFEST"
 say "built in $(( $(date +%s) - start ))s: $release; install with: sudo dpkg -i $out/linux-image-${release}_*.deb $out/linux-headers-${release}_*.deb"
 for d in "${debs[@]}"; do
 	echo "$out/$(basename "$d")"

@@ -229,26 +229,37 @@ valgrind_tool() {
 # demo KIND: the README's main job, examples/demo.sh (patched, or --stock),
 # as a user runs it: it must exit 0 and print the page sizes the kernel
 # really gives on that kernel (tests/vm/check-demo.py).
-# kernel_packages: kernel/package.sh refuses, before building anything, a
-# configuration without what the series needs, naming the option; then it
-# packages the patched 6.12 kernel with the test config.
+# refused DESCRIPTION EXPECTED CONFIG: kernel/package.sh --config CONFIG
+# must fail with exit 1, saying EXPECTED, before building anything.
+refused() {
+	local msg rc=0 out=$HUGEPFN_BUILD/kernel-packages-refused
+	rm -rf "$out"
+	msg=$("$HUGEPFN_ROOT/kernel/package.sh" --config "$3" --out "$out" 2>&1) || rc=$?
+	if [ "$rc" -eq 1 ] && grep -qF "$2" <<<"$msg" && ! ls "$out"/*.deb >/dev/null 2>&1; then
+		echo "ok - kernel/package.sh refuses $1, saying so, building nothing"
+	else
+		echo "not ok - kernel/package.sh refuses $1, saying so, building nothing (exit $rc)"
+		sed 's/^/#   /' <<<"$msg"
+	fi
+}
+
+# kernel_packages: kernel/package.sh refuses what it cannot build from,
+# accepts Debian's own configuration, and packages the patched 6.12
+# kernel with the test config into build/kernel-packages (emptied first:
+# the stages after it must not find an earlier run's packages).
 kernel_packages() {
-	local kdir opt cfg msg rc stock refused=$HUGEPFN_BUILD/kernel-packages-refused
+	local kdir opt cfg msg rc stock debs=$HUGEPFN_BUILD/kernel-packages
+	rm -rf "$debs"
 	kdir=$("$HUGEPFN_ROOT/kernel/build.sh") || return 1
 	for opt in TRANSPARENT_HUGEPAGE 64BIT; do
 		cfg=$HUGEPFN_BUILD/no-$opt.config
 		sed "s/^CONFIG_$opt=y\$/# CONFIG_$opt is not set/" "$kdir/config" > "$cfg"
-		rm -rf "$refused"
-		rc=0
-		msg=$("$HUGEPFN_ROOT/kernel/package.sh" --config "$cfg" --out "$refused" 2>&1) || rc=$?
-		if [ "$rc" -eq 1 ] && grep -q "CONFIG_$opt is not set" <<<"$msg" && grep -q 'nothing was built' <<<"$msg" &&
-			! ls "$refused"/*.deb >/dev/null 2>&1; then
-			echo "ok - kernel/package.sh refuses a configuration without CONFIG_$opt, naming it, building nothing"
-		else
-			echo "not ok - kernel/package.sh refuses a configuration without CONFIG_$opt, naming it, building nothing (exit $rc)"
-			sed 's/^/#   /' <<<"$msg"
-		fi
+		refused "a configuration without CONFIG_$opt" "CONFIG_$opt is not set" "$cfg"
 	done
+	grep -E '^CONFIG_(TRANSPARENT_HUGEPAGE|64BIT)=' "$kdir/config" > "$HUGEPFN_BUILD/fragment.config"
+	refused "a fragment" "not a whole kernel configuration" "$HUGEPFN_BUILD/fragment.config"
+	sed 's/^CONFIG_X86_64=y$/CONFIG_ARM64=y/' "$kdir/config" > "$HUGEPFN_BUILD/other-arch.config"
+	refused "another architecture's configuration" "no CONFIG_X86_64=y" "$HUGEPFN_BUILD/other-arch.config"
 	# Debian's own configuration (the stock cloud kernel's) passes the
 	# checks, with Debian's signing certificates and debug information off
 	stock=$("$HUGEPFN_ROOT/tests/vm/stock-kernel.sh") || return 1
@@ -260,7 +271,14 @@ kernel_packages() {
 		echo "not ok - kernel/package.sh --check: Debian's $(cat "$stock/release") configuration has what the series needs (exit $rc)"
 		sed 's/^/#   /' <<<"$msg"
 	fi
-	"$HUGEPFN_ROOT/kernel/package.sh" --test-config --out "$HUGEPFN_BUILD/kernel-packages" >/dev/null
+	"$HUGEPFN_ROOT/kernel/package.sh" --test-config --out "$debs" >/dev/null
+}
+
+# kernel_debs_args: --kernel-debs DIR for tests/packages.sh when the stage
+# before made the packages (without them it still checks the rest).
+kernel_debs_args() {
+	ls "$HUGEPFN_BUILD"/kernel-packages/linux-image-*.deb >/dev/null 2>&1 &&
+		echo "--kernel-debs $HUGEPFN_BUILD/kernel-packages"
 }
 
 # packaged_kernel_vm: the kernel of kernel/package.sh's packages, unpacked
@@ -377,7 +395,7 @@ if [ -z "$novm" ]; then
 	# kernel booted.
 	stage "kernel packages of the patched 6.12 kernel (test config)" kernel_packages
 	stage "Debian packages: build, lintian, install in a fresh root, DKMS (stock and patched kernel)" \
-		"$HUGEPFN_ROOT/tests/packages.sh" --kernel-debs "$HUGEPFN_BUILD/kernel-packages"
+		"$HUGEPFN_ROOT/tests/packages.sh" $(kernel_debs_args)
 	stage "VM tests, the packaged patched kernel" packaged_kernel_vm
 	stage "harness self-tests" "$HUGEPFN_ROOT/tests/vm/selftest.sh" patched
 	stage "VM tests, patched kernel" "$HUGEPFN_ROOT/tests/vm/run-vm.sh" --kernel patched

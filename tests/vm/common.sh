@@ -227,13 +227,18 @@ debian_mirrors() {
 # test renders them) and bash-completion (its .pc names the directory the
 # completion is installed to). tests/fresh-machine.sh proves the list on a
 # fresh Debian 12 root.
-HUGEPFN_PACKAGES=(
+# What building a kernel and its Debian packages needs (kernel/package.sh),
+# and what the whole test bed needs.
+HUGEPFN_KERNEL_PACKAGES=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
-	ccache git pkg-config meson ninja-build python3 sparse rsync dwarves
+	ccache git python3 rsync dwarves debhelper openssl
+)
+HUGEPFN_PACKAGES=(
+	"${HUGEPFN_KERNEL_PACKAGES[@]}" pkg-config meson ninja-build sparse
 	qemu-system-x86 busybox-static libpci-dev libjson-c-dev libdpdk-dev
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-powerpc64le-linux-gnu
-	gcc-riscv64-linux-gnu qemu-system-arm openssl abigail-tools valgrind
-	scdoc groff-base bash-completion debhelper
+	gcc-riscv64-linux-gnu qemu-system-arm abigail-tools valgrind
+	scdoc groff-base bash-completion
 )
 
 need_all_packages() {
