@@ -377,8 +377,10 @@ struct applied {
 };
 
 /*
- * The program the kernel itself runs to load a module: what
- * [--root]/proc/sys/kernel/modprobe names, else /sbin/modprobe. On a
+ * The program the running kernel itself runs to load a module: what
+ * /proc/sys/kernel/modprobe names, else /sbin/modprobe; never a file
+ * under --root, which names where the records are, not whose modules
+ * load (an image's file would name a program to run as root here). On a
  * --sysfs-root tree, whose kernel is not this one, only what --root's
  * proc/sys/kernel/modprobe names (the host tests' stand-in). 0, or -1
  * with @why.
@@ -386,8 +388,8 @@ struct applied {
 static int modprobe_path(const struct tool_args *a, const char *driver, char *prog, size_t size, char *why,
 			 size_t wsize)
 {
-	char file[PATH_MAX];
-	int n = tool_rooted(a, file, sizeof(file), "/proc/sys/kernel/modprobe") ? -ENAMETOOLONG :
+	char file[PATH_MAX] = "/proc/sys/kernel/modprobe";
+	int n = a->sysfs_root && tool_rooted(a, file, sizeof(file), "/proc/sys/kernel/modprobe") ? -ENAMETOOLONG :
 		read_small(file, prog, size);
 
 	if (n < 0 && a->sysfs_root) {

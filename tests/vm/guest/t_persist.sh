@@ -155,6 +155,21 @@ check "reboot the device: ExecStart binds nothing now" \
 check "unbind --persist of a device with no record fails, leaves it as it is" \
 	"! hugepfn unbind --persist $big 2>/dev/null && bound_to ''"
 
+# --root names where the records are, not whose modules load: the
+# proc/sys/kernel/modprobe of an image under it is not run (it would name
+# a program to run as root here); this kernel's modprobe loads the driver.
+img=/tmp/persist-image
+mkdir -p $img/proc/sys/kernel "$img$(dirname "$records")/bind.d"
+printf '#!/bin/sh\ntouch /tmp/image-modprobe-ran\nexit 1\n' > $img/modprobe
+chmod 755 $img/modprobe
+echo $img/modprobe > $img/proc/sys/kernel/modprobe
+echo hugepfn > "$img$records/pci-$big"
+check "--root IMAGE: its record applied with this kernel's modprobe, not the program IMAGE/proc/sys/kernel/modprobe names" \
+	"hugepfn --root $img bind --apply-persistent >/dev/null && bound_to hugepfn && [ ! -e /tmp/image-modprobe-ran ]"
+hugepfn unbind "$big" >/dev/null
+rmmod hugepfn
+rm -rf $img /tmp/image-modprobe-ran
+
 # leave the image as it was
 rm -f /lib/modules/$rel/extra/hugepfn.ko
 depmod
