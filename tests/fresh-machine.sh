@@ -241,25 +241,9 @@ cp -L /etc/resolv.conf "$DIR/etc/resolv.conf"
 
 # --- the checkout -------------------------------------------------------------
 say "copying the checkout (tracked and untracked-but-not-ignored files) to $JOBROOT"
-mkdir -p "$DIR$JOBROOT"
-(
-	cd "$HUGEPFN_ROOT"
-	git -c safe.directory="$HUGEPFN_ROOT" ls-files -co --exclude-standard -z |
-		while IFS= read -r -d '' f; do
-			# A tracked file deleted in the working tree is not there.
-			if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi
-		done | tar --null -T - -cf -
-) | tar -x --no-same-owner -C "$DIR$JOBROOT" -f -
 # A clone has a repository: one commit of exactly the copied files (no
 # project script needs it today; kernel/build.sh uses git on its own tree).
-(
-	cd "$DIR$JOBROOT"
-	export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
-	git init -q -b main .
-	git add -A .
-	git -c user.name="tests/fresh-machine.sh" -c user.email=hugepfn@invalid \
-		commit -q --no-verify -m "copy of $checkout"
-)
+copy_checkout "$DIR$JOBROOT" tests/fresh-machine.sh || die "could not copy the checkout to $DIR$JOBROOT"
 nfiles=$(find "$DIR$JOBROOT" -path "$DIR$JOBROOT/.git" -prune -o -type f -print | wc -l)
 say "copied $nfiles files ($(du -sh --exclude=.git "$DIR$JOBROOT" | cut -f1)); HOME=/root is empty of caches"
 [ ! -e "$DIR/root/.cache" ] || die "the new root already has /root/.cache; this should not happen (remove $DIR and retry)"

@@ -266,20 +266,9 @@ APT="apt-get -y -q -o APT::Sandbox::User=root -o Acquire::Retries=3 --no-install
 say "copying the Debian 12 root to $BUILDROOT, the checkout to /root/src/hugepfn-$VERSION in it"
 new_root "$BUILDROOT"
 SRC=$BUILDROOT/root/src/hugepfn-$VERSION
-mkdir -p "$SRC"
-(
-	cd "$HUGEPFN_ROOT"
-	git -c safe.directory="$HUGEPFN_ROOT" ls-files -co --exclude-standard -z |
-		while IFS= read -r -d '' f; do
-			if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi
-		done | tar --null -T - -cf -
-) | tar -x --no-same-owner -C "$SRC" -f -
 # A repository of exactly the copied files, to see what the build leaves.
+copy_checkout "$SRC" tests/packages.sh || bail "could not copy the checkout to $SRC"
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
-if ! { git -C "$SRC" init -q -b main && git -C "$SRC" add -A . &&
-	git -C "$SRC" -c user.name=tests/packages.sh -c user.email=hugepfn@hugepfn.invalid commit -q --no-verify -m copy; }; then
-	bail "could not make a repository of the copy in $SRC"
-fi
 
 say "apt-get build-dep: the Build-Depends of debian/control in the build root (log: $LOGDIR/build-deps.log)"
 timed "$BUILDROOT" "$LOGDIR/build-deps.log" "installing the build dependencies" \

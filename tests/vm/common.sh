@@ -128,6 +128,28 @@ need_packages() {
 }
 
 # The throwaway Debian roots of tests/fresh-machine.sh and tests/packages.sh.
+# copy_checkout DEST NAME: this checkout's tracked and untracked-but-not-
+# ignored files, as they are in the working tree (a tracked file deleted
+# there is not copied), into DEST, made one commit of a new repository by
+# NAME (what a clone has; it shows what a build leaves behind).
+copy_checkout() {
+	local dest=$1 name=$2
+	mkdir -p "$dest"
+	(
+		cd "$HUGEPFN_ROOT"
+		git -c safe.directory="$HUGEPFN_ROOT" ls-files -co --exclude-standard -z |
+			while IFS= read -r -d '' f; do
+				if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi
+			done | tar --null -T - -cf -
+	) | tar -x --no-same-owner -C "$dest" -f - || return 1
+	(
+		export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
+		git -C "$dest" init -q -b main && git -C "$dest" add -A . &&
+			git -C "$dest" -c user.name="$name" -c user.email=hugepfn@hugepfn.invalid \
+				commit -q --no-verify -m "copy of $HUGEPFN_ROOT"
+	)
+}
+
 # root_mounts DIR: the mount points strictly below DIR, deepest first.
 root_mounts() {
 	awk -v r="$1/" 'index($5, r) == 1 { print $5 }' /proc/self/mountinfo | sort -r
