@@ -96,7 +96,8 @@ esac
 if [ -n "$config" ]; then
 	[ -f "$config" ] && [ -r "$config" ] || die "--config $config: no such readable file"
 	grep -q '^CONFIG_CC_VERSION_TEXT=' "$config" ||
-		die "--config $config: not a whole kernel configuration (no CONFIG_CC_VERSION_TEXT, which every .config 'make' writes has): give a .config or /boot/config-*, not a fragment"
+		grep -qx '# Automatically generated file; DO NOT EDIT.' "$config" ||
+		die "--config $config: not a whole kernel configuration (no line CONFIG_CC_VERSION_TEXT= or '# Automatically generated file', which every .config 'make' writes has): give a .config or /boot/config-*, not a fragment"
 	grep -qx "CONFIG_$archsym=y" "$config" ||
 		die "--config $config: not a configuration for this $(uname -m) machine (no CONFIG_$archsym=y); kernel/package.sh builds natively"
 fi
@@ -143,7 +144,7 @@ kmake() {
 # (Debian's certificates, which only its build has) or should not (a git
 # hash in the release).
 configure() {
-	local cfg=(scripts/config --file "$OBJ/.config")
+	local cfg=(scripts/config --file "$OBJ/.config") key
 	cp "$config" "$OBJ/.config"
 	(cd "$SRC" && "${cfg[@]}" --disable LOCALVERSION_AUTO \
 		--set-str SYSTEM_TRUSTED_KEYS "" --set-str SYSTEM_REVOCATION_KEYS "")
@@ -221,7 +222,7 @@ start=$(date +%s)
 export DEBEMAIL=${DEBEMAIL:-hugepfn@hugepfn.invalid} DEBFULLNAME=${DEBFULLNAME:-hugepfn kernel/package.sh}
 # The build in the foreground, where Ctrl-C reaches it; the progress lines
 # from the background, stopped however this script ends.
-progress $$ &
+progress $$ {lock_fd}>&- &
 watch=$!
 trap 'kill "$watch" 2>/dev/null || true' EXIT
 # The package version: the release and when it was built, so that a later
@@ -240,8 +241,9 @@ debs=("$WORK"/linux-image-"$release"_*.deb "$WORK"/linux-headers-"$release"_*.de
 # and the debug symbols when asked for; not linux-libc-dev, whose headers
 # would replace Debian's own for every program built on the machine
 debs+=("$WORK"/linux-image-"$release"-dbg_*.deb)
-cp "${debs[@]}" "$out/"
+# the list first: a copy cut short is removed by the next run all the same
 printf '%s\n' "${debs[@]##*/}" build.log > "$MANIFEST"
+cp "${debs[@]}" "$out/"
 say "built in $(( $(date +%s) - start ))s: $release; install with: sudo dpkg -i $out/linux-image-${release}_*.deb $out/linux-headers-${release}_*.deb"
 for d in "${debs[@]}"; do
 	echo "$out/$(basename "$d")"

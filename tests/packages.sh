@@ -327,7 +327,7 @@ timed "$ROOT" "$LOGDIR/kernel.log" "installing the kernel headers" \
 	"INITRD=No $APT install linux-headers-$KVER linux-headers-cloud-amd64 gcc libc6-dev pkg-config man-db"
 [ "$rc" -eq 0 ] || bail "no kernel headers in the root"
 chroot "$ROOT" test -d "/lib/modules/$KVER/build/" || bail "linux-headers-$KVER installed no /lib/modules/$KVER/build"
-OLDKVER=$(cd "$ROOT/lib/modules" && ls -d 6.1.* 2>/dev/null | head -n 1)
+OLDKVER=$(cd "$ROOT/lib/modules" && ls -d 6.1.* 2>/dev/null | head -n 1 || true)
 
 say "apt-get install ./*.deb in the root (log: $LOGDIR/install.log)"
 timed "$ROOT" "$LOGDIR/install.log" "installing the packages (DKMS's build included)" \
@@ -357,15 +357,22 @@ check_module() {
 MODLOG=$LOGDIR/module.log
 cp "$LOGDIR/install.log" "$MODLOG"
 check_module "after the install" "$MODLOG"
-# Debian 12's 6.1 kernel: skipped, which leaves the install configured
+# Debian 12's 6.1 kernel: the placeholder module, which refuses to load
+# (the driver needs 6.12), and the install configured
 status=$(chroot "$ROOT" dkms status -m hugepfn -k "${OLDKVER:-none}" 2>&1 || true)
-echo "dkms status for ${OLDKVER:-no 6.1 kernel}: $status" >> "$MODLOG"
+desc=$(chroot "$ROOT" modinfo -k "${OLDKVER:-none}" -F description hugepfn 2>&1 || true)
+printf 'dkms status for %s: %s\nits module: %s\n' "${OLDKVER:-no 6.1 kernel}" "$status" "$desc" >> "$MODLOG"
 rc=1
-if [ -n "$OLDKVER" ] && chroot "$ROOT" test -d "/lib/modules/$OLDKVER/build/" &&
-	! ls "$ROOT/lib/modules/$OLDKVER/updates/dkms/"hugepfn.ko* >/dev/null 2>&1 && ! grep -q installed <<<"$status"; then
+if [ -n "$OLDKVER" ] && grep -q ': installed' <<<"$status" && grep -q 'placeholder.*before Linux 6.12' <<<"$desc"; then
 	rc=0
 fi
-tap "$rc" "DKMS skips Debian 12's ${OLDKVER:-6.1} kernel (BUILD_EXCLUSIVE_KERNEL: 6.12 and later), and the install succeeded" "$MODLOG"
+tap "$rc" "DKMS builds Debian 12's ${OLDKVER:-6.1} kernel the placeholder hugepfn.ko, which refuses to load, and the install succeeded" "$MODLOG"
+# ... and an update of that kernel configures: the headers package's
+# postinst runs DKMS's autoinstall, whose failure would leave the update
+# unconfigured (and, the image's, without initrd or GRUB entry)
+rc=0
+in_root "$MODLOG" "INITRD=No $APT install --reinstall linux-headers-${OLDKVER:-none}" || rc=$?
+tap "$rc" "an update of the ${OLDKVER:-6.1} headers (apt-get install --reinstall) configures, DKMS's hook included" "$MODLOG"
 # DKMS's build log, kept: the module builds against the stock headers
 # without a warning (as make -C kernel/driver does in tests/run.sh).
 makelog=$ROOT/var/lib/dkms/hugepfn/$VERSION/$KVER/$(chroot "$ROOT" uname -m)/log/make.log
@@ -445,7 +452,7 @@ tap "$([ "$out" = "$VERSION /root/version-static" ] && echo 0 || echo 1)" \
 REBUILDLOG=$LOGDIR/rebuild.log
 rc=0
 in_root "$REBUILDLOG" "dkms unbuild -m hugepfn -v $VERSION -k $KVER && ! ls /lib/modules/$KVER/updates/dkms/hugepfn.ko* 2>/dev/null &&
-	dkms status -m hugepfn -v $VERSION | grep -x 'hugepfn/$VERSION: added'" || rc=$?
+	! dkms status -m hugepfn -v $VERSION | grep -F '$KVER' && test -d /var/lib/dkms/hugepfn/$VERSION/source" || rc=$?
 tap "$rc" "dkms unbuild takes the module away from $KVER (hugepfn/$VERSION stays added)" "$REBUILDLOG"
 timed "$ROOT" "$REBUILDLOG" "reinstalling the headers (DKMS's build included)" \
 	"apt-get install --reinstall linux-headers-$KVER (the kernel hooks run)" "$APT install --reinstall linux-headers-$KVER"
@@ -476,6 +483,7 @@ in_root "$PURGELOG" "$APT purge ${DEBS[*]%%_*}" || rc=$?
 tap "$rc" "apt-get purge ${DEBS[*]%%_*}" "$PURGELOG"
 left=
 gone=("lib/modules/$KVER/updates/dkms/hugepfn.ko"{,.xz,.zst,.gz})
+[ -z "$OLDKVER" ] || gone+=("lib/modules/$OLDKVER/updates/dkms/hugepfn.ko"{,.xz,.zst,.gz})
 [ -z "$PATCHED_KVER" ] || gone+=("lib/modules/$PATCHED_KVER/updates/dkms/hugepfn.ko"{,.xz,.zst,.gz})
 for f in "${gone[@]}" "usr/src/hugepfn-$VERSION" var/lib/dkms/hugepfn \
 	usr/bin/hugepfn "usr/lib/$multiarch/libhugepfn.so.1" usr/include/hugepfn.h etc/hugepfn; do
