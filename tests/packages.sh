@@ -124,7 +124,14 @@ ROOT=$DIR/root                                      # and the one to install int
 if [ -z "${HUGEPFN_PACKAGES_NS:-}" ]; then
 	# The host only copies, checks and chroots: the build has a root of its own.
 	need_packages debootstrap lintian git util-linux
-	HUGEPFN_PACKAGES_NS=1 exec unshare --mount --propagation private -- "$BASH" "$0" "${ARGS[@]}"
+	# Inside a chroot whose root is no mount point (tests/fresh-machine.sh
+	# runs the test command in one) '/' cannot be made private (EINVAL):
+	# there the new namespace keeps the enclosing one's propagation
+	# (private in fresh-machine.sh's), and the cleanup unmounts what this
+	# script mounts either way.
+	prop=private
+	unshare --mount --propagation private true 2>/dev/null || prop=unchanged
+	HUGEPFN_PACKAGES_NS=1 exec unshare --mount --propagation "$prop" -- "$BASH" "$0" "${ARGS[@]}"
 fi
 
 mkdir -p "$(dirname "$DIR")" "$LOGDIR" "$(dirname "$BASE")" "$ARCHIVES/partial"
