@@ -253,7 +253,7 @@ debian_mirrors() {
 # and what the whole test bed needs.
 HUGEPFN_KERNEL_PACKAGES=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
-	ccache git python3 rsync dwarves debhelper openssl zstd lz4
+	ccache git python3 rsync dwarves debhelper openssl zstd lz4 libdw-dev
 )
 HUGEPFN_PACKAGES=(
 	"${HUGEPFN_KERNEL_PACKAGES[@]}" pkg-config meson ninja-build sparse
