@@ -5,8 +5,9 @@
 # patched and the stock 6.12 kernel (x86_64), the random stress test on
 # both (a boot each), the demo on both, the 6.12 series' prefix checks
 # (x86_64), Debian packages of the patched 6.12 kernel (the test config)
-# installed with the project's packages in a fresh root and booted; the 7.3 series' prefix checks (x86_64) and every guest test on
-# the patched and the stock 7.3 kernel. --full adds upstream's mm selftests
+# installed with the project's packages in a fresh root and booted; the
+# 7.3 series' prefix checks (x86_64) and every guest test on the patched
+# and the stock 7.3 kernel. --full adds upstream's mm selftests
 # and the other architectures. Installs the Debian packages it needs and
 # builds what it needs (kernels are cached). Ends with one line:
 # "N passed, N failed, N skipped".
@@ -226,9 +227,6 @@ valgrind_tool() {
 	return $rc
 }
 
-# demo KIND: the README's main job, examples/demo.sh (patched, or --stock),
-# as a user runs it: it must exit 0 and print the page sizes the kernel
-# really gives on that kernel (tests/vm/check-demo.py).
 # refused DESCRIPTION EXPECTED CONFIG: kernel/package.sh --config CONFIG
 # must fail with exit 1, saying EXPECTED, before building anything.
 refused() {
@@ -303,6 +301,9 @@ packaged_kernel_vm() {
 		--tests t_sysfs_bar,t_doctor,t_persist,t_kselftest_remap
 }
 
+# demo KIND: the README's main job, examples/demo.sh (patched, or --stock),
+# as a user runs it: it must exit 0 and print the page sizes the kernel
+# really gives on that kernel (tests/vm/check-demo.py).
 demo() {
 	local out=$HUGEPFN_BUILD/demo-$1.out rc args=()
 	[ "$1" = stock ] && args=(--stock)
